@@ -1,0 +1,80 @@
+"""The one policy decision point: `decide(principal, action, ...)` → allow or deny, reason, basis.
+
+Routes never decide by themselves. Function-level rules (may this role attempt the action at
+all?) and the purpose-of-use rule live here; object-level rules add relationship scopes in
+`scopes.py`, beside this module, never in a route.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from service.access.principal import Principal
+from service.access.vocabulary import ACTION_ROLES, Action, Purpose
+from service.core.problems import Forbidden, NotFound, Problem
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    allowed: bool
+    action: Action
+    reason: str
+    purpose: Purpose | None = None
+    basis: str | None = None
+    consent_id: uuid.UUID | None = None
+    break_glass: bool = False
+    break_glass_reason: str | None = None
+    #: status a denial answers with: 403 for function level, 404 when existence is hidden
+    deny_status: int = 403
+
+
+def decide(
+    principal: Principal,
+    action: Action,
+    *,
+    purpose: Purpose | None = None,
+) -> Decision:
+    """Function-level and purpose-of-use decision for `principal` attempting `action`."""
+    permitted_roles = ACTION_ROLES[action]
+    if not principal.roles & permitted_roles:
+        return Decision(False, action, f"role may not {action.value}", purpose)
+    if purpose is not None and purpose not in principal.allowed_purposes:
+        return Decision(False, action, f"purpose {purpose.value} not allowed for role", purpose)
+    return Decision(True, action, "role permits action", purpose)
+
+
+class AccessDenied(Problem):
+    """A denial that the problem handler answers and records in the audit trail."""
+
+    def __init__(
+        self,
+        principal: Principal,
+        decision: Decision,
+        *,
+        resource_type: str | None = None,
+        resource_id: str | None = None,
+        child_id: uuid.UUID | None = None,
+    ) -> None:
+        shown: type[Problem] = NotFound if decision.deny_status == 404 else Forbidden
+        self.status, self.slug, self.title = shown.status, shown.slug, shown.title
+        detail = None if decision.deny_status == 404 else decision.reason
+        super().__init__(detail)
+        self.principal = principal
+        self.decision = decision
+        self.resource_type = resource_type
+        self.resource_id = resource_id
+        self.child_id = child_id
+
+
+def require(
+    principal: Principal,
+    action: Action,
+    *,
+    purpose: Purpose | None = None,
+) -> Decision:
+    """`decide`, raising `AccessDenied` (audited by the handler) when the answer is no."""
+    decision = decide(principal, action, purpose=purpose)
+    if not decision.allowed:
+        raise AccessDenied(principal, decision)
+    return decision

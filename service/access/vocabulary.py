@@ -1,0 +1,132 @@
+"""The words of the access model: organisation kinds, roles, purposes of use and actions.
+
+Which role may sit in which kind of organisation, which purposes it may declare and which
+actions it may attempt are data here, consulted only by the policy in `policy.py`.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class OrganisationKind(StrEnum):
+    school = "school"
+    child_protection = "child_protection"
+    police = "police"
+    municipality = "municipality"
+    service_provider = "service_provider"
+    education_authority = "education_authority"
+
+
+class Role(StrEnum):
+    school_staff = "school_staff"
+    school_admin = "school_admin"
+    cp_officer = "cp_officer"
+    police_officer = "police_officer"
+    municipal_coordinator = "municipal_coordinator"
+    provider_worker = "provider_worker"
+    auditor = "auditor"
+    admin = "admin"
+
+
+ALL_KINDS = frozenset(OrganisationKind)
+
+#: Kinds of organisation in which a role may be held. `admin` is platform-wide (no organisation).
+#: The education authority takes part in the joint enrolment teams, so it may hold coordinators.
+ROLE_KINDS: dict[Role, frozenset[OrganisationKind]] = {
+    Role.school_staff: frozenset({OrganisationKind.school}),
+    Role.school_admin: frozenset({OrganisationKind.school}),
+    Role.cp_officer: frozenset({OrganisationKind.child_protection}),
+    Role.police_officer: frozenset({OrganisationKind.police}),
+    Role.municipal_coordinator: frozenset(
+        {OrganisationKind.municipality, OrganisationKind.education_authority}
+    ),
+    Role.provider_worker: frozenset({OrganisationKind.service_provider}),
+    Role.auditor: ALL_KINDS,
+    Role.admin: frozenset(),
+}
+
+
+def role_allowed_in(role: Role, kind: OrganisationKind | None) -> bool:
+    """Whether `role` may be held in an organisation of `kind` (None: no organisation)."""
+    if role is Role.admin:
+        return kind is None
+    return kind is not None and kind in ROLE_KINDS[role]
+
+
+class Purpose(StrEnum):
+    enrolment_followup = "enrolment_followup"
+    child_protection = "child_protection"
+    law_enforcement = "law_enforcement"
+    support_services = "support_services"
+    audit = "audit"
+    emergency = "emergency"
+
+
+#: Purposes each role may declare in `X-Purpose-Of-Use`; the first is the default.
+ROLE_PURPOSES: dict[Role, tuple[Purpose, ...]] = {
+    Role.school_staff: (Purpose.enrolment_followup,),
+    Role.school_admin: (Purpose.enrolment_followup,),
+    Role.cp_officer: (Purpose.child_protection, Purpose.enrolment_followup, Purpose.emergency),
+    Role.police_officer: (Purpose.law_enforcement, Purpose.emergency),
+    Role.municipal_coordinator: (Purpose.enrolment_followup,),
+    Role.provider_worker: (Purpose.support_services,),
+    Role.auditor: (Purpose.audit,),
+    Role.admin: (),
+}
+
+
+class Action(StrEnum):
+    read_self = "self.read"
+    manage_organisations = "organisations.manage"
+    manage_users = "users.manage"
+    manage_clients = "clients.manage"
+    manage_rules = "rules.manage"
+    register_child = "child.register"
+    lookup_child = "child.lookup"
+    read_child = "child.read"
+    read_child_history = "child.history.read"
+    manage_enrolments = "enrolment.manage"
+    create_alert = "alert.create"
+    read_alert = "alert.read"
+    respond_to_alert = "alert.respond"
+    read_inbox = "inbox.read"
+    submit_absences = "absences.submit"
+    manage_consents = "consent.manage"
+    manage_webhooks = "webhooks.manage"
+    read_audit = "audit.read"
+    read_reports = "reports.read"
+
+
+_ANY = frozenset(Role)
+_CASEWORKERS = frozenset(
+    {Role.cp_officer, Role.police_officer, Role.municipal_coordinator, Role.provider_worker}
+)
+_SCHOOL = frozenset({Role.school_staff, Role.school_admin})
+
+#: Function-level rules: which roles may attempt an action at all.
+ACTION_ROLES: dict[Action, frozenset[Role]] = {
+    Action.read_self: _ANY,
+    Action.manage_organisations: frozenset({Role.admin}),
+    Action.manage_users: frozenset({Role.admin}),
+    Action.manage_clients: frozenset({Role.admin}),
+    Action.manage_rules: frozenset({Role.admin}),
+    Action.register_child: frozenset(
+        {Role.school_admin, Role.cp_officer, Role.municipal_coordinator}
+    ),
+    Action.lookup_child: frozenset(
+        {Role.school_admin, Role.school_staff, Role.cp_officer, Role.municipal_coordinator}
+    ),
+    Action.read_child: _SCHOOL | _CASEWORKERS,
+    Action.read_child_history: _SCHOOL | _CASEWORKERS,
+    Action.manage_enrolments: frozenset({Role.school_admin}),
+    Action.create_alert: _SCHOOL | _CASEWORKERS,
+    Action.read_alert: _SCHOOL | _CASEWORKERS,
+    Action.respond_to_alert: _CASEWORKERS,
+    Action.read_inbox: _CASEWORKERS,
+    Action.submit_absences: _SCHOOL,
+    Action.manage_consents: frozenset({Role.cp_officer, Role.municipal_coordinator}),
+    Action.manage_webhooks: frozenset({Role.admin}),
+    Action.read_audit: frozenset({Role.auditor}),
+    Action.read_reports: frozenset({Role.municipal_coordinator, Role.auditor}),
+}

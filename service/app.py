@@ -1,0 +1,141 @@
+"""The application factory: `create_app(settings)` wires settings, database, keys and routes."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import JSONResponse
+
+from service.access.policy import AccessDenied
+from service.audit.service import AuditRecord, record_in_own_transaction
+from service.auth.keys import KeyRing, load_or_create_secret
+from service.auth.routes import router as auth_router
+from service.auth.routes import well_known
+from service.auth.tokens import TokenService
+from service.core.database import Database, create_engine
+from service.core.logging import configure_logging
+from service.core.middleware import RequestMiddleware
+from service.core.migrations import head_revision
+from service.core.passwords import Passwords
+from service.core.problems import Problem, install_problem_handlers, problem_response
+from service.core.settings import Settings, load_settings
+from service.health.routes import router as health_router
+from service.organisations.routes import router as organisations_router
+
+log = structlog.get_logger("service.app")
+
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "RFC 9457 problem details",
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "instance": {"type": "string"},
+        "request_id": {"type": "string"},
+        "errors": {"type": "array", "items": {"type": "object"}},
+    },
+    "required": ["type", "title", "status"],
+}
+
+
+def _audit_entry_of(exc: Problem) -> AuditRecord | None:
+    if isinstance(exc, AccessDenied):
+        decision = exc.decision
+        return AuditRecord(
+            actor=exc.principal,
+            action=decision.action.value,
+            decision="deny",
+            reason=decision.reason,
+            resource_type=exc.resource_type,
+            resource_id=exc.resource_id,
+            child_id=exc.child_id,
+            purpose=decision.purpose.value if decision.purpose else None,
+            basis=decision.basis,
+            consent_id=decision.consent_id,
+            break_glass=decision.break_glass,
+            break_glass_reason=decision.break_glass_reason,
+        )
+    entry = getattr(exc, "audit_entry", None)
+    return entry if isinstance(entry, AuditRecord) else None
+
+
+def _install_audited_problems(app: FastAPI) -> None:
+    """Denials are written to the audit trail in their own transaction (the request's own
+    transaction has been rolled back) before the answer is sent."""
+
+    async def on_problem(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, Problem)  # noqa: S101 - registered for Problem only
+        entry = _audit_entry_of(exc)
+        if entry is not None:
+            await record_in_own_transaction(request.app.state.database, entry)
+        return problem_response(exc, request)
+
+    app.add_exception_handler(Problem, on_problem)
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    if app.openapi_schema:
+        return app.openapi_schema
+    schema = get_openapi(
+        title=app.title, version=app.version, description=app.description, routes=app.routes
+    )
+    schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
+    app.openapi_schema = schema
+    return schema
+
+
+def create_app(settings: Settings, *, database: Database | None = None) -> FastAPI:
+    """Build the API. Tests pass their own `database` (bound to a rolled-back transaction)."""
+    configure_logging(level=settings.log_level, fmt=settings.log_format)
+    keys_dir = settings.effective_keys_dir
+    keys = KeyRing.from_directory(keys_dir)
+    pin_secret = settings.pin_secret or load_or_create_secret(keys_dir / "pin-secret")
+    own_database = database is None
+    database = database or Database(
+        create_engine(settings.effective_database_url, pool_size=settings.db_pool_size)
+    )
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        if own_database:
+            await database.dispose()
+
+    app = FastAPI(
+        title="Obhvat",
+        version="0.1.0",
+        description="Interagency child-at-risk data exchange service",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.database = database
+    app.state.tokens = TokenService(settings, keys)
+    app.state.passwords = Passwords(
+        time_cost=settings.argon2_time_cost, memory_kib=settings.argon2_memory_kib
+    )
+    app.state.pin_secret = pin_secret.encode()
+    app.state.expected_revision = head_revision()
+
+    install_problem_handlers(app)
+    _install_audited_problems(app)
+    app.add_middleware(
+        RequestMiddleware, max_body=settings.max_body_bytes, max_csv_body=settings.max_csv_body_bytes
+    )
+    app.include_router(health_router)
+    app.include_router(well_known)
+    app.include_router(auth_router)
+    app.include_router(organisations_router)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    return app
+
+
+def create_app_from_env() -> FastAPI:
+    """Entry point for `uvicorn --factory` (used by `obhvat serve`)."""
+    return create_app(load_settings())

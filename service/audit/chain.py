@@ -1,0 +1,67 @@
+"""Canonical form and hash of an audit event.
+
+`hash = SHA-256(prev_hash || canonical JSON of the event)`, the JSON with sorted keys, no
+insignificant white space, UTF-8, times as UTC ISO 8601 with microseconds. Changing any field,
+the order of events or the link to the previous event changes some later hash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+#: The fields covered by the hash, in addition to `prev_hash`.
+HASHED_FIELDS = (
+    "seq",
+    "occurred_at",
+    "actor_id",
+    "actor_kind",
+    "actor_organisation_id",
+    "actor_roles",
+    "action",
+    "resource_type",
+    "resource_id",
+    "child_id",
+    "purpose",
+    "basis",
+    "consent_id",
+    "decision",
+    "reason",
+    "break_glass",
+    "break_glass_reason",
+    "request_id",
+    "client_address",
+)
+
+
+def canonical_time(value: datetime) -> str:
+    """UTC with microseconds; a naive value (as SQLite returns it) is taken to be UTC."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _canonical_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return canonical_time(value)
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, list | tuple):
+        return [_canonical_value(v) for v in value]
+    return value
+
+
+def canonical_json(fields: dict[str, Any]) -> bytes:
+    document = {name: _canonical_value(fields.get(name)) for name in HASHED_FIELDS}
+    return json.dumps(
+        document, sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    ).encode("utf-8")
+
+
+def event_hash(prev_hash: str, fields: dict[str, Any]) -> str:
+    digest = hashlib.sha256(prev_hash.encode("ascii"))
+    digest.update(canonical_json(fields))
+    return digest.hexdigest()

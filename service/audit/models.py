@@ -1,0 +1,61 @@
+"""The append-only audit trail and the head of its hash chain."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import JSON, BigInteger, Column, Index, String
+from sqlmodel import Field, SQLModel
+
+from service.core.database import UtcDateTime
+
+GENESIS_HASH = "0" * 64
+
+
+class AuditEvent(SQLModel, table=True):
+    """One decision or change. Never updated or deleted: database triggers refuse it."""
+
+    __tablename__ = "audit_event"
+    __table_args__ = (
+        Index("ix_audit_event_child_id_seq", "child_id", "seq"),
+        Index("ix_audit_event_actor_id_seq", "actor_id", "seq"),
+        Index("ix_audit_event_occurred_at", "occurred_at"),
+    )
+
+    seq: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    occurred_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
+    actor_id: str = Field(max_length=200)
+    actor_kind: str = Field(max_length=20)
+    actor_organisation_id: uuid.UUID | None = None
+    actor_roles: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    action: str = Field(max_length=100)
+    resource_type: str | None = Field(default=None, max_length=50)
+    resource_id: str | None = Field(default=None, max_length=100)
+    child_id: uuid.UUID | None = None
+    purpose: str | None = Field(default=None, max_length=50)
+    basis: str | None = Field(default=None, max_length=50)
+    consent_id: uuid.UUID | None = None
+    decision: str = Field(max_length=10)
+    reason: str = Field(max_length=500)
+    break_glass: bool = False
+    break_glass_reason: str | None = Field(default=None, max_length=1000)
+    request_id: str | None = Field(default=None, max_length=100)
+    client_address: str | None = Field(default=None, max_length=100)
+    prev_hash: str = Field(sa_column=Column(String(64), nullable=False))
+    hash: str = Field(sa_column=Column(String(64), nullable=False, unique=True))
+
+
+class AuditHead(SQLModel, table=True):
+    """A single row holding the chain's last `seq` and `hash`.
+
+    Appending starts by updating this row, which takes the row lock (PostgreSQL) or the write lock
+    (SQLite) and hands back the previous link in one round trip; appenders queue here, not on
+    the event table, and seq stays gap-free because a rolled-back append rolls this back too.
+    """
+
+    __tablename__ = "audit_head"
+
+    id: int = Field(default=1, primary_key=True)
+    seq: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
+    hash: str = Field(default=GENESIS_HASH, sa_column=Column(String(64), nullable=False))

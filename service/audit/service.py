@@ -1,0 +1,88 @@
+"""Appending to the audit trail, inside the caller's transaction.
+
+A change and its audit event commit together: `record` only flushes into the session the caller
+is already using. Denials are recorded by `record_in_own_transaction`, because the request's own
+transaction is rolled back when it fails.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from sqlalchemy import insert, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.access.principal import Principal
+from service.audit.chain import event_hash
+from service.audit.models import AuditEvent, AuditHead
+from service.core.context import current_request
+from service.core.database import Database
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AuditRecord:
+    """What happened, by whom, to what. Never names, PINs or notes."""
+
+    actor: Principal
+    action: str
+    decision: str
+    reason: str
+    resource_type: str | None = None
+    resource_id: str | None = None
+    child_id: uuid.UUID | None = None
+    purpose: str | None = None
+    basis: str | None = None
+    consent_id: uuid.UUID | None = None
+    break_glass: bool = False
+    break_glass_reason: str | None = None
+    occurred_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+
+async def record(session: AsyncSession, entry: AuditRecord) -> int:
+    """Link `entry` to the chain in the caller's transaction; returns its `seq`."""
+    head = (
+        await session.execute(
+            update(AuditHead)
+            .where(AuditHead.id == 1)  # type: ignore[arg-type]
+            .values(seq=AuditHead.seq + 1)
+            .returning(AuditHead.seq, AuditHead.hash)
+        )
+    ).one()
+    seq, prev_hash = int(head[0]), str(head[1])
+    request = current_request()
+    fields = {
+        "seq": seq,
+        "occurred_at": entry.occurred_at,
+        "actor_id": entry.actor.id,
+        "actor_kind": entry.actor.kind.value,
+        "actor_organisation_id": entry.actor.organisation_id,
+        "actor_roles": sorted(role.value for role in entry.actor.roles),
+        "action": entry.action,
+        "resource_type": entry.resource_type,
+        "resource_id": entry.resource_id,
+        "child_id": entry.child_id,
+        "purpose": entry.purpose,
+        "basis": entry.basis,
+        "consent_id": entry.consent_id,
+        "decision": entry.decision,
+        "reason": entry.reason[:500],
+        "break_glass": entry.break_glass,
+        "break_glass_reason": entry.break_glass_reason,
+        "request_id": request.request_id,
+        "client_address": request.client_address,
+    }
+    new_hash = event_hash(prev_hash, fields)
+    await session.execute(
+        insert(AuditEvent).values(**fields, prev_hash=prev_hash, hash=new_hash)
+    )
+    await session.execute(
+        update(AuditHead).where(AuditHead.id == 1).values(hash=new_hash)  # type: ignore[arg-type]
+    )
+    return seq
+
+
+async def record_in_own_transaction(database: Database, entry: AuditRecord) -> int:
+    async with database.transaction() as session:
+        return await record(session, entry)

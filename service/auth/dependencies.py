@@ -1,0 +1,56 @@
+"""`CurrentPrincipal`: the authenticated caller, resolved once per request."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from service.access.principal import Principal
+from service.auth.jwt import TokenInvalid
+from service.auth.service import AuthenticationFailed, principal_from_token
+from service.auth.tokens import TokenService
+from service.core.database import DbSession
+from service.core.passwords import Passwords
+
+_bearer = HTTPBearer(auto_error=False, description="a token from POST /api/v1/auth/token")
+
+
+def get_token_service(request: Request) -> TokenService:
+    service: TokenService = request.app.state.tokens
+    return service
+
+
+def get_passwords(request: Request) -> Passwords:
+    passwords: Passwords = request.app.state.passwords
+    return passwords
+
+
+Tokens = Annotated[TokenService, Depends(get_token_service)]
+AppPasswords = Annotated[Passwords, Depends(get_passwords)]
+
+
+async def _current_principal(
+    request: Request,
+    session: DbSession,
+    tokens: Tokens,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise AuthenticationFailed("no bearer token")
+    try:
+        verified = await tokens.verify(credentials.credentials)
+    except TokenInvalid as exc:
+        raise AuthenticationFailed(f"invalid token: {exc}"[:200]) from None
+    principal = await principal_from_token(
+        session,
+        verified,
+        organisation_claim=tokens.settings.oidc_organisation_claim,
+        roles_claim=tokens.settings.oidc_roles_claim,
+    )
+    request.state.principal = principal
+    return principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(_current_principal, scope="function")]

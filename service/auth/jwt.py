@@ -1,0 +1,68 @@
+"""The only place tokens are decoded.
+
+python-jose is permissive by default: without `algorithms` it accepts an HS256 token whose secret
+is the service's public key, and without `require_exp`/`require_aud` it accepts tokens missing
+them. Every decode therefore goes through `decode_verified`, which pins one algorithm, the
+audience and issuer, requires every registered claim and applies a small leeway.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jose import jwt
+from jose.exceptions import JOSEError
+
+
+class TokenInvalid(Exception):
+    """The token cannot be trusted; the message says why, for the audit trail."""
+
+
+def unverified_header_and_issuer(token: str) -> tuple[dict[str, Any], str | None]:
+    """Header and `iss` read without trusting them: only to choose the key to verify with."""
+    try:
+        header = jwt.get_unverified_header(token)
+        claims = jwt.get_unverified_claims(token)
+    except (JOSEError, ValueError, TypeError, UnicodeDecodeError) as exc:
+        raise TokenInvalid("malformed token") from exc
+    if not isinstance(header, dict) or not isinstance(claims, dict):
+        raise TokenInvalid("malformed token")
+    issuer = claims.get("iss")
+    return header, issuer if isinstance(issuer, str) else None
+
+
+def decode_verified(
+    token: str,
+    *,
+    key: str | dict[str, Any],
+    algorithm: str,
+    audience: str,
+    issuer: str,
+    leeway: int,
+    required: tuple[str, ...] = ("exp", "iat", "aud", "iss", "sub", "jti"),
+) -> dict[str, Any]:
+    options = {
+        "verify_signature": True,
+        "verify_aud": True,
+        "verify_iat": True,
+        "verify_exp": True,
+        "verify_nbf": True,
+        "verify_iss": True,
+        "verify_sub": True,
+        "verify_jti": True,
+        "leeway": leeway,
+        **{f"require_{claim}": True for claim in required},
+    }
+    try:
+        claims = jwt.decode(
+            token, key, algorithms=[algorithm], audience=audience, issuer=issuer, options=options
+        )
+    except JOSEError as exc:
+        raise TokenInvalid(str(exc) or type(exc).__name__) from exc
+    if not isinstance(claims, dict):
+        raise TokenInvalid("claims are not an object")
+    return claims
+
+
+def encode_signed(claims: dict[str, Any], *, private_pem: str, algorithm: str, kid: str) -> str:
+    return jwt.encode(claims, private_pem, algorithm=algorithm, headers={"kid": kid})

@@ -1,0 +1,109 @@
+"""The OAuth2 token endpoint, the public JWKS and `/me`."""
+
+from __future__ import annotations
+
+import base64
+import uuid
+import binascii
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+
+from service.access.policy import require
+from service.access.vocabulary import Action
+from service.audit.service import AuditRecord, record
+from service.auth import service
+from service.auth.dependencies import AppPasswords, CurrentPrincipal, Tokens
+from service.auth.schemas import Me, TokenResponse
+from service.core.database import DbSession, api_router
+from service.core.problems import BadRequest, Unauthenticated, ValidationProblem, problem_responses
+
+router = api_router(tags=["auth"])
+well_known = APIRouter(tags=["auth"])
+
+FormField = Annotated[str | None, Form(max_length=500)]
+
+
+def _basic_credentials(request: Request) -> tuple[str, str] | None:
+    header = request.headers.get("authorization", "")
+    if not header.lower().startswith("basic "):
+        return None
+    try:
+        decoded = base64.b64decode(header[6:], validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        raise BadRequest("malformed Basic credentials") from None
+    client_id, _, secret = decoded.partition(":")
+    return client_id, secret
+
+
+def _missing(*names: str) -> ValidationProblem:
+    return ValidationProblem(
+        "missing " + ", ".join(names),
+        errors=[{"pointer": f"#/{n}", "detail": "field required"} for n in names],
+    )
+
+
+@router.post(
+    "/auth/token",
+    response_model=TokenResponse,
+    responses=problem_responses(BadRequest, Unauthenticated, ValidationProblem),
+    summary="OAuth2 token endpoint (password and client_credentials grants)",
+)
+async def issue_token(
+    request: Request,
+    session: DbSession,
+    tokens: Tokens,
+    passwords: AppPasswords,
+    grant_type: Annotated[str, Form(max_length=50)],
+    username: FormField = None,
+    password: FormField = None,
+    client_id: FormField = None,
+    client_secret: FormField = None,
+) -> TokenResponse:
+    if grant_type == "password":
+        if not username or not password:
+            raise _missing(*[n for n, v in (("username", username), ("password", password)) if not v])
+        principal, generation = await service.login_with_password(
+            session, username=username, password=password, passwords=passwords
+        )
+        kind = "user"
+    elif grant_type == "client_credentials":
+        basic = _basic_credentials(request)
+        if basic:
+            client_id, client_secret = basic
+        if not client_id or not client_secret:
+            raise _missing(*[n for n, v in (("client_id", client_id), ("client_secret", client_secret)) if not v])
+        principal = await service.login_with_client_secret(
+            session, client_id=client_id, client_secret=client_secret, passwords=passwords
+        )
+        kind, generation = "client", 0
+    else:
+        raise BadRequest(
+            "grant_type must be password or client_credentials", error="unsupported_grant_type"
+        )
+    token, lifetime = tokens.issue(
+        subject=uuid.UUID(principal.id),
+        kind=kind,
+        organisation_id=principal.organisation_id,
+        roles=sorted(principal.roles),
+        generation=generation,
+    )
+    await record(
+        session,
+        AuditRecord(actor=principal, action="login", decision="allow", reason=f"{grant_type} grant"),
+    )
+    return TokenResponse(access_token=token, expires_in=lifetime)
+
+
+@well_known.get("/.well-known/jwks.json", summary="Public keys that verify the service's tokens")
+async def jwks(tokens: Tokens) -> dict[str, Any]:
+    return tokens.keys.jwks()
+
+
+@router.get(
+    "/me", response_model=Me, responses=problem_responses(Unauthenticated),
+    summary="The caller: principal, organisation, roles and allowed purposes",
+)
+async def me(session: DbSession, principal: CurrentPrincipal) -> dict[str, Any]:
+    require(principal, Action.read_self)
+    return await service.describe(session, principal)

@@ -1,0 +1,181 @@
+"""Logging in (password and client-credentials grants) and turning a verified token into the
+principal every access decision is about."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.access.principal import ANONYMOUS, Principal, PrincipalKind
+from service.access.vocabulary import OrganisationKind, Role, role_allowed_in
+from service.audit.service import AuditRecord
+from service.auth.tokens import VerifiedToken
+from service.core.passwords import Passwords
+from service.core.problems import Unauthenticated
+from service.organisations import repository as organisations
+from service.organisations.models import Organisation
+
+
+class AuthenticationFailed(Unauthenticated):
+    """A 401 that the problem handler also writes to the audit trail."""
+
+    def __init__(self, reason: str, *, actor: Principal = ANONYMOUS, action: str = "authenticate") -> None:
+        super().__init__()
+        self.audit_entry = AuditRecord(
+            actor=actor, action=action, decision="deny", reason=reason
+        )
+
+
+class LoginFailed(AuthenticationFailed):
+    """RFC 6749 §5.2: a failed grant is `invalid_grant`/`invalid_client` (still a problem body)."""
+
+    def __init__(self, reason: str, *, actor: Principal = ANONYMOUS, error: str = "invalid_grant") -> None:
+        super().__init__(reason, actor=actor, action="login")
+        self.detail = "invalid credentials"
+        self.extensions["error"] = error
+
+
+async def _principal_for(
+    session: AsyncSession, *, kind: PrincipalKind, subject_id: uuid.UUID, roles: list[str],
+    organisation: Organisation | None,
+) -> Principal:
+    codes: list[str] = []
+    if organisation is not None:
+        codes = (await organisations.municipality_codes(session, [organisation.id]))[organisation.id]
+    return Principal(
+        id=str(subject_id),
+        kind=kind,
+        roles=frozenset(Role(r) for r in roles),
+        organisation_id=organisation.id if organisation else None,
+        organisation_kind=OrganisationKind(organisation.kind) if organisation else None,
+        municipality_codes=frozenset(codes),
+    )
+
+
+async def login_with_password(
+    session: AsyncSession, *, username: str, password: str, passwords: Passwords
+) -> tuple[Principal, int]:
+    """The principal and its token generation; constant time whether or not the user exists."""
+    user = await organisations.user_by_username(session, username)
+    if not passwords.verify(user.password_hash if user else None, password) or user is None:
+        actor = Principal(id=str(user.id), kind=PrincipalKind.user, roles=frozenset()) if user else ANONYMOUS
+        raise LoginFailed("wrong username or password", actor=actor)
+    if user.disabled:
+        raise LoginFailed("user is disabled", actor=Principal(id=str(user.id), kind=PrincipalKind.user, roles=frozenset()))
+    found = await organisations.user_with_organisation(session, user.id)
+    organisation = found[1] if found else None
+    principal = await _principal_for(
+        session, kind=PrincipalKind.user, subject_id=user.id, roles=user.roles, organisation=organisation
+    )
+    return principal, user.token_generation
+
+
+async def login_with_client_secret(
+    session: AsyncSession, *, client_id: str, client_secret: str, passwords: Passwords
+) -> Principal:
+    try:
+        parsed = uuid.UUID(client_id)
+    except ValueError:
+        parsed = None
+    found = await organisations.client_with_organisation(session, parsed) if parsed else None
+    stored_hash = found[0].secret_hash if found else None
+    if not passwords.verify(stored_hash, client_secret) or found is None:
+        raise LoginFailed("wrong client id or secret", error="invalid_client")
+    client, organisation = found
+    if client.disabled:
+        raise LoginFailed("client is disabled", error="invalid_client")
+    return await _principal_for(
+        session, kind=PrincipalKind.client, subject_id=client.id, roles=client.roles, organisation=organisation
+    )
+
+
+async def principal_from_token(
+    session: AsyncSession, token: VerifiedToken, *, organisation_claim: str, roles_claim: str
+) -> Principal:
+    """The principal a verified token stands for, as the database says it is now: a disabled
+    user, a user whose tokens were revoked, or a removed client is refused at once."""
+    claims = token.claims
+    if token.external:
+        return await _external_principal(session, claims, organisation_claim, roles_claim)
+    try:
+        subject = uuid.UUID(str(claims["sub"]))
+    except (KeyError, ValueError) as exc:
+        raise AuthenticationFailed("malformed subject") from exc
+    if claims.get("kind") == "user":
+        found_user = await organisations.user_with_organisation(session, subject)
+        if found_user is None:
+            raise AuthenticationFailed("user no longer exists")
+        user, organisation = found_user
+        actor = Principal(id=str(user.id), kind=PrincipalKind.user, roles=frozenset())
+        if user.disabled:
+            raise AuthenticationFailed("user is disabled", actor=actor)
+        if claims.get("gen") != user.token_generation:
+            raise AuthenticationFailed("token revoked", actor=actor)
+        return await _principal_for(
+            session, kind=PrincipalKind.user, subject_id=user.id, roles=user.roles, organisation=organisation
+        )
+    if claims.get("kind") == "client":
+        found_client = await organisations.client_with_organisation(session, subject)
+        if found_client is None or found_client[0].disabled:
+            raise AuthenticationFailed("client disabled or removed")
+        client, client_organisation = found_client
+        return await _principal_for(
+            session, kind=PrincipalKind.client, subject_id=client.id, roles=client.roles,
+            organisation=client_organisation,
+        )
+    raise AuthenticationFailed("unknown token kind")
+
+
+async def _external_principal(
+    session: AsyncSession, claims: dict[str, Any], organisation_claim: str, roles_claim: str
+) -> Principal:
+    """An OIDC user: organisation by code from a claim; only roles valid there are kept, and
+    never `admin`."""
+    code = claims.get(organisation_claim)
+    organisation = await organisations.organisation_by_code(session, code) if isinstance(code, str) else None
+    if organisation is None:
+        raise AuthenticationFailed("external token names no known organisation")
+    kind = OrganisationKind(organisation.kind)
+    raw_roles = claims.get(roles_claim)
+    roles = [
+        role for role in (raw_roles if isinstance(raw_roles, list) else [])
+        if role in Role.__members__ and Role(role) is not Role.admin and role_allowed_in(Role(role), kind)
+    ]
+    if not roles:
+        raise AuthenticationFailed("external token carries no role valid in its organisation")
+    codes = (await organisations.municipality_codes(session, [organisation.id]))[organisation.id]
+    return Principal(
+        id=f"oidc:{claims['sub']}"[:200],
+        kind=PrincipalKind.external,
+        roles=frozenset(Role(r) for r in roles),
+        organisation_id=organisation.id,
+        organisation_kind=kind,
+        municipality_codes=frozenset(codes),
+    )
+
+
+async def describe(session: AsyncSession, principal: Principal) -> dict[str, Any]:
+    """What `/me` shows: the principal, its organisation, roles and purposes."""
+    username = None
+    if principal.kind is PrincipalKind.user:
+        found = await organisations.user_with_organisation(session, uuid.UUID(principal.id))
+        username = found[0].username if found else None
+    organisation = None
+    if principal.organisation_id is not None:
+        org = await organisations.get_organisation(session, principal.organisation_id)
+        if org is not None:
+            organisation = {
+                "id": org.id, "code": org.code, "kind": org.kind, "name": org.name,
+                "municipality_codes": sorted(principal.municipality_codes),
+            }
+    return {
+        "id": principal.id,
+        "kind": principal.kind,
+        "username": username,
+        "roles": sorted(principal.roles),
+        "organisation": organisation,
+        "allowed_purposes": principal.allowed_purposes,
+        "default_purpose": principal.default_purpose,
+    }

@@ -1,0 +1,26 @@
+"""Per-request facts (request id, client address) that the audit trail and logs need.
+
+Set by the request middleware; read where threading them through arguments would only add noise.
+"""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class RequestFacts:
+    request_id: str | None = None
+    client_address: str | None = None
+
+
+_current: ContextVar[RequestFacts] = ContextVar("obhvat_request_facts", default=RequestFacts())
+
+
+def current_request() -> RequestFacts:
+    return _current.get()
+
+
+def set_current_request(facts: RequestFacts) -> None:
+    _current.set(facts)

@@ -1,0 +1,34 @@
+"""structlog set-up: JSON lines in production, readable in a terminal.
+
+Request id, principal and organisation are bound as context variables by the request middleware
+and merged into every line. Callers log ids only: never names, PINs, passwords, tokens or notes.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import structlog
+
+
+def configure_logging(*, level: str = "INFO", fmt: str = "json") -> None:
+    renderer: structlog.typing.Processor = (
+        structlog.processors.JSONRenderer(ensure_ascii=False)
+        if fmt == "json"
+        else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+    )
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.dict_tracebacks if fmt == "json" else structlog.dev.set_exc_info,
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level)),
+        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        cache_logger_on_first_use=False,
+    )
+    # uvicorn's own access log would repeat each request without our context; ours replaces it.
+    logging.getLogger("uvicorn.access").disabled = True

@@ -1,0 +1,110 @@
+"""Service configuration, read from `OBHVAT_*` environment variables.
+
+Settings are built once by the caller (the CLI or the app factory) and passed down, never read
+at import time, so tests construct their own.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Environment(StrEnum):
+    development = "development"
+    test = "test"
+    production = "production"
+
+
+class SettingsError(Exception):
+    """A bad setting; the message is one line naming the variable."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="OBHVAT_", extra="ignore")
+
+    environment: Environment = Environment.development
+    data_dir: Path = Path("./var")
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; default: a SQLite file under data_dir"
+    )
+    keys_dir: Path | None = Field(
+        default=None, description="signing keys; default: data_dir/keys; generated when empty"
+    )
+    token_lifetime_seconds: int = Field(default=900, ge=30, le=900)
+    token_issuer: str = "urn:obhvat"
+    token_audience: str = "obhvat-api"
+    token_leeway_seconds: int = Field(default=10, ge=0, le=60)
+    pin_secret: str | None = Field(
+        default=None, description="HMAC key for PINs; in development generated under keys_dir"
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["json", "console"] = "json"
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    max_csv_body_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    argon2_time_cost: int = Field(default=3, ge=1)
+    argon2_memory_kib: int = Field(default=65536, ge=8)
+    demo_password: str = "obhvat-demo-2026"
+    oidc_issuer: str | None = None
+    oidc_jwks: str | None = Field(default=None, description="path or https URL of the JWKS")
+    oidc_audience: str | None = None
+    oidc_algorithm: Literal["RS256", "ES256", "PS256"] = "RS256"
+    oidc_organisation_claim: str = "obhvat_org"
+    oidc_roles_claim: str = "obhvat_roles"
+    db_pool_size: int = Field(default=10, ge=1)
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_driver(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if value.startswith(("postgresql://", "postgres://")):
+            return "postgresql+psycopg://" + value.split("://", 1)[1]
+        if value.startswith("sqlite://"):
+            return "sqlite+aiosqlite://" + value.split("://", 1)[1]
+        if not value.startswith(("postgresql+psycopg://", "sqlite+aiosqlite://")):
+            raise ValueError("must be a postgresql:// or sqlite:// URL")
+        return value
+
+    @model_validator(mode="after")
+    def _production_needs_real_secrets(self) -> Settings:
+        if self.environment is Environment.production:
+            if not self.pin_secret or len(self.pin_secret) < 32:
+                raise ValueError(
+                    "OBHVAT_PIN_SECRET must be set to at least 32 characters in production"
+                )
+            if self.database_url is None or self.database_url.startswith("sqlite"):
+                raise ValueError("OBHVAT_DATABASE_URL must name PostgreSQL in production")
+        if bool(self.oidc_issuer) != bool(self.oidc_jwks):
+            raise ValueError("OBHVAT_OIDC_ISSUER and OBHVAT_OIDC_JWKS must be set together")
+        return self
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'obhvat.sqlite3').resolve()}"
+
+    @property
+    def effective_keys_dir(self) -> Path:
+        return self.keys_dir or self.data_dir / "keys"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.effective_database_url.startswith("sqlite")
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings from the environment; a bad value raises `SettingsError` with one line."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = "_".join(str(part) for part in first["loc"]).upper()
+        where = f"OBHVAT_{name}: " if name else ""
+        message = first["msg"].removeprefix("Value error, ")
+        raise SettingsError(f"invalid setting {where}{message}") from None

@@ -1,0 +1,46 @@
+"""Operator endpoints: liveness, readiness and Prometheus metrics (no prefix, no auth)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from service.core.database import Database
+from service.core.migrations import current_revision
+from service.core.problems import PROBLEM_JSON
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get("/healthz", summary="Liveness: the process answers")
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/readyz", summary="Readiness: database reachable and migrations at head")
+async def readyz(request: Request) -> Any:
+    database: Database = request.app.state.database
+    expected: str = request.app.state.expected_revision
+    try:
+        revision = await current_revision(database.engine)
+    except Exception:  # noqa: BLE001 - any failure to reach the database means not ready
+        revision, reachable = None, False
+    else:
+        reachable = True
+    ready = reachable and revision == expected
+    body = {"status": "ready" if ready else "not ready", "database": reachable,
+            "migrations": {"current": revision, "expected": expected}}
+    if ready:
+        return body
+    return JSONResponse(
+        {"type": "urn:obhvat:problem:not-ready", "title": "Service not ready", "status": 503, **body},
+        status_code=503, media_type=PROBLEM_JSON,
+    )
+
+
+@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+async def metrics() -> Response:
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,108 @@
+"""Every query of organisations, users and clients."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+
+from sqlalchemy import delete, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.organisations.models import Client, Organisation, OrganisationMunicipality, User
+
+
+async def municipality_codes(
+    session: AsyncSession, organisation_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[str]]:
+    rows = await session.execute(
+        select(OrganisationMunicipality.organisation_id, OrganisationMunicipality.municipality_code)
+        .where(OrganisationMunicipality.organisation_id.in_(organisation_ids))  # type: ignore[attr-defined]
+        .order_by(OrganisationMunicipality.municipality_code)
+    )
+    codes: dict[uuid.UUID, list[str]] = defaultdict(list)
+    for organisation_id, code in rows:
+        codes[organisation_id].append(code)
+    return codes
+
+
+async def replace_municipalities(
+    session: AsyncSession, organisation_id: uuid.UUID, codes: Sequence[str]
+) -> None:
+    await session.execute(
+        delete(OrganisationMunicipality).where(
+            OrganisationMunicipality.organisation_id == organisation_id  # type: ignore[arg-type]
+        )
+    )
+    await session.execute(
+        insert(OrganisationMunicipality),
+        [{"organisation_id": organisation_id, "municipality_code": c} for c in dict.fromkeys(codes)],
+    )
+
+
+async def get_organisation(session: AsyncSession, organisation_id: uuid.UUID) -> Organisation | None:
+    return await session.get(Organisation, organisation_id)
+
+
+async def organisation_by_code(session: AsyncSession, code: str) -> Organisation | None:
+    return (
+        await session.execute(select(Organisation).where(Organisation.code == code))
+    ).scalar_one_or_none()
+
+
+async def list_organisations(
+    session: AsyncSession, *, after_code: str | None, limit: int
+) -> list[Organisation]:
+    query = select(Organisation).order_by(Organisation.code).limit(limit)
+    if after_code is not None:
+        query = query.where(Organisation.code > after_code)
+    return list((await session.execute(query)).scalars())
+
+
+async def user_by_username(session: AsyncSession, username: str) -> User | None:
+    return (
+        await session.execute(select(User).where(User.username == username))
+    ).scalar_one_or_none()
+
+
+async def get_user(session: AsyncSession, user_id: uuid.UUID) -> User | None:
+    return await session.get(User, user_id)
+
+
+async def list_users(
+    session: AsyncSession, *, after_username: str | None, limit: int
+) -> list[User]:
+    query = select(User).order_by(User.username).limit(limit)
+    if after_username is not None:
+        query = query.where(User.username > after_username)
+    return list((await session.execute(query)).scalars())
+
+
+async def get_client(session: AsyncSession, client_id: uuid.UUID) -> Client | None:
+    return await session.get(Client, client_id)
+
+
+async def user_with_organisation(
+    session: AsyncSession, user_id: uuid.UUID
+) -> tuple[User, Organisation | None] | None:
+    row = (
+        await session.execute(
+            select(User, Organisation)
+            .outerjoin(Organisation, User.organisation_id == Organisation.id)  # type: ignore[arg-type]
+            .where(User.id == user_id)  # type: ignore[arg-type]
+        )
+    ).first()
+    return (row[0], row[1]) if row else None
+
+
+async def client_with_organisation(
+    session: AsyncSession, client_id: uuid.UUID
+) -> tuple[Client, Organisation] | None:
+    row = (
+        await session.execute(
+            select(Client, Organisation)
+            .join(Organisation, Client.organisation_id == Organisation.id)  # type: ignore[arg-type]
+            .where(Client.id == client_id)  # type: ignore[arg-type]
+        )
+    ).first()
+    return (row[0], row[1]) if row else None

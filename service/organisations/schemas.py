@@ -1,0 +1,93 @@
+"""Request and response bodies of the organisations, users and clients API."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from service.access.vocabulary import OrganisationKind, Role
+
+OrganisationCode = Annotated[
+    str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{1,62}[a-z0-9]$")
+]
+MunicipalityCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}[0-9]{2}$")]
+Username = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._-]{2,63}$")]
+Password = Annotated[str, StringConstraints(min_length=12, max_length=256)]
+DisplayName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class OrganisationCreate(_Strict):
+    code: OrganisationCode
+    kind: OrganisationKind
+    name: DisplayName
+    municipality_codes: list[MunicipalityCode] = Field(min_length=1, max_length=300)
+
+
+class OrganisationUpdate(_Strict):
+    name: DisplayName | None = None
+    municipality_codes: list[MunicipalityCode] | None = Field(
+        default=None, min_length=1, max_length=300
+    )
+
+
+class OrganisationRead(BaseModel):
+    id: uuid.UUID
+    code: str
+    kind: OrganisationKind
+    name: str
+    municipality_codes: list[str]
+    created_at: datetime
+
+
+class UserCreate(_Strict):
+    username: Username
+    password: Password
+    organisation_id: uuid.UUID | None = None
+    roles: list[Role] = Field(min_length=1, max_length=8)
+
+
+class UserUpdate(_Strict):
+    password: Password | None = None
+    roles: list[Role] | None = Field(default=None, min_length=1, max_length=8)
+    disabled: bool | None = None
+
+
+class UserRead(BaseModel):
+    id: uuid.UUID
+    username: str
+    organisation_id: uuid.UUID | None
+    roles: list[Role]
+    disabled: bool
+    created_at: datetime
+
+
+class ClientCreate(_Strict):
+    name: DisplayName
+    organisation_id: uuid.UUID
+    roles: list[Role] = Field(min_length=1, max_length=8)
+
+
+class ClientCreated(BaseModel):
+    id: uuid.UUID
+    name: str
+    organisation_id: uuid.UUID
+    roles: list[Role]
+    client_id: str = Field(description="use as `client_id` with the client_credentials grant")
+    client_secret: str = Field(description="shown once; store it now")
+
+
+class OrganisationPage(BaseModel):
+    items: list[OrganisationRead]
+    next: str | None
+
+
+class UserPage(BaseModel):
+    items: list[UserRead]
+    next: str | None
