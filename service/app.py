@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TextIO
 
 import structlog
 from fastapi import FastAPI, Request
@@ -91,9 +91,12 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     return schema
 
 
-def create_app(settings: Settings, *, database: Database | None = None) -> FastAPI:
-    """Build the API. Tests pass their own `database` (bound to a rolled-back transaction)."""
-    configure_logging(level=settings.log_level, fmt=settings.log_format)
+def create_app(
+    settings: Settings, *, database: Database | None = None, log_stream: TextIO | None = None
+) -> FastAPI:
+    """Build the API. Tests pass their own `database` (bound to a rolled-back transaction) and
+    a `log_stream` they can search."""
+    configure_logging(level=settings.log_level, fmt=settings.log_format, stream=log_stream)
     keys_dir = settings.effective_keys_dir
     keys = KeyRing.from_directory(keys_dir)
     pin_secret = settings.pin_secret or load_or_create_secret(keys_dir / "pin-secret")

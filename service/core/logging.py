@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import logging
 import sys
+from typing import TextIO
 
 import structlog
+from structlog.tracebacks import ExceptionDictTransformer
 
 
-def configure_logging(*, level: str = "INFO", fmt: str = "json") -> None:
+def configure_logging(*, level: str = "INFO", fmt: str = "json", stream: TextIO | None = None) -> None:
     renderer: structlog.typing.Processor = (
         structlog.processors.JSONRenderer(ensure_ascii=False)
         if fmt == "json"
@@ -23,11 +25,14 @@ def configure_logging(*, level: str = "INFO", fmt: str = "json") -> None:
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
-            structlog.processors.dict_tracebacks if fmt == "json" else structlog.dev.set_exc_info,
+            # Tracebacks without local variables: a frame's locals may hold a PIN or password.
+            structlog.processors.ExceptionRenderer(ExceptionDictTransformer(show_locals=False))
+            if fmt == "json"
+            else structlog.dev.set_exc_info,
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level)),
-        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        logger_factory=structlog.PrintLoggerFactory(stream or sys.stderr),
         cache_logger_on_first_use=False,
     )
     # uvicorn's own access log would repeat each request without our context; ours replaces it.

@@ -1,0 +1,36 @@
+# Obhvat developer commands. Needs only Python 3.11+ and make.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+export OBHVAT_DATA_DIR ?= ./var
+
+.PHONY: install demo serve test lint schemas bench clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(BIN)/.installed ## create .venv and install Obhvat with its test tools
+
+demo: install ## migrate the SQLite database, load the demo data and serve on :8000
+	$(BIN)/obhvat db upgrade
+	$(BIN)/obhvat demo load
+	$(BIN)/obhvat serve --host 127.0.0.1 --port 8000
+
+serve: install ## serve on :8000 with whatever database OBHVAT_DATABASE_URL names
+	$(BIN)/obhvat serve
+
+test: install ## the whole test suite, on SQLite and PostgreSQL
+	$(BIN)/python -m pytest
+
+lint: install ## ruff and mypy
+	$(BIN)/ruff check service tests migrations
+	$(BIN)/mypy
+
+schemas: install ## regenerate the committed OpenAPI and JSON Schemas under schemas/
+	$(BIN)/python -m service.schemas_export
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

@@ -1,0 +1,306 @@
+"""`obhvat`: the operator's command line (serve, migrate, administer, load the demo)."""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from service.access.principal import Principal, PrincipalKind
+from service.access.vocabulary import OrganisationKind, Role
+from service.core.database import Database, create_engine
+from service.core.problems import Problem
+from service.core.settings import Settings, SettingsError, load_settings
+
+T = TypeVar("T")
+
+app = typer.Typer(
+    help="Obhvat: interagency child-at-risk data exchange service.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+db_app = typer.Typer(help="Database schema migrations.", no_args_is_help=True)
+orgs_app = typer.Typer(help="Organisations.", no_args_is_help=True)
+users_app = typer.Typer(help="User accounts.", no_args_is_help=True)
+clients_app = typer.Typer(help="System accounts (e.g. a school's e-diary).", no_args_is_help=True)
+token_app = typer.Typer(help="Access tokens.", no_args_is_help=True)
+demo_app = typer.Typer(help="Demonstration data.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(orgs_app, name="orgs")
+app.add_typer(users_app, name="users")
+app.add_typer(clients_app, name="clients")
+app.add_typer(token_app, name="token")
+app.add_typer(demo_app, name="demo")
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.secho(message, fg=typer.colors.RED, err=True)
+    return typer.Exit(code=1)
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except SettingsError as exc:
+        raise _fail(str(exc)) from None
+
+
+def _operator() -> Principal:
+    """The actor recorded in the audit trail for command-line changes."""
+    who = os.environ.get("USER") or getpass.getuser() or "unknown"
+    return Principal(id=f"cli:{who}", kind=PrincipalKind.system, roles=frozenset({Role.admin}))
+
+
+def _run(work: Callable[[Settings, Database], Awaitable[T]]) -> T:
+    """Run async `work` against the configured database; problems become a one-line error."""
+    settings = _settings()
+
+    async def main() -> T:
+        database = Database(create_engine(settings.effective_database_url, pool_size=2))
+        try:
+            return await work(settings, database)
+        finally:
+            await database.dispose()
+
+    try:
+        return asyncio.run(main())
+    except Problem as problem:
+        pointer = ""
+        if problem.errors:
+            first = problem.errors[0]
+            pointer = str(first.get("pointer") or first.get("row") or "") + ": "
+        raise _fail(f"error: {pointer}{problem.detail or problem.title}") from None
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
+    workers: Annotated[
+        int, typer.Option(envvar="OBHVAT_WORKERS", help="worker processes")
+    ] = 1,
+) -> None:
+    """Run the HTTP API (uvicorn). Apply migrations first with `obhvat db upgrade`."""
+    import uvicorn
+
+    _settings()  # fail fast, with one line, on a bad setting
+    uvicorn.run(
+        "service.app:create_app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=True,
+        access_log=False,
+        timeout_graceful_shutdown=20,
+    )
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Argument(help="target revision")] = "head") -> None:
+    """Apply migrations up to REVISION (default: the newest)."""
+    from service.core.migrations import upgrade
+
+    upgrade(_settings().effective_database_url, revision)
+    typer.echo(f"database at {revision}")
+
+
+@db_app.command("downgrade")
+def db_downgrade(
+    revision: Annotated[str, typer.Argument(help="target revision, or -1 for one step")] = "-1",
+) -> None:
+    """Revert migrations down to REVISION (default: one step back; `base` empties the schema)."""
+    from service.core.migrations import downgrade
+
+    downgrade(_settings().effective_database_url, revision)
+    typer.echo(f"database at {revision}")
+
+
+@db_app.command("grant-app-role")
+def db_grant_app_role(role: Annotated[str, typer.Argument(help="PostgreSQL role the API uses")]) -> None:
+    """Grant ROLE what the API needs, without UPDATE, DELETE or TRUNCATE on the audit trail."""
+    from sqlalchemy import text
+
+    from service.audit.ddl import app_role_grants
+
+    async def work(settings: Settings, database: Database) -> None:
+        if database.is_sqlite:
+            raise _fail("grant-app-role applies to PostgreSQL only")
+        async with database.engine.begin() as connection:
+            for statement in app_role_grants(role):
+                await connection.execute(text(statement))
+
+    _run(work)
+    typer.echo(f"role {role} may read and append the audit trail, not change it")
+
+
+@orgs_app.command("create")
+def orgs_create(
+    code: Annotated[str, typer.Option(help="short unique slug, e.g. school-koprinka")],
+    kind: Annotated[OrganisationKind, typer.Option(help="kind of organisation")],
+    name: Annotated[str, typer.Option(help="full name")],
+    municipality: Annotated[
+        list[str], typer.Option(help="EKATTE municipality code served (repeatable)")
+    ],
+) -> None:
+    """Create an organisation."""
+    from service.organisations import service
+    from service.organisations.schemas import OrganisationCreate
+
+    data = _validated(
+        OrganisationCreate,
+        code=code, kind=kind, name=name, municipality_codes=municipality,
+    )
+
+    async def work(_: Settings, database: Database) -> Any:
+        async with database.transaction() as session:
+            return await service.create_organisation(session, actor=_operator(), data=data)
+
+    created = _run(work)
+    typer.echo(f"organisation {created.code} created: {created.id}")
+
+
+def _validated(model: Any, **values: Any) -> Any:
+    from pydantic import ValidationError
+
+    try:
+        return model(**values)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise _fail(f"error: {where}: {first['msg']}") from None
+
+
+async def _organisation_id(database: Database, code: str | None) -> Any:
+    from service.organisations import repository
+
+    if code is None:
+        return None
+    async with database.transaction() as session:
+        organisation = await repository.organisation_by_code(session, code)
+    if organisation is None:
+        raise _fail(f"error: no organisation with code {code!r}")
+    return organisation.id
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    password: str = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    return password
+
+
+@users_app.command("create")
+def users_create(
+    username: Annotated[str, typer.Argument(help="login name, e.g. koprinka.teacher")],
+    role: Annotated[list[Role], typer.Option(help="role (repeatable)")],
+    org: Annotated[str | None, typer.Option(help="organisation code (none for admin)")] = None,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="read the password from standard input")
+    ] = False,
+) -> None:
+    """Create a user; the password is read from a prompt or, with --password-stdin, stdin."""
+    from service.core.passwords import Passwords
+    from service.organisations import service
+    from service.organisations.schemas import UserCreate
+
+    password = _read_password(password_stdin)
+
+    async def work(settings: Settings, database: Database) -> Any:
+        organisation_id = await _organisation_id(database, org)
+        data = _validated(
+            UserCreate, username=username, password=password,
+            organisation_id=organisation_id, roles=role,
+        )
+        passwords = Passwords(time_cost=settings.argon2_time_cost, memory_kib=settings.argon2_memory_kib)
+        async with database.transaction() as session:
+            return await service.create_user(session, actor=_operator(), data=data, passwords=passwords)
+
+    created = _run(work)
+    typer.echo(f"user {created.username} created: {created.id}")
+
+
+@clients_app.command("create")
+def clients_create(
+    name: Annotated[str, typer.Argument(help="what the system is, e.g. 'Koprinka e-diary'")],
+    org: Annotated[str, typer.Option(help="organisation code")],
+    role: Annotated[list[Role], typer.Option(help="role (repeatable)")],
+) -> None:
+    """Create a system account; prints its client id and secret (shown once)."""
+    from service.core.passwords import Passwords
+    from service.organisations import service
+    from service.organisations.schemas import ClientCreate
+
+    async def work(settings: Settings, database: Database) -> Any:
+        organisation_id = await _organisation_id(database, org)
+        data = _validated(ClientCreate, name=name, organisation_id=organisation_id, roles=role)
+        passwords = Passwords(time_cost=settings.argon2_time_cost, memory_kib=settings.argon2_memory_kib)
+        async with database.transaction() as session:
+            return await service.create_client(session, actor=_operator(), data=data, passwords=passwords)
+
+    created = _run(work)
+    typer.echo(f"client_id={created.client_id}")
+    typer.echo(f"client_secret={created.client_secret}")
+    typer.echo("store the secret now: it is not shown again", err=True)
+
+
+@token_app.command("issue")
+def token_issue(username: Annotated[str, typer.Argument(help="user to issue a token for")]) -> None:
+    """Print a bearer token for USERNAME (for scripts and support). The issue is audited."""
+    from service.auth.keys import KeyRing
+    from service.auth.tokens import TokenService
+    from service.audit.service import AuditRecord, record
+    from service.organisations import repository
+
+    async def work(settings: Settings, database: Database) -> str:
+        tokens = TokenService(settings, KeyRing.from_directory(settings.effective_keys_dir))
+        async with database.transaction() as session:
+            user = await repository.user_by_username(session, username)
+            if user is None or user.disabled:
+                raise _fail(f"error: no active user {username!r}")
+            token, _ = tokens.issue(
+                subject=user.id, kind="user", organisation_id=user.organisation_id,
+                roles=user.roles, generation=user.token_generation,
+            )
+            await record(
+                session,
+                AuditRecord(
+                    actor=_operator(), action="token.issue", decision="allow",
+                    reason="token issued from the command line",
+                    resource_type="user", resource_id=str(user.id),
+                ),
+            )
+        return token
+
+    typer.echo(_run(work))
+
+
+@demo_app.command("load")
+def demo_load(
+    file: Annotated[
+        Path | None, typer.Argument(help="demo JSON (default: the copy shipped with Obhvat)")
+    ] = None,
+) -> None:
+    """Load demonstration organisations, users and children; safe to run twice."""
+    from service.demo.loader import DEFAULT_DEMO_FILE, load_demo
+
+    path = file or DEFAULT_DEMO_FILE
+    if not path.is_file():
+        raise _fail(f"error: no such file {path}")
+
+    async def work(settings: Settings, database: Database) -> Any:
+        return await load_demo(settings=settings, database=database, path=path, actor=_operator())
+
+    summary = _run(work)
+    typer.echo(summary.describe())
+
+
+def main() -> None:
+    app()
+
