@@ -8,9 +8,17 @@ from alembic import context
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from service.core.database import UtcDateTime
 from service.models import metadata
 
 config = context.config
+
+
+def _render_item(type_: str, obj: object, autogen_context: object) -> str | bool:
+    """Render the service's UTC timestamp type by its own name in generated migrations."""
+    if type_ == "type" and isinstance(obj, UtcDateTime):
+        return "UtcDateTime()"
+    return False
 
 
 def _run(connection: Connection) -> None:
@@ -19,6 +27,7 @@ def _run(connection: Connection) -> None:
         target_metadata=metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        render_item=_render_item,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -11,9 +11,9 @@ from fastapi import FastAPI, Request
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 
-from service.access.policy import AccessDenied
+from service.access.policy import AccessDenied, audit_record
 from service.audit.service import AuditRecord, record_in_own_transaction
-from service.auth.keys import KeyRing, load_or_create_secret
+from service.auth.keys import KeyRing, pin_secret_for
 from service.auth.routes import router as auth_router
 from service.auth.routes import well_known
 from service.auth.tokens import TokenService
@@ -26,6 +26,8 @@ from service.core.problems import Problem, install_problem_handlers, problem_res
 from service.core.settings import Settings, load_settings
 from service.health.routes import router as health_router
 from service.organisations.routes import router as organisations_router
+from service.alerts.routes import router as alerts_router
+from service.children.routes import router as children_router
 
 log = structlog.get_logger("service.app")
 
@@ -47,21 +49,7 @@ PROBLEM_SCHEMA: dict[str, Any] = {
 
 def _audit_entry_of(exc: Problem) -> AuditRecord | None:
     if isinstance(exc, AccessDenied):
-        decision = exc.decision
-        return AuditRecord(
-            actor=exc.principal,
-            action=decision.action.value,
-            decision="deny",
-            reason=decision.reason,
-            resource_type=exc.resource_type,
-            resource_id=exc.resource_id,
-            child_id=exc.child_id,
-            purpose=decision.purpose.value if decision.purpose else None,
-            basis=decision.basis,
-            consent_id=decision.consent_id,
-            break_glass=decision.break_glass,
-            break_glass_reason=decision.break_glass_reason,
-        )
+        return audit_record(exc.principal, exc.decision, exc.resource_type, exc.resource_id, exc.child_id)
     entry = getattr(exc, "audit_entry", None)
     return entry if isinstance(entry, AuditRecord) else None
 
@@ -99,7 +87,6 @@ def create_app(
     configure_logging(level=settings.log_level, fmt=settings.log_format, stream=log_stream)
     keys_dir = settings.effective_keys_dir
     keys = KeyRing.from_directory(keys_dir)
-    pin_secret = settings.pin_secret or load_or_create_secret(keys_dir / "pin-secret")
     own_database = database is None
     database = database or Database(
         create_engine(settings.effective_database_url, pool_size=settings.db_pool_size)
@@ -123,7 +110,7 @@ def create_app(
     app.state.passwords = Passwords(
         time_cost=settings.argon2_time_cost, memory_kib=settings.argon2_memory_kib
     )
-    app.state.pin_secret = pin_secret.encode()
+    app.state.pin_secret = pin_secret_for(settings)
     app.state.expected_revision = head_revision()
 
     install_problem_handlers(app)
@@ -135,6 +122,8 @@ def create_app(
     app.include_router(well_known)
     app.include_router(auth_router)
     app.include_router(organisations_router)
+    app.include_router(children_router)
+    app.include_router(alerts_router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

@@ -1,7 +1,14 @@
 """Every table of the service, imported in one place so the metadata is complete for alembic."""
 
+from service.alerts.models import Alert, AlertAction, AlertRecipient, FeedCounter, RoutingRule
 from service.audit.models import AuditEvent, AuditHead
+from service.children.models import Child, Enrolment
 from service.core.database import metadata
+from service.idempotency.models import IdempotencyRecord
 from service.organisations.models import Client, Organisation, OrganisationMunicipality, User
 
-__all__ = ["AuditEvent", "AuditHead", "Client", "Organisation", "OrganisationMunicipality", "User", "metadata"]
+__all__ = [
+    "Alert", "AlertAction", "AlertRecipient", "AuditEvent", "AuditHead", "Child", "Client",
+    "Enrolment", "FeedCounter", "IdempotencyRecord", "Organisation", "OrganisationMunicipality",
+    "RoutingRule", "User", "metadata",
+]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import os
+import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -39,6 +40,7 @@ RUN_ID = f"{os.getpid()}_{uuid.uuid4().hex[:8]}"
 DEMO_PASSWORD = "obhvat-demo-password"
 #: every log line of the whole run, searched for leaked names, PINs and secrets at the end
 RUN_LOG = io.StringIO()
+ECHO_LOGS = os.environ.get("OBHVAT_TEST_ECHO_LOGS") == "1"
 
 
 def _postgres_available() -> str | None:
@@ -137,12 +139,15 @@ async def client(app: Any) -> AsyncIterator[httpx.AsyncClient]:
 
 
 class _Tee(io.TextIOBase):
-    """Log lines go to the run-wide buffer (searched at the end) and nowhere else."""
+    """Log lines go to the run-wide buffer (searched at the end), and to stderr when
+    OBHVAT_TEST_ECHO_LOGS=1 (for debugging a failing test)."""
 
     def __init__(self, sink: io.StringIO) -> None:
         self.sink = sink
 
     def write(self, text: str) -> int:
+        if ECHO_LOGS:
+            sys.stderr.write(text)
         return self.sink.write(text)
 
     def flush(self) -> None:

@@ -10,7 +10,10 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from service.access.principal import Principal
+from service.audit.service import AuditRecord, record
 from service.access.vocabulary import ACTION_ROLES, Action, Purpose
 from service.core.problems import Forbidden, NotFound, Problem
 
@@ -35,7 +38,10 @@ def decide(
     *,
     purpose: Purpose | None = None,
 ) -> Decision:
-    """Function-level and purpose-of-use decision for `principal` attempting `action`."""
+    """Function-level and purpose-of-use decision for `principal` attempting `action`.
+
+    Without a declared purpose the role's default applies (DESIGN §4 point 3)."""
+    purpose = purpose or principal.default_purpose
     permitted_roles = ACTION_ROLES[action]
     if not principal.roles & permitted_roles:
         return Decision(False, action, f"role may not {action.value}", purpose)
@@ -78,3 +84,46 @@ def require(
     if not decision.allowed:
         raise AccessDenied(principal, decision)
     return decision
+
+
+async def enforce(
+    session: AsyncSession,
+    principal: Principal,
+    decision: Decision,
+    *,
+    resource_type: str,
+    resource_id: uuid.UUID | str | None = None,
+    child_id: uuid.UUID | None = None,
+) -> Decision:
+    """Audit an object-level decision: an allowed one in the caller's transaction (so the read
+    or change and its event commit together), a denied one by raising `AccessDenied`."""
+    if not decision.allowed:
+        raise AccessDenied(
+            principal, decision, resource_type=resource_type,
+            resource_id=str(resource_id) if resource_id else None, child_id=child_id,
+        )
+    await record(session, audit_record(principal, decision, resource_type, resource_id, child_id))
+    return decision
+
+
+def audit_record(
+    principal: Principal,
+    decision: Decision,
+    resource_type: str | None,
+    resource_id: uuid.UUID | str | None,
+    child_id: uuid.UUID | None,
+) -> AuditRecord:
+    return AuditRecord(
+        actor=principal,
+        action=decision.action.value,
+        decision="allow" if decision.allowed else "deny",
+        reason=decision.reason,
+        resource_type=resource_type,
+        resource_id=str(resource_id) if resource_id else None,
+        child_id=child_id,
+        purpose=decision.purpose.value if decision.purpose else None,
+        basis=decision.basis,
+        consent_id=decision.consent_id,
+        break_glass=decision.break_glass,
+        break_glass_reason=decision.break_glass_reason,
+    )

@@ -42,17 +42,39 @@ class AuditRecord:
 
 async def record(session: AsyncSession, entry: AuditRecord) -> int:
     """Link `entry` to the chain in the caller's transaction; returns its `seq`."""
+    return (await record_many(session, [entry]))[-1]
+
+
+async def record_many(session: AsyncSession, entries: list[AuditRecord]) -> list[int]:
+    """Link several events (e.g. one per child on a page that was read) in three round trips:
+    claim `len(entries)` positions on the head, insert them all, move the head's hash."""
+    if not entries:
+        return []
     head = (
         await session.execute(
             update(AuditHead)
             .where(AuditHead.id == 1)  # type: ignore[arg-type]
-            .values(seq=AuditHead.seq + 1)
+            .values(seq=AuditHead.seq + len(entries))
             .returning(AuditHead.seq, AuditHead.hash)
         )
     ).one()
-    seq, prev_hash = int(head[0]), str(head[1])
+    first_seq, prev_hash = int(head[0]) - len(entries) + 1, str(head[1])
     request = current_request()
-    fields = {
+    rows = []
+    for seq, entry in enumerate(entries, start=first_seq):
+        fields = _fields(entry, seq, request.request_id, request.client_address)
+        new_hash = event_hash(prev_hash, fields)
+        rows.append({**fields, "prev_hash": prev_hash, "hash": new_hash})
+        prev_hash = new_hash
+    await session.execute(insert(AuditEvent), rows)
+    await session.execute(
+        update(AuditHead).where(AuditHead.id == 1).values(hash=prev_hash)  # type: ignore[arg-type]
+    )
+    return [row["seq"] for row in rows]
+
+
+def _fields(entry: AuditRecord, seq: int, request_id: str | None, client_address: str | None) -> dict[str, object]:
+    return {
         "seq": seq,
         "occurred_at": entry.occurred_at,
         "actor_id": entry.actor.id,
@@ -70,17 +92,9 @@ async def record(session: AsyncSession, entry: AuditRecord) -> int:
         "reason": entry.reason[:500],
         "break_glass": entry.break_glass,
         "break_glass_reason": entry.break_glass_reason,
-        "request_id": request.request_id,
-        "client_address": request.client_address,
+        "request_id": request_id,
+        "client_address": client_address,
     }
-    new_hash = event_hash(prev_hash, fields)
-    await session.execute(
-        insert(AuditEvent).values(**fields, prev_hash=prev_hash, hash=new_hash)
-    )
-    await session.execute(
-        update(AuditHead).where(AuditHead.id == 1).values(hash=new_hash)  # type: ignore[arg-type]
-    )
-    return seq
 
 
 async def record_in_own_transaction(database: Database, entry: AuditRecord) -> int:

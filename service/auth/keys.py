@@ -18,6 +18,8 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from service.core.settings import Settings
+
 SIGNING_ALGORITHM = "RS256"
 
 
@@ -98,3 +100,8 @@ def load_or_create_secret(path: Path) -> str:
     with os.fdopen(fd, "w") as handle:
         handle.write(secret)
     return secret
+
+
+def pin_secret_for(settings: Settings) -> bytes:
+    """The PIN-hashing key: the configured secret, or in development one kept beside the keys."""
+    return (settings.pin_secret or load_or_create_secret(settings.effective_keys_dir / "pin-secret")).encode()

@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import json
+import uuid
+from datetime import date
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import typer
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from service.access.principal import Principal
+from service.auth.keys import pin_secret_for
+from service.children import repository as children_repository
+from service.children.models import Child, Enrolment
+from service.children.pin import pin_hash, validate_pin
+from service.core.clock import local_today
 from service.core.database import Database
 from service.core.passwords import Passwords
 from service.core.settings import Settings
@@ -40,9 +49,45 @@ class DemoSummary:
         )
 
 
+def school_year_start(today: date) -> date:
+    """15 September of the school year that `today` falls in."""
+    year = today.year if (today.month, today.day) >= (9, 15) else today.year - 1
+    return date(year, 9, 15)
+
+
+async def _load_children(
+    session: AsyncSession, children: list[dict[str, Any]], organisation_ids: dict[str, uuid.UUID],
+    secret: bytes, today: date,
+) -> int:
+    """Demo pupils, each enrolled at its school since the start of the school year."""
+    created = 0
+    with typer.progressbar(children, label="demo children", file=None) as progress:
+        for entry in progress:
+            digest = pin_hash(secret, validate_pin(entry["pin"]).normalised)
+            if await children_repository.child_by_pin_hash(session, digest):
+                continue
+            child = Child(
+                pin_hash=digest, given_name=entry["given_name"], family_name=entry["family_name"],
+                date_of_birth=date.fromisoformat(entry["date_of_birth"]), sex=entry["sex"],
+                municipality_code=entry.get("municipality_code"),
+            )
+            session.add(child)
+            await session.flush()
+            session.add(
+                Enrolment(
+                    child_id=child.id, school_id=organisation_ids[entry["school"]],
+                    grade=entry["grade"], start_date=school_year_start(today),
+                )
+            )
+            created += 1
+    await session.flush()
+    return created
+
+
 async def load_demo(
-    *, settings: Settings, database: Database, path: Path, actor: Principal
+    *, settings: Settings, database: Database, path: Path, actor: Principal, today: date | None = None
 ) -> DemoSummary:
+    today = today or local_today()
     document: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     passwords = Passwords(time_cost=settings.argon2_time_cost, memory_kib=settings.argon2_memory_kib)
     summary = DemoSummary(password=settings.demo_password)
@@ -58,6 +103,9 @@ async def load_demo(
                 summary.organisations_created += 1
             else:
                 organisation_ids[entry["code"]] = existing.id
+        summary.children_created = await _load_children(
+            session, document.get("children", []), organisation_ids, pin_secret_for(settings), today
+        )
         users = document.get("users", [])
         with typer.progressbar(users, label="demo users", file=None) as progress:
             for entry in progress:

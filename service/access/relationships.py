@@ -1,0 +1,201 @@
+"""Object-level rules (DESIGN §4 point 2): does the caller's organisation have a relationship
+with this child or alert?
+
+Domains gather the facts about a record (`ChildFacts`, `AlertFacts`) and ask here; list queries
+take an `AccessScope`, which only `scope_for` hands out after the function-level check, and
+translate it into SQL in their repository. No relationship → a 404 decision, so a caller cannot
+learn that a child or alert exists.
+
+The relationships:
+- a school: its currently enrolled pupils (identity, and raising alerts) and the alerts it raised;
+- any recipient organisation: the alerts routed to it, and the identity of their children;
+- child protection: children of its municipalities (identity, raising alerts); the whole history
+  of those who have an alert routed to it;
+- a municipality (coordinators): children of its municipalities, and their alerts of the
+  enrolment kinds;
+- police and service providers: only what was routed to them.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import NewType
+
+from service.access.policy import Decision, decide
+from service.access.principal import Principal
+from service.access.vocabulary import Action, OrganisationKind, Purpose, Role
+
+#: Alert types the municipal enrolment teams follow up in their municipality.
+ENROLMENT_ALERT_TYPES = frozenset(
+    {"unexcused_absences", "dropout_risk", "not_enrolled", "left_education", "whereabouts_unknown"}
+)
+_JURISDICTION_KINDS = frozenset(
+    {OrganisationKind.child_protection, OrganisationKind.municipality, OrganisationKind.education_authority,
+     OrganisationKind.police}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ChildFacts:
+    child_id: uuid.UUID
+    municipality_code: str | None
+    #: schools where the child is enrolled now
+    enrolled_at: frozenset[uuid.UUID]
+    #: organisations that some alert about the child was routed to
+    routed_to: frozenset[uuid.UUID]
+    #: organisations that raised an alert about the child
+    raised_by: frozenset[uuid.UUID]
+    #: municipalities with an open or closed alert of an enrolment kind about the child
+    enrolment_alert_municipalities: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class AlertFacts:
+    alert_id: uuid.UUID
+    child_id: uuid.UUID
+    type: str
+    municipality_code: str
+    legal_basis: str
+    source_organisation_id: uuid.UUID
+    recipients: frozenset[uuid.UUID]
+    #: organisations that any alert about the same child was routed to
+    child_routed_to: frozenset[uuid.UUID]
+
+
+_AccessScopeToken = NewType("_AccessScopeToken", object)
+_TOKEN = _AccessScopeToken(object())
+
+
+@dataclass(frozen=True, slots=True)
+class AccessScope:
+    """What a principal's organisation may see, for list queries. Made only by `scope_for`."""
+
+    organisation_id: uuid.UUID
+    kind: OrganisationKind
+    municipality_codes: frozenset[str]
+    roles: frozenset[Role]
+    _token: object
+
+    def __post_init__(self) -> None:
+        if self._token is not _TOKEN:
+            raise TypeError("AccessScope is made by service.access.relationships.scope_for")
+
+    @property
+    def follows_child_protection_history(self) -> bool:
+        return self.kind is OrganisationKind.child_protection
+
+    @property
+    def follows_enrolment_alerts(self) -> bool:
+        return Role.municipal_coordinator in self.roles
+
+
+def scope_for(principal: Principal, decision: Decision) -> AccessScope:
+    """The list scope of an allowed function-level decision; principals without an
+    organisation have no child-data scope at all."""
+    if not decision.allowed or principal.organisation_id is None or principal.organisation_kind is None:
+        raise ValueError("no scope without an allowed decision and an organisation")
+    return AccessScope(
+        principal.organisation_id, principal.organisation_kind, principal.municipality_codes,
+        principal.roles, _TOKEN,
+    )
+
+
+def _basis_for(principal: Principal) -> str:
+    if Role.cp_officer in principal.roles or principal.organisation_kind is OrganisationKind.school:
+        return "legal_obligation"
+    return "public_task"
+
+
+def _allow(base: Decision, reason: str, basis: str) -> Decision:
+    return Decision(True, base.action, reason, base.purpose, basis)
+
+
+def _hide(base: Decision, reason: str) -> Decision:
+    return Decision(False, base.action, reason, base.purpose, deny_status=404)
+
+
+def decide_child(
+    principal: Principal, action: Action, facts: ChildFacts, *, purpose: Purpose | None
+) -> Decision:
+    """Reading a child's identity or history, looking it up, or raising an alert about it."""
+    base = decide(principal, action, purpose=purpose)
+    if not base.allowed:
+        return base
+    org = principal.organisation_id
+    kind = principal.organisation_kind
+    if org is None:
+        return _hide(base, "no organisation")
+    in_jurisdiction = (
+        kind in _JURISDICTION_KINDS
+        and facts.municipality_code is not None
+        and facts.municipality_code in principal.municipality_codes
+    )
+    enrolled = org in facts.enrolled_at
+    routed = org in facts.routed_to
+    basis = _basis_for(principal)
+
+    if action is Action.create_alert:
+        if kind is OrganisationKind.school:
+            ok, why = enrolled, "pupil currently enrolled at the school"
+        elif kind is OrganisationKind.service_provider:
+            ok, why = routed, "child referred to the provider"
+        else:
+            ok, why = in_jurisdiction, "child in the organisation's municipalities"
+        return _allow(base, why, basis) if ok else _hide(base, "no relationship with the child")
+
+    if action is Action.read_child_history:
+        if kind is OrganisationKind.school:
+            ok = enrolled or org in facts.raised_by
+        elif kind is OrganisationKind.child_protection:
+            ok = in_jurisdiction and routed
+        elif Role.municipal_coordinator in principal.roles:
+            ok = routed or bool(facts.enrolment_alert_municipalities & principal.municipality_codes)
+        else:
+            ok = routed
+        return (
+            _allow(base, "case relationship with the child", basis)
+            if ok else _hide(base, "no case relationship with the child")
+        )
+
+    # identity: read and lookup
+    if kind is OrganisationKind.school:
+        ok = enrolled
+    elif kind in (OrganisationKind.child_protection, OrganisationKind.municipality,
+                  OrganisationKind.education_authority):
+        ok = in_jurisdiction or routed
+    else:
+        ok = routed
+    return _allow(base, "relationship with the child", basis) if ok else _hide(base, "no relationship with the child")
+
+
+def decide_alert(
+    principal: Principal, action: Action, facts: AlertFacts, *, purpose: Purpose | None
+) -> Decision:
+    """Reading an alert, or responding to it (acknowledge, record an action, close)."""
+    base = decide(principal, action, purpose=purpose)
+    if not base.allowed:
+        return base
+    org = principal.organisation_id
+    if org is None:
+        return _hide(base, "no organisation")
+    recipient = org in facts.recipients
+    visible = (
+        recipient
+        or org == facts.source_organisation_id
+        or (
+            principal.organisation_kind is OrganisationKind.child_protection
+            and facts.municipality_code in principal.municipality_codes
+            and org in facts.child_routed_to
+        )
+        or (
+            Role.municipal_coordinator in principal.roles
+            and facts.type in ENROLMENT_ALERT_TYPES
+            and facts.municipality_code in principal.municipality_codes
+        )
+    )
+    if not visible:
+        return _hide(base, "no relationship with the alert")
+    if action is Action.respond_to_alert and not recipient:
+        return Decision(False, base.action, "only recipient organisations respond to an alert", base.purpose)
+    return _allow(base, "recipient" if recipient else "relationship with the alert", facts.legal_basis)

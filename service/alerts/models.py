@@ -1,0 +1,113 @@
+"""Alerts about a child, the organisations they are routed to, what those did, and the routing
+rules that decide where each type of alert goes."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, String, Text
+from sqlmodel import Field, SQLModel
+
+from service.core.database import UtcDateTime
+from service.organisations.models import utcnow
+
+
+def _timestamp(nullable: bool = False) -> Any:
+    return Field(
+        default_factory=utcnow if not nullable else None,
+        sa_column=Column(UtcDateTime(), nullable=nullable),
+    )
+
+
+class Alert(SQLModel, table=True):
+    __tablename__ = "alert"
+    __table_args__ = (
+        Index("ix_alert_child_id_created_at", "child_id", "created_at"),
+        Index("ix_alert_source_organisation_id_id", "source_organisation_id", "id"),
+        Index("ix_alert_municipality_code_type", "municipality_code", "type"),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    child_id: uuid.UUID = Field(sa_column=Column(ForeignKey("child.id"), nullable=False))
+    #: the child's municipality when the alert was raised; decides routing and jurisdiction
+    municipality_code: str = Field(max_length=10)
+    source_organisation_id: uuid.UUID = Field(
+        sa_column=Column(ForeignKey("organisation.id"), nullable=False)
+    )
+    author_id: str = Field(max_length=200)
+    type: str = Field(max_length=50)
+    severity: str = Field(max_length=10)
+    details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    legal_basis: str = Field(max_length=30)
+    consent_id: uuid.UUID | None = None
+    status: str = Field(default="open", max_length=10)
+    outcome: str | None = Field(default=None, max_length=30)
+    outcome_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    version: int = 1
+    created_at: datetime = _timestamp()
+    updated_at: datetime = _timestamp()
+    closed_at: datetime | None = _timestamp(nullable=True)
+
+
+class AlertRecipient(SQLModel, table=True):
+    """One organisation an alert was routed to, with its own progress."""
+
+    __tablename__ = "alert_recipient"
+    __table_args__ = (
+        Index("uq_alert_recipient_alert_id_organisation_id", "alert_id", "organisation_id", unique=True),
+        Index("ix_alert_recipient_organisation_id_change_seq", "organisation_id", "change_seq"),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    alert_id: uuid.UUID = Field(sa_column=Column(ForeignKey("alert.id"), nullable=False))
+    organisation_id: uuid.UUID = Field(sa_column=Column(ForeignKey("organisation.id"), nullable=False))
+    is_lead: bool = False
+    state: str = Field(default="delivered", max_length=20)
+    outcome: str | None = Field(default=None, max_length=30)
+    delivered_at: datetime = _timestamp()
+    acknowledged_at: datetime | None = _timestamp(nullable=True)
+    done_at: datetime | None = _timestamp(nullable=True)
+    #: position in the change feed; assigned in commit order (see alerts.feed)
+    change_seq: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class AlertAction(SQLModel, table=True):
+    __tablename__ = "alert_action"
+    __table_args__ = (Index("ix_alert_action_alert_id_created_at", "alert_id", "created_at"),)
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    alert_id: uuid.UUID = Field(sa_column=Column(ForeignKey("alert.id"), nullable=False))
+    organisation_id: uuid.UUID = Field(sa_column=Column(ForeignKey("organisation.id"), nullable=False))
+    author_id: str = Field(max_length=200)
+    kind: str = Field(max_length=30)
+    text: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    result: str | None = Field(default=None, max_length=30)
+    recipient_id: uuid.UUID | None = None
+    restricted: bool = False
+    created_at: datetime = _timestamp()
+
+
+class RoutingRule(SQLModel, table=True):
+    """Where alerts of one type go: recipient kinds (the first is the lead) and legal basis."""
+
+    __tablename__ = "routing_rule"
+
+    alert_type: str = Field(sa_column=Column(String(50), primary_key=True))
+    recipient_kinds: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    legal_basis: str = Field(max_length=30)
+    #: a severity every alert of this type gets regardless of what was asked (abuse: urgent)
+    forced_severity: str | None = Field(default=None, max_length=10)
+    updated_at: datetime = _timestamp()
+
+
+class FeedCounter(SQLModel, table=True):
+    """The change feed's counter. Taken (row-locked) after the audit event, held to commit, so
+    feed positions are handed out in commit order and a poller never skips a change."""
+
+    __tablename__ = "feed_counter"
+
+    id: int = Field(default=1, primary_key=True)
+    seq: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))

@@ -1,0 +1,222 @@
+"""Every query of alerts, recipients, actions, routing rules and the change feed."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, exists, insert, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+from sqlalchemy.sql.elements import ColumnElement
+
+from service.access.relationships import ENROLMENT_ALERT_TYPES, AccessScope, AlertFacts
+from service.alerts.models import Alert, AlertAction, AlertRecipient, FeedCounter, RoutingRule
+from service.organisations.models import Organisation, OrganisationMunicipality
+
+
+def visible_to(scope: AccessScope) -> ColumnElement[bool]:
+    """SQL twin of `access.relationships.decide_alert` for reading: alerts the scope's
+    organisation raised or received, and those it follows by jurisdiction."""
+    org = scope.organisation_id
+    received = exists().where(
+        AlertRecipient.alert_id == Alert.id,  # type: ignore[arg-type]
+        AlertRecipient.organisation_id == org,  # type: ignore[arg-type]
+    )
+    clauses: list[ColumnElement[bool]] = [Alert.source_organisation_id == org, received]  # type: ignore[list-item]
+    codes = sorted(scope.municipality_codes)
+    if scope.follows_child_protection_history and codes:
+        sibling, sibling_recipient = aliased(Alert), aliased(AlertRecipient)
+        clauses.append(
+            and_(
+                Alert.municipality_code.in_(codes),  # type: ignore[attr-defined]
+                exists().where(
+                    sibling.child_id == Alert.child_id,
+                    sibling_recipient.alert_id == sibling.id,
+                    sibling_recipient.organisation_id == org,
+                ),
+            )
+        )
+    if scope.follows_enrolment_alerts and codes:
+        clauses.append(
+            and_(
+                Alert.type.in_(sorted(ENROLMENT_ALERT_TYPES)),  # type: ignore[attr-defined]
+                Alert.municipality_code.in_(codes),  # type: ignore[attr-defined]
+            )
+        )
+    return or_(*clauses)
+
+
+async def get_alert(session: AsyncSession, alert_id: uuid.UUID, *, for_update: bool = False) -> Alert | None:
+    query = select(Alert).where(Alert.id == alert_id)  # type: ignore[arg-type]
+    if for_update:
+        query = query.with_for_update()
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def alert_facts(session: AsyncSession, alert: Alert) -> AlertFacts:
+    rows = (
+        await session.execute(
+            select(AlertRecipient.alert_id, AlertRecipient.organisation_id)
+            .join(Alert, Alert.id == AlertRecipient.alert_id)  # type: ignore[arg-type]
+            .where(Alert.child_id == alert.child_id)  # type: ignore[arg-type]
+        )
+    ).all()
+    return AlertFacts(
+        alert_id=alert.id,
+        child_id=alert.child_id,
+        type=alert.type,
+        municipality_code=alert.municipality_code,
+        legal_basis=alert.legal_basis,
+        source_organisation_id=alert.source_organisation_id,
+        recipients=frozenset(org for alert_id, org in rows if alert_id == alert.id),
+        child_routed_to=frozenset(org for _, org in rows),
+    )
+
+
+async def recipients_of(session: AsyncSession, alert_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[AlertRecipient]]:
+    found: dict[uuid.UUID, list[AlertRecipient]] = defaultdict(list)
+    if not alert_ids:
+        return found
+    rows = await session.execute(
+        select(AlertRecipient)
+        .where(AlertRecipient.alert_id.in_(alert_ids))  # type: ignore[attr-defined]
+        .order_by(AlertRecipient.is_lead.desc(), AlertRecipient.delivered_at)  # type: ignore[attr-defined]
+    )
+    for recipient in rows.scalars():
+        found[recipient.alert_id].append(recipient)
+    return found
+
+
+async def actions_of(session: AsyncSession, alert_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[AlertAction]]:
+    found: dict[uuid.UUID, list[AlertAction]] = defaultdict(list)
+    if not alert_ids:
+        return found
+    rows = await session.execute(
+        select(AlertAction)
+        .where(AlertAction.alert_id.in_(alert_ids))  # type: ignore[attr-defined]
+        .order_by(AlertAction.created_at, AlertAction.id)
+    )
+    for action in rows.scalars():
+        found[action.alert_id].append(action)
+    return found
+
+
+async def organisation_kinds(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:
+    if not ids:
+        return {}
+    rows = await session.execute(
+        select(Organisation.id, Organisation.kind).where(Organisation.id.in_(ids))  # type: ignore[attr-defined]
+    )
+    return {row[0]: row[1] for row in rows}
+
+
+async def routing_rule(session: AsyncSession, alert_type: str) -> RoutingRule | None:
+    return await session.get(RoutingRule, alert_type)
+
+
+async def routing_rules(session: AsyncSession) -> list[RoutingRule]:
+    return list((await session.execute(select(RoutingRule).order_by(RoutingRule.alert_type))).scalars())
+
+
+async def organisations_serving(
+    session: AsyncSession, municipality_code: str, kinds: Sequence[str]
+) -> list[tuple[uuid.UUID, str]]:
+    """Organisations of `kinds` that serve the municipality, as (id, kind), by code."""
+    rows = await session.execute(
+        select(Organisation.id, Organisation.kind)
+        .join(OrganisationMunicipality, OrganisationMunicipality.organisation_id == Organisation.id)  # type: ignore[arg-type]
+        .where(
+            OrganisationMunicipality.municipality_code == municipality_code,  # type: ignore[arg-type]
+            Organisation.kind.in_(list(kinds)),  # type: ignore[attr-defined]
+        )
+        .order_by(Organisation.code)
+    )
+    return [(row[0], row[1]) for row in rows]
+
+
+async def next_feed_position(session: AsyncSession) -> int:
+    """Take the feed counter's row lock (held to commit) and the next position."""
+    return int(
+        (
+            await session.execute(
+                update(FeedCounter)
+                .where(FeedCounter.id == 1)  # type: ignore[arg-type]
+                .values(seq=FeedCounter.seq + 1)
+                .returning(FeedCounter.seq)
+            )
+        ).scalar_one()
+    )
+
+
+async def insert_recipients(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    await session.execute(insert(AlertRecipient), rows)
+
+
+async def stamp_recipients(session: AsyncSession, alert_id: uuid.UUID, position: int) -> None:
+    await session.execute(
+        update(AlertRecipient).where(AlertRecipient.alert_id == alert_id).values(change_seq=position)  # type: ignore[arg-type]
+    )
+
+
+async def list_visible(
+    session: AsyncSession,
+    scope: AccessScope,
+    *,
+    status: str | None,
+    alert_type: str | None,
+    severity: str | None,
+    child_id: uuid.UUID | None,
+    since: datetime | None,
+    before: tuple[datetime, uuid.UUID] | None,
+    limit: int,
+) -> list[Alert]:
+    """Newest first, keyset on (created_at, id)."""
+    query = select(Alert).where(visible_to(scope))
+    if status:
+        query = query.where(Alert.status == status)  # type: ignore[arg-type]
+    if alert_type:
+        query = query.where(Alert.type == alert_type)  # type: ignore[arg-type]
+    if severity:
+        query = query.where(Alert.severity == severity)  # type: ignore[arg-type]
+    if child_id:
+        query = query.where(Alert.child_id == child_id)  # type: ignore[arg-type]
+    if since:
+        query = query.where(Alert.updated_at >= since)  # type: ignore[operator]
+    if before:
+        created, last_id = before
+        query = query.where(
+            or_(Alert.created_at < created, and_(Alert.created_at == created, Alert.id < last_id))  # type: ignore[operator,arg-type]
+        )
+    query = query.order_by(Alert.created_at.desc(), Alert.id.desc()).limit(limit)  # type: ignore[attr-defined]
+    return list((await session.execute(query)).scalars())
+
+
+async def inbox_after(
+    session: AsyncSession, scope: AccessScope, *, after: int, limit: int
+) -> list[tuple[Alert, int]]:
+    """Alerts routed to the scope's organisation whose latest change is after `after`, in feed
+    order (oldest change first)."""
+    rows = await session.execute(
+        select(Alert, AlertRecipient.change_seq)
+        .join(AlertRecipient, AlertRecipient.alert_id == Alert.id)  # type: ignore[arg-type]
+        .where(
+            AlertRecipient.organisation_id == scope.organisation_id,  # type: ignore[arg-type]
+            AlertRecipient.change_seq > after,  # type: ignore[operator]
+        )
+        .order_by(AlertRecipient.change_seq)
+        .limit(limit)
+    )
+    return [(row[0], int(row[1])) for row in rows]
+
+
+async def child_alerts_visible(session: AsyncSession, scope: AccessScope, child_id: uuid.UUID) -> list[Alert]:
+    rows = await session.execute(
+        select(Alert)
+        .where(Alert.child_id == child_id, visible_to(scope))  # type: ignore[arg-type]
+        .order_by(Alert.created_at, Alert.id)
+    )
+    return list(rows.scalars())

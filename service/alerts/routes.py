@@ -1,0 +1,175 @@
+"""Alerts API: raise, list, read, respond, inbox feed, routing rules."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import Header, Query, Request, Response
+
+from service.access.dependencies import PurposeOfUse
+from service.access.policy import require
+from service.access.vocabulary import Action
+from service.alerts import rules, service
+from service.alerts.details import AlertType
+from service.alerts.schemas import (
+    ActionCreate,
+    AlertClose,
+    AlertCreate,
+    AlertPage,
+    AlertRead,
+    InboxItem,
+    InboxPage,
+    RoutingRules,
+    Severity,
+)
+from service.auth.dependencies import CurrentPrincipal
+from service.core.clock import Today
+from service.core.database import DbSession, api_router
+from service.core.pagination import CursorParam, Limit, decode_cursor, encode_cursor, link_next
+from service.core.problems import (
+    Conflict,
+    Forbidden,
+    NotFound,
+    PreconditionFailed,
+    PreconditionRequired,
+    Unauthenticated,
+    ValidationProblem,
+    problem_responses,
+)
+from service.idempotency import service as idempotency
+
+router = api_router(tags=["alerts"])
+_READ_ERRORS = problem_responses(Unauthenticated, Forbidden, NotFound, ValidationProblem)
+_WRITE_ERRORS = problem_responses(
+    Unauthenticated, Forbidden, NotFound, Conflict, PreconditionFailed, PreconditionRequired, ValidationProblem
+)
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
+IfMatch = Annotated[str | None, Header(alias="If-Match", max_length=100)]
+
+
+def etag(version: int) -> str:
+    return f'"{version}"'
+
+
+@router.post("/alerts", status_code=201, response_model=AlertRead, responses=_WRITE_ERRORS)
+async def raise_alert(
+    body: AlertCreate, response: Response, session: DbSession, principal: CurrentPrincipal,
+    purpose: PurposeOfUse, today: Today, idempotency_key: IdempotencyKey = None,
+) -> Any:
+    claim, replay = await idempotency.begin(
+        session, principal_id=principal.id, key=idempotency_key, operation="alert.create", body=body
+    )
+    if replay is not None:
+        return replay
+    alert = await service.create_alert(session, actor=principal, data=body, purpose=purpose, today=today)
+    headers = {"ETag": etag(alert.version), "Location": f"/api/v1/alerts/{alert.id}"}
+    response.headers.update(headers)
+    await idempotency.remember(session, claim, status=201, body=alert, headers=headers)
+    return alert
+
+
+@router.get("/alerts", response_model=AlertPage, responses=_READ_ERRORS)
+async def list_alerts(
+    request: Request, response: Response, session: DbSession, principal: CurrentPrincipal,
+    purpose: PurposeOfUse,
+    status: Annotated[str | None, Query(pattern="^(open|closed)$")] = None,
+    type: Annotated[AlertType | None, Query()] = None,  # noqa: A002 - the contract's name
+    severity: Annotated[Severity | None, Query()] = None,
+    child_id: Annotated[uuid.UUID | None, Query()] = None,
+    since: Annotated[datetime | None, Query(description="changed at or after")] = None,
+    limit: Limit = 50, after: CursorParam = None,
+) -> AlertPage:
+    key = decode_cursor(after, length=2)
+    before = None
+    if key:
+        try:
+            before = (datetime.fromisoformat(key[0]), uuid.UUID(key[1]))
+        except (TypeError, ValueError):
+            decode_cursor("!", length=2)  # the same 422 as any other foreign cursor
+    filters = {
+        "status": status, "alert_type": type.value if type else None,
+        "severity": severity.value if severity else None, "child_id": child_id, "since": since,
+    }
+    items, last = await service.list_alerts(
+        session, actor=principal, purpose=purpose, filters=filters, before=before, limit=limit
+    )
+    next_cursor = encode_cursor([last[0].isoformat(), str(last[1])]) if last else None
+    link_next(request, response, next_cursor)
+    return AlertPage(items=items, next=next_cursor)
+
+
+@router.get("/alerts/{alert_id}", response_model=AlertRead, responses=_READ_ERRORS)
+async def read_alert(
+    alert_id: uuid.UUID, response: Response, session: DbSession, principal: CurrentPrincipal,
+    purpose: PurposeOfUse,
+) -> AlertRead:
+    alert = await service.read_alert(session, actor=principal, alert_id=alert_id, purpose=purpose)
+    response.headers["ETag"] = etag(alert.version)
+    return alert
+
+
+@router.post("/alerts/{alert_id}/acknowledge", response_model=AlertRead, responses=_WRITE_ERRORS)
+async def acknowledge(
+    alert_id: uuid.UUID, response: Response, session: DbSession, principal: CurrentPrincipal,
+    purpose: PurposeOfUse, if_match: IfMatch = None,
+) -> AlertRead:
+    alert = await service.acknowledge(session, actor=principal, alert_id=alert_id, if_match=if_match, purpose=purpose)
+    response.headers["ETag"] = etag(alert.version)
+    return alert
+
+
+@router.post("/alerts/{alert_id}/actions", response_model=AlertRead, responses=_WRITE_ERRORS)
+async def record_action(
+    alert_id: uuid.UUID, body: ActionCreate, response: Response, session: DbSession,
+    principal: CurrentPrincipal, purpose: PurposeOfUse, if_match: IfMatch = None,
+) -> AlertRead:
+    alert = await service.add_action(
+        session, actor=principal, alert_id=alert_id, if_match=if_match, purpose=purpose, data=body
+    )
+    response.headers["ETag"] = etag(alert.version)
+    return alert
+
+
+@router.post("/alerts/{alert_id}/close", response_model=AlertRead, responses=_WRITE_ERRORS)
+async def close_alert(
+    alert_id: uuid.UUID, body: AlertClose, response: Response, session: DbSession,
+    principal: CurrentPrincipal, purpose: PurposeOfUse, if_match: IfMatch = None,
+) -> AlertRead:
+    alert = await service.close(
+        session, actor=principal, alert_id=alert_id, if_match=if_match, purpose=purpose, data=body
+    )
+    response.headers["ETag"] = etag(alert.version)
+    return alert
+
+
+@router.get(
+    "/inbox", response_model=InboxPage, responses=_READ_ERRORS,
+    summary="Change feed of alerts routed to the caller's organisation (poll with ?after=next)",
+)
+async def read_inbox(
+    request: Request, response: Response, session: DbSession, principal: CurrentPrincipal,
+    purpose: PurposeOfUse, limit: Limit = 50, after: CursorParam = None,
+) -> InboxPage:
+    key = decode_cursor(after)
+    position = key[0] if key else 0
+    if not isinstance(position, int) or position < 0:
+        decode_cursor("!")
+    rows, last = await service.inbox(session, actor=principal, purpose=purpose, after=position, limit=limit)
+    next_cursor = encode_cursor([last])
+    if len(rows) == limit:
+        link_next(request, response, next_cursor)
+    return InboxPage(items=[InboxItem(alert=a, change=c) for a, c in rows], next=next_cursor)
+
+
+@router.get("/routing-rules", response_model=RoutingRules, responses=_READ_ERRORS, tags=["rules"])
+async def read_routing_rules(session: DbSession, principal: CurrentPrincipal) -> RoutingRules:
+    require(principal, Action.manage_rules)
+    return await rules.read(session)
+
+
+@router.put("/routing-rules", response_model=RoutingRules, responses=_READ_ERRORS, tags=["rules"])
+async def replace_routing_rules(body: RoutingRules, session: DbSession, principal: CurrentPrincipal) -> RoutingRules:
+    require(principal, Action.manage_rules)
+    return await rules.replace(session, actor=principal, data=body)

@@ -1,0 +1,181 @@
+"""Request and response bodies of alerts, their lifecycle, the inbox and routing rules."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from service.access.vocabulary import OrganisationKind
+from service.alerts.details import AlertType, FieldVisitResult
+
+Note = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+
+
+class Severity(StrEnum):
+    info = "info"
+    concern = "concern"
+    urgent = "urgent"
+
+
+class LegalBasis(StrEnum):
+    legal_obligation = "legal_obligation"
+    public_task = "public_task"
+    consent = "consent"
+
+
+class Outcome(StrEnum):
+    returned_to_school = "returned_to_school"
+    enrolled_elsewhere = "enrolled_elsewhere"
+    moved_abroad = "moved_abroad"
+    referred_to_service = "referred_to_service"
+    protective_measure = "protective_measure"
+    unfounded = "unfounded"
+    other = "other"
+
+
+class ActionKind(StrEnum):
+    contact_family = "contact_family"
+    field_visit = "field_visit"
+    meeting = "meeting"
+    referral = "referral"
+    note = "note"
+    benefit_decision = "benefit_decision"
+
+
+class RecipientState(StrEnum):
+    delivered = "delivered"
+    acknowledged = "acknowledged"
+    in_progress = "in_progress"
+    done = "done"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class AlertCreate(_Strict):
+    child_id: uuid.UUID
+    type: AlertType
+    severity: Severity = Severity.concern
+    details: dict[str, Any] = Field(default_factory=dict, description="schema per type: schemas/alert-details/")
+    note: Note | None = None
+    legal_basis: LegalBasis | None = Field(default=None, description="default: the type's routing rule")
+    consent_id: uuid.UUID | None = None
+
+
+class ActionCreate(_Strict):
+    kind: ActionKind
+    text: Note | None = None
+    result: FieldVisitResult | None = Field(default=None, description="field visits only")
+    recipient_id: uuid.UUID | None = Field(default=None, description="referrals only")
+    restricted: bool = False
+
+    @model_validator(mode="after")
+    def _result_only_for_visits(self) -> ActionCreate:
+        if self.kind is ActionKind.field_visit and self.result is None:
+            raise ValueError("a field visit needs a result")
+        if self.kind is not ActionKind.field_visit and self.result is not None:
+            raise ValueError("only a field visit has a result")
+        if self.kind is ActionKind.referral and self.recipient_id is None:
+            raise ValueError("a referral names its recipient_id")
+        return self
+
+
+class AlertClose(_Strict):
+    outcome: Outcome
+    reason: Note | None = None
+
+    @model_validator(mode="after")
+    def _other_needs_reason(self) -> AlertClose:
+        if self.outcome is Outcome.other and not self.reason:
+            raise ValueError("outcome 'other' needs a reason")
+        return self
+
+
+class RecipientRead(BaseModel):
+    organisation_id: uuid.UUID
+    state: RecipientState
+    lead: bool
+    delivered_at: datetime
+    acknowledged_at: datetime | None
+    done_at: datetime | None
+    outcome: Outcome | None
+
+
+class ActionRead(BaseModel):
+    id: uuid.UUID
+    organisation_id: uuid.UUID
+    kind: ActionKind
+    text: str | None
+    result: FieldVisitResult | None
+    recipient_id: uuid.UUID | None
+    restricted: bool
+    created_at: datetime
+
+
+class AlertRead(BaseModel):
+    id: uuid.UUID
+    child_id: uuid.UUID
+    type: AlertType
+    severity: Severity
+    status: str
+    outcome: Outcome | None
+    outcome_reason: str | None
+    details: dict[str, Any]
+    note: str | None
+    legal_basis: LegalBasis
+    consent_id: uuid.UUID | None
+    source_organisation_id: uuid.UUID
+    municipality_code: str
+    recipients: list[RecipientRead]
+    actions: list[ActionRead]
+    version: int
+    created_at: datetime
+    updated_at: datetime
+    closed_at: datetime | None
+
+
+class AlertPage(BaseModel):
+    items: list[AlertRead]
+    next: str | None
+
+
+class InboxItem(BaseModel):
+    alert: AlertRead
+    change: int = Field(description="feed position of the latest change")
+
+
+class InboxPage(BaseModel):
+    items: list[InboxItem]
+    next: str = Field(description="poll again with ?after=<next>; present even when nothing is new")
+
+
+class HistoryEntry(BaseModel):
+    at: datetime
+    event: str = Field(description="alert_raised, acknowledged, action, recipient_done, alert_closed")
+    alert_id: uuid.UUID
+    alert_type: AlertType
+    organisation_id: uuid.UUID
+    severity: Severity | None = None
+    action: ActionRead | None = None
+    outcome: Outcome | None = None
+
+
+class ChildHistory(BaseModel):
+    child_id: uuid.UUID
+    entries: list[HistoryEntry]
+
+
+class RoutingRuleBody(_Strict):
+    alert_type: AlertType
+    recipient_kinds: list[OrganisationKind] = Field(min_length=1, max_length=6)
+    legal_basis: LegalBasis
+    forced_severity: Severity | None = None
+
+
+class RoutingRules(BaseModel):
+    items: list[RoutingRuleBody]

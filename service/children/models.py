@@ -1,0 +1,50 @@
+"""Children (identified by a keyed hash of their personal number) and school enrolments."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+
+from sqlalchemy import Column, ForeignKey, Index, String, text
+from sqlmodel import Field, SQLModel
+
+from service.core.database import UtcDateTime
+from service.organisations.models import utcnow
+
+
+class Child(SQLModel, table=True):
+    __tablename__ = "child"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    pin_hash: str = Field(sa_column=Column(String(64), nullable=False, unique=True))
+    given_name: str = Field(max_length=100)
+    family_name: str = Field(max_length=100)
+    date_of_birth: date
+    sex: str = Field(max_length=10)
+    #: municipality of the current address (EKATTE); None when unknown
+    municipality_code: str | None = Field(default=None, max_length=10, index=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UtcDateTime(), nullable=False))
+
+
+class Enrolment(SQLModel, table=True):
+    """A child at a school. At most one open-ended enrolment per child (partial unique index)."""
+
+    __tablename__ = "enrolment"
+    __table_args__ = (
+        Index(
+            "uq_enrolment_one_current_per_child",
+            "child_id",
+            unique=True,
+            sqlite_where=text("end_date IS NULL"),
+            postgresql_where=text("end_date IS NULL"),
+        ),
+        Index("ix_enrolment_school_id_child_id", "school_id", "child_id"),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    child_id: uuid.UUID = Field(sa_column=Column(ForeignKey("child.id"), nullable=False, index=True))
+    school_id: uuid.UUID = Field(sa_column=Column(ForeignKey("organisation.id"), nullable=False))
+    grade: int
+    start_date: date
+    end_date: date | None = None
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UtcDateTime(), nullable=False))

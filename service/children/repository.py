@@ -1,0 +1,106 @@
+"""Every query of children and enrolments."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.access.relationships import ENROLMENT_ALERT_TYPES, ChildFacts
+from service.alerts.models import Alert, AlertRecipient
+from service.children.models import Child, Enrolment
+from service.organisations.models import OrganisationMunicipality
+
+
+def _current(today: date) -> object:
+    return and_(
+        Enrolment.start_date <= today,  # type: ignore[operator]
+        or_(Enrolment.end_date.is_(None), Enrolment.end_date >= today),  # type: ignore[union-attr,operator]
+    )
+
+
+async def child_by_pin_hash(session: AsyncSession, pin_hash: str) -> Child | None:
+    return (await session.execute(select(Child).where(Child.pin_hash == pin_hash))).scalar_one_or_none()
+
+
+async def get_child(session: AsyncSession, child_id: uuid.UUID) -> Child | None:
+    return await session.get(Child, child_id)
+
+
+async def current_enrolment(session: AsyncSession, child_id: uuid.UUID, today: date) -> Enrolment | None:
+    return (
+        await session.execute(
+            select(Enrolment)
+            .where(Enrolment.child_id == child_id, _current(today))  # type: ignore[arg-type]
+            .order_by(Enrolment.start_date.desc())  # type: ignore[attr-defined]
+            .limit(1)
+        )
+    ).scalar_one_or_none()
+
+
+async def open_enrolment(session: AsyncSession, child_id: uuid.UUID) -> Enrolment | None:
+    return (
+        await session.execute(
+            select(Enrolment).where(Enrolment.child_id == child_id, Enrolment.end_date.is_(None))  # type: ignore[arg-type,union-attr]
+        )
+    ).scalar_one_or_none()
+
+
+async def get_enrolment(session: AsyncSession, enrolment_id: uuid.UUID) -> Enrolment | None:
+    return await session.get(Enrolment, enrolment_id)
+
+
+async def school_municipality(session: AsyncSession, school_id: uuid.UUID) -> str | None:
+    return (
+        await session.execute(
+            select(OrganisationMunicipality.municipality_code)
+            .where(OrganisationMunicipality.organisation_id == school_id)  # type: ignore[arg-type]
+            .order_by(OrganisationMunicipality.municipality_code)
+            .limit(1)
+        )
+    ).scalar_one_or_none()
+
+
+async def end_enrolment(session: AsyncSession, enrolment_id: uuid.UUID, end_date: date) -> None:
+    await session.execute(
+        update(Enrolment).where(Enrolment.id == enrolment_id).values(end_date=end_date)  # type: ignore[arg-type]
+    )
+
+
+async def child_facts(session: AsyncSession, child: Child, today: date) -> ChildFacts:
+    """What the access rules need to know about a child: where it is enrolled, which
+    organisations its alerts reached or came from, and its effective municipality."""
+    enrolled = (
+        await session.execute(
+            select(Enrolment.school_id).where(Enrolment.child_id == child.id, _current(today))  # type: ignore[arg-type]
+        )
+    ).scalars().all()
+    municipality = child.municipality_code
+    if municipality is None and enrolled:
+        municipality = await school_municipality(session, enrolled[0])
+    routed = (
+        await session.execute(
+            select(AlertRecipient.organisation_id)
+            .join(Alert, Alert.id == AlertRecipient.alert_id)  # type: ignore[arg-type]
+            .where(Alert.child_id == child.id)  # type: ignore[arg-type]
+            .distinct()
+        )
+    ).scalars().all()
+    sources = (
+        await session.execute(
+            select(Alert.source_organisation_id, Alert.type, Alert.municipality_code)
+            .where(Alert.child_id == child.id)  # type: ignore[arg-type]
+        )
+    ).all()
+    return ChildFacts(
+        child_id=child.id,
+        municipality_code=municipality,
+        enrolled_at=frozenset(enrolled),
+        routed_to=frozenset(routed),
+        raised_by=frozenset(row[0] for row in sources),
+        enrolment_alert_municipalities=frozenset(
+            row[2] for row in sources if row[1] in ENROLMENT_ALERT_TYPES
+        ),
+    )

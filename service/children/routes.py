@@ -1,0 +1,89 @@
+"""Children and enrolments API."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import Request, Response
+
+from service.access.dependencies import PurposeOfUse
+from service.alerts import service as alerts
+from service.alerts.schemas import ChildHistory
+from service.auth.dependencies import CurrentPrincipal
+from service.children import service
+from service.children.schemas import (
+    ChildCreate,
+    ChildLookup,
+    ChildRead,
+    EnrolmentCreate,
+    EnrolmentRead,
+    EnrolmentUpdate,
+)
+from service.core.clock import Today
+from service.core.database import DbSession, api_router
+from service.core.problems import Forbidden, NotFound, Unauthenticated, ValidationProblem, problem_responses
+
+router = api_router(tags=["children"])
+_ERRORS = problem_responses(Unauthenticated, Forbidden, NotFound, ValidationProblem)
+
+
+@router.post(
+    "/children", status_code=201, response_model=ChildRead, responses=_ERRORS,
+    summary="Register a child, or match the one already known by this PIN (200)",
+)
+async def register_child(
+    body: ChildCreate, request: Request, response: Response, session: DbSession,
+    principal: CurrentPrincipal, purpose: PurposeOfUse, today: Today,
+) -> ChildRead:
+    child, created = await service.register(
+        session, actor=principal, data=body, pin_secret=request.app.state.pin_secret,
+        today=today, purpose=purpose,
+    )
+    if not created:
+        response.status_code = 200
+    return child
+
+
+@router.post(
+    "/children/lookup", response_model=ChildRead, responses=_ERRORS,
+    summary="Find a related child by PIN (the PIN travels in the body, never in a URL)",
+)
+async def lookup_child(
+    body: ChildLookup, request: Request, session: DbSession, principal: CurrentPrincipal,
+    purpose: PurposeOfUse, today: Today,
+) -> ChildRead:
+    return await service.lookup(
+        session, actor=principal, pin=body.pin, pin_secret=request.app.state.pin_secret,
+        purpose=purpose, today=today,
+    )
+
+
+@router.get("/children/{child_id}", response_model=ChildRead, responses=_ERRORS)
+async def read_child(
+    child_id: uuid.UUID, session: DbSession, principal: CurrentPrincipal, purpose: PurposeOfUse, today: Today
+) -> ChildRead:
+    return await service.read(session, actor=principal, child_id=child_id, purpose=purpose, today=today)
+
+
+@router.get(
+    "/children/{child_id}/history", response_model=ChildHistory, responses=_ERRORS,
+    summary="The child's timeline across agencies, as far as the caller may see it",
+)
+async def child_history(
+    child_id: uuid.UUID, session: DbSession, principal: CurrentPrincipal, purpose: PurposeOfUse, today: Today
+) -> ChildHistory:
+    return await alerts.history(session, actor=principal, child_id=child_id, purpose=purpose, today=today)
+
+
+@router.post("/enrolments", status_code=201, response_model=EnrolmentRead, responses=_ERRORS)
+async def enrol(
+    body: EnrolmentCreate, session: DbSession, principal: CurrentPrincipal, today: Today
+) -> EnrolmentRead:
+    return await service.enrol(session, actor=principal, data=body, today=today)
+
+
+@router.patch("/enrolments/{enrolment_id}", response_model=EnrolmentRead, responses=_ERRORS)
+async def update_enrolment(
+    enrolment_id: uuid.UUID, body: EnrolmentUpdate, session: DbSession, principal: CurrentPrincipal
+) -> EnrolmentRead:
+    return await service.update_enrolment(session, actor=principal, enrolment_id=enrolment_id, data=body)

@@ -1,0 +1,214 @@
+"""Registering and matching children by personal number, reading them, and enrolments."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.access.policy import AccessDenied, Decision, decide, enforce
+from service.access.principal import Principal
+from service.access.relationships import decide_child
+from service.access.vocabulary import Action, OrganisationKind, Purpose
+from service.children import repository
+from service.children.models import Child, Enrolment
+from service.children.pin import InvalidPin, pin_hash, validate_pin
+from service.children.schemas import (
+    ChildCreate,
+    ChildRead,
+    CurrentEnrolment,
+    EnrolmentCreate,
+    EnrolmentRead,
+    EnrolmentUpdate,
+)
+from service.core.problems import NotFound, ValidationProblem, field_error
+
+
+def _pin_hash_or_422(pin: str, secret: bytes) -> tuple[str, date | None]:
+    try:
+        facts = validate_pin(pin)
+    except InvalidPin as exc:
+        raise field_error("/pin", f"not a valid ЕГН or ЛНЧ: {exc}") from None
+    return pin_hash(secret, facts.normalised), facts.birth_date
+
+
+async def child_read(session: AsyncSession, child: Child, today: date) -> ChildRead:
+    enrolment = await repository.current_enrolment(session, child.id, today)
+    return ChildRead(
+        id=child.id,
+        given_name=child.given_name,
+        family_name=child.family_name,
+        date_of_birth=child.date_of_birth,
+        sex=child.sex,
+        municipality_code=child.municipality_code,
+        current_enrolment=CurrentEnrolment(
+            id=enrolment.id, school_id=enrolment.school_id, grade=enrolment.grade,
+            start_date=enrolment.start_date,
+        ) if enrolment else None,
+    )
+
+
+async def register(
+    session: AsyncSession, *, actor: Principal, data: ChildCreate, pin_secret: bytes, today: date,
+    purpose: Purpose | None,
+) -> tuple[ChildRead, bool]:
+    """Register a child, or return the one already known by this PIN; `True` when created."""
+    decision = decide(actor, Action.register_child, purpose=purpose)
+    if not decision.allowed:
+        raise AccessDenied(actor, decision, resource_type="child")
+    digest, birth_date = _pin_hash_or_422(data.pin, pin_secret)
+    if birth_date is not None and data.date_of_birth is not None and birth_date != data.date_of_birth:
+        raise field_error("/date_of_birth", "date of birth does not agree with the ЕГН")
+    if birth_date is None and data.date_of_birth is None:
+        raise field_error("/date_of_birth", "required for a ЛНЧ, which encodes no birth date")
+    if (birth_date or data.date_of_birth) > today:  # type: ignore[operator]
+        raise field_error("/date_of_birth", "date of birth is in the future")
+    existing = await repository.child_by_pin_hash(session, digest)
+    created = existing is None
+    child = existing or Child(
+        pin_hash=digest,
+        given_name=data.given_name,
+        family_name=data.family_name,
+        date_of_birth=birth_date or data.date_of_birth,  # type: ignore[arg-type]
+        sex=data.sex,
+        municipality_code=data.municipality_code,
+    )
+    if created:
+        session.add(child)
+        await session.flush()
+    allowed = Decision(
+        True, Action.register_child,
+        "child registered" if created else "known PIN matched an existing child",
+        decision.purpose, "public_task",
+    )
+    await enforce(session, actor, allowed, resource_type="child", resource_id=child.id, child_id=child.id)
+    return await child_read(session, child, today), created
+
+
+async def _readable_child(
+    session: AsyncSession, *, actor: Principal, child: Child | None, action: Action,
+    purpose: Purpose | None, today: date, child_id: uuid.UUID | None = None,
+) -> Child:
+    """The child if the caller's organisation is related to it; otherwise an audited 404."""
+    if child is None:
+        decision = decide(actor, action, purpose=purpose)
+        if decision.allowed:
+            decision = Decision(False, action, "no such child", decision.purpose, deny_status=404)
+        raise AccessDenied(actor, decision, resource_type="child", resource_id=str(child_id) if child_id else None)
+    facts = await repository.child_facts(session, child, today)
+    decision = decide_child(actor, action, facts, purpose=purpose)
+    await enforce(session, actor, decision, resource_type="child", resource_id=child.id, child_id=child.id)
+    return child
+
+
+async def read(
+    session: AsyncSession, *, actor: Principal, child_id: uuid.UUID, purpose: Purpose | None, today: date
+) -> ChildRead:
+    child = await repository.get_child(session, child_id)
+    child = await _readable_child(
+        session, actor=actor, child=child, action=Action.read_child, purpose=purpose, today=today,
+        child_id=child_id,
+    )
+    return await child_read(session, child, today)
+
+
+async def lookup(
+    session: AsyncSession, *, actor: Principal, pin: str, pin_secret: bytes, purpose: Purpose | None,
+    today: date,
+) -> ChildRead:
+    decision = decide(actor, Action.lookup_child, purpose=purpose)
+    if not decision.allowed:
+        raise AccessDenied(actor, decision, resource_type="child")
+    digest, _ = _pin_hash_or_422(pin, pin_secret)
+    child = await repository.child_by_pin_hash(session, digest)
+    child = await _readable_child(
+        session, actor=actor, child=child, action=Action.lookup_child, purpose=purpose, today=today
+    )
+    return await child_read(session, child, today)
+
+
+async def readable_child(
+    session: AsyncSession, *, actor: Principal, child_id: uuid.UUID, action: Action,
+    purpose: Purpose | None, today: date,
+) -> Child:
+    """For other domains (alerts, history): the child, after the audited relationship check."""
+    child = await repository.get_child(session, child_id)
+    return await _readable_child(
+        session, actor=actor, child=child, action=action, purpose=purpose, today=today, child_id=child_id
+    )
+
+
+def _enrolment_read(enrolment: Enrolment) -> EnrolmentRead:
+    return EnrolmentRead.model_validate(enrolment, from_attributes=True)
+
+
+async def enrol(
+    session: AsyncSession, *, actor: Principal, data: EnrolmentCreate, today: date
+) -> EnrolmentRead:
+    """Enrol a child at the caller's school. An open-ended enrolment elsewhere is ended the day
+    before (a transfer), so a child has one current school."""
+    decision = decide(actor, Action.manage_enrolments)
+    if not decision.allowed:
+        raise AccessDenied(actor, decision, resource_type="enrolment")
+    if data.school_id != actor.organisation_id or actor.organisation_kind is not OrganisationKind.school:
+        raise field_error("/school_id", "a school administrator enrols pupils at their own school")
+    if data.end_date is not None and data.end_date < data.start_date:
+        raise field_error("/end_date", "end date is before the start date")
+    child = await repository.get_child(session, data.child_id)
+    if child is None:
+        raise field_error("/child_id", "no such child")
+    previous = await repository.open_enrolment(session, child.id) if data.end_date is None else None
+    if previous is not None:
+        if previous.school_id == data.school_id:
+            raise ValidationProblem(
+                "the child is already enrolled at this school",
+                errors=[{"pointer": "#/child_id", "detail": "already enrolled here"}],
+            )
+        ended = max(previous.start_date, data.start_date - timedelta(days=1))
+        await repository.end_enrolment(session, previous.id, ended)
+        await enforce(
+            session, actor,
+            Decision(True, Action.manage_enrolments, "previous enrolment ended by transfer", None, "public_task"),
+            resource_type="enrolment", resource_id=previous.id, child_id=child.id,
+        )
+    enrolment = Enrolment(
+        child_id=child.id, school_id=data.school_id, grade=data.grade,
+        start_date=data.start_date, end_date=data.end_date,
+    )
+    session.add(enrolment)
+    await session.flush()
+    await enforce(
+        session, actor,
+        Decision(True, Action.manage_enrolments, "pupil enrolled", None, "public_task"),
+        resource_type="enrolment", resource_id=enrolment.id, child_id=child.id,
+    )
+    return _enrolment_read(enrolment)
+
+
+async def update_enrolment(
+    session: AsyncSession, *, actor: Principal, enrolment_id: uuid.UUID, data: EnrolmentUpdate
+) -> EnrolmentRead:
+    decision = decide(actor, Action.manage_enrolments)
+    if not decision.allowed:
+        raise AccessDenied(actor, decision, resource_type="enrolment", resource_id=str(enrolment_id))
+    enrolment = await repository.get_enrolment(session, enrolment_id)
+    if enrolment is None or enrolment.school_id != actor.organisation_id:
+        hidden = Decision(False, Action.manage_enrolments, "not an enrolment of the caller's school", deny_status=404)
+        raise AccessDenied(actor, hidden, resource_type="enrolment", resource_id=str(enrolment_id))
+    if data.end_date is not None:
+        if data.end_date < enrolment.start_date:
+            raise field_error("/end_date", "end date is before the start date")
+        enrolment.end_date = data.end_date
+    if data.grade is not None:
+        enrolment.grade = data.grade
+    await session.flush()
+    await enforce(
+        session, actor,
+        Decision(True, Action.manage_enrolments, "enrolment updated", None, "public_task"),
+        resource_type="enrolment", resource_id=enrolment.id, child_id=enrolment.child_id,
+    )
+    return _enrolment_read(enrolment)
+
+
+__all__ = ["NotFound", "enrol", "lookup", "read", "readable_child", "register", "update_enrolment"]

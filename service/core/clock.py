@@ -1,0 +1,23 @@
+"""Today's date where the service is used (Bulgaria), replaceable in tests via app.state.clock."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+from fastapi import Depends, Request
+
+LOCAL_ZONE = ZoneInfo("Europe/Sofia")
+
+
+def local_today() -> date:
+    return datetime.now(LOCAL_ZONE).date()
+
+
+def _today(request: Request) -> date:
+    clock = getattr(request.app.state, "clock", None) or local_today
+    return clock()
+
+
+Today = Annotated[date, Depends(_today)]
