@@ -10,6 +10,7 @@ the PostgreSQL half is skipped, except under CI=true, where that is a failure.
 
 from __future__ import annotations
 
+import asyncio
 import io
 import os
 import sys
@@ -104,6 +105,33 @@ async def database(engine: AsyncEngine) -> AsyncIterator[Database]:
         yield Database(engine, bind=connection)
         if outer.is_active:
             await outer.rollback()
+
+
+@pytest.fixture
+async def committed_database(
+    engine_name: str, database_url: str, tmp_path: Path
+) -> AsyncIterator[Database]:
+    """A database of its own for one test, where transactions really commit and run
+    concurrently (for feed ordering, locking and crash tests). Dropped afterwards."""
+    if engine_name == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path / 'committed.sqlite3'}"
+        await asyncio.to_thread(upgrade, url)  # alembic runs its own event loop
+        own = Database(create_engine(url))
+        yield own
+        await own.dispose()
+        return
+    name = f"obhvat_test_{RUN_ID}_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        url = _with_database(POSTGRES_ADMIN_URL, name).replace("postgresql://", "postgresql+psycopg://")
+        await asyncio.to_thread(upgrade, url)
+        own = Database(create_engine(url, pool_size=10))
+        yield own
+        await own.dispose()
+    finally:
+        with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="session")
