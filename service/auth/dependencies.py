@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import OAuth2PasswordBearer
 
 from service.access.principal import Principal
 from service.auth.jwt import TokenInvalid
@@ -14,7 +14,11 @@ from service.auth.tokens import TokenService
 from service.core.database import DbSession
 from service.core.passwords import Passwords
 
-_bearer = HTTPBearer(auto_error=False, description="a token from POST /api/v1/auth/token")
+# The OAuth2 password scheme lets the interactive docs log in with a username and password.
+_bearer = OAuth2PasswordBearer(
+    tokenUrl="/api/v1/auth/token", auto_error=False,
+    description="a token from POST /api/v1/auth/token",
+)
 
 
 def get_token_service(request: Request) -> TokenService:
@@ -35,12 +39,12 @@ async def _current_principal(
     request: Request,
     session: DbSession,
     tokens: Tokens,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    bearer_token: Annotated[str | None, Depends(_bearer)],
 ) -> Principal:
-    if credentials is None or credentials.scheme.lower() != "bearer":
+    if not bearer_token:
         raise AuthenticationFailed("no bearer token")
     try:
-        verified = await tokens.verify(credentials.credentials)
+        verified = await tokens.verify(bearer_token)
     except TokenInvalid as exc:
         raise AuthenticationFailed(f"invalid token: {exc}"[:200]) from None
     principal = await principal_from_token(
