@@ -28,6 +28,8 @@ from service.health.routes import router as health_router
 from service.organisations.routes import router as organisations_router
 from service.alerts.routes import router as alerts_router
 from service.children.routes import router as children_router
+from service.consent.routes import router as consent_router
+from service.audit.routes import router as audit_router
 
 log = structlog.get_logger("service.app")
 
@@ -124,6 +126,8 @@ def create_app(
     app.include_router(organisations_router)
     app.include_router(children_router)
     app.include_router(alerts_router)
+    app.include_router(consent_router)
+    app.include_router(audit_router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

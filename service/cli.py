@@ -6,7 +6,8 @@ import asyncio
 import getpass
 import os
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -102,12 +103,25 @@ def serve(
     )
 
 
+@contextmanager
+def _migration_errors() -> Iterator[None]:
+    """An unknown revision or a step past base is a one-line error, not a traceback."""
+    from alembic.util import CommandError
+
+    try:
+        yield
+    except CommandError as exc:
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise _fail(f"error: {message}") from None
+
+
 @db_app.command("upgrade")
 def db_upgrade(revision: Annotated[str, typer.Argument(help="target revision")] = "head") -> None:
     """Apply migrations up to REVISION (default: the newest)."""
     from service.core.migrations import upgrade
 
-    upgrade(_settings().effective_database_url, revision)
+    with _migration_errors():
+        upgrade(_settings().effective_database_url, revision)
     typer.echo(f"database at {revision}")
 
 
@@ -118,7 +132,8 @@ def db_downgrade(
     """Revert migrations down to REVISION (default: one step back; `base` empties the schema)."""
     from service.core.migrations import downgrade
 
-    downgrade(_settings().effective_database_url, revision)
+    with _migration_errors():
+        downgrade(_settings().effective_database_url, revision)
     typer.echo(f"database at {revision}")
 
 
@@ -131,7 +146,7 @@ def db_grant_app_role(role: Annotated[str, typer.Argument(help="PostgreSQL role 
 
     async def work(settings: Settings, database: Database) -> None:
         if database.is_sqlite:
-            raise _fail("grant-app-role applies to PostgreSQL only")
+            raise _fail("error: grant-app-role applies to PostgreSQL only")
         async with database.engine.begin() as connection:
             for statement in app_role_grants(role):
                 await connection.execute(text(statement))

@@ -1,14 +1,16 @@
 """Every table of the service, imported in one place so the metadata is complete for alembic."""
 
-from service.alerts.models import Alert, AlertAction, AlertRecipient, FeedCounter, RoutingRule
-from service.audit.models import AuditEvent, AuditHead
+from service.alerts.models import Alert, AlertAction, AlertRecipient, FeedCounter, InboxNotice, RoutingRule
+from service.audit.models import AuditEvent, AuditHead, BreakGlassReview
 from service.children.models import Child, Enrolment
+from service.consent.models import Consent, ConsentRecipient
 from service.core.database import metadata
 from service.idempotency.models import IdempotencyRecord
 from service.organisations.models import Client, Organisation, OrganisationMunicipality, User
 
 __all__ = [
-    "Alert", "AlertAction", "AlertRecipient", "AuditEvent", "AuditHead", "Child", "Client",
+    "Alert", "AlertAction", "AlertRecipient", "AuditEvent", "AuditHead", "BreakGlassReview",
+    "Child", "Client", "Consent", "ConsentRecipient", "InboxNotice",
     "Enrolment", "FeedCounter", "IdempotencyRecord", "Organisation", "OrganisationMunicipality",
     "RoutingRule", "User", "metadata",
 ]

@@ -19,9 +19,12 @@ The relationships:
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
 from typing import NewType
 
+from service.access.consent import ConsentFacts, sharing_refusal
 from service.access.policy import Decision, decide
 from service.access.principal import Principal
 from service.access.vocabulary import Action, OrganisationKind, Purpose, Role
@@ -61,6 +64,8 @@ class AlertFacts:
     recipients: frozenset[uuid.UUID]
     #: organisations that any alert about the same child was routed to
     child_routed_to: frozenset[uuid.UUID]
+    #: recipients that received the alert under a guardian's consent, with that consent
+    consents: Mapping[uuid.UUID, ConsentFacts] = field(default_factory=dict)
 
 
 _AccessScopeToken = NewType("_AccessScopeToken", object)
@@ -75,6 +80,8 @@ class AccessScope:
     kind: OrganisationKind
     municipality_codes: frozenset[str]
     roles: frozenset[Role]
+    #: the day consent validity is judged on
+    today: date
     _token: object
 
     def __post_init__(self) -> None:
@@ -90,14 +97,14 @@ class AccessScope:
         return Role.municipal_coordinator in self.roles
 
 
-def scope_for(principal: Principal, decision: Decision) -> AccessScope:
+def scope_for(principal: Principal, decision: Decision, today: date) -> AccessScope:
     """The list scope of an allowed function-level decision; principals without an
     organisation have no child-data scope at all."""
     if not decision.allowed or principal.organisation_id is None or principal.organisation_kind is None:
         raise ValueError("no scope without an allowed decision and an organisation")
     return AccessScope(
         principal.organisation_id, principal.organisation_kind, principal.municipality_codes,
-        principal.roles, _TOKEN,
+        principal.roles, today, _TOKEN,
     )
 
 
@@ -170,9 +177,13 @@ def decide_child(
 
 
 def decide_alert(
-    principal: Principal, action: Action, facts: AlertFacts, *, purpose: Purpose | None
+    principal: Principal, action: Action, facts: AlertFacts, *, purpose: Purpose | None, today: date
 ) -> Decision:
-    """Reading an alert, or responding to it (acknowledge, record an action, close)."""
+    """Reading an alert, or responding to it (acknowledge, record an action, close).
+
+    An organisation that received the alert under a guardian's consent keeps it only while the
+    consent is active: after withdrawal or expiry the alert is hidden, and the audited reason
+    says why."""
     base = decide(principal, action, purpose=purpose)
     if not base.allowed:
         return base
@@ -180,6 +191,15 @@ def decide_alert(
     if org is None:
         return _hide(base, "no organisation")
     recipient = org in facts.recipients
+    consent = facts.consents.get(org)
+    if recipient and consent is not None:
+        refusal = sharing_refusal(
+            consent, child_id=facts.child_id, recipient=org, purpose=None,
+            today=today,
+        )
+        if refusal is not None:
+            return Decision(False, base.action, refusal, base.purpose, "consent", consent.consent_id, deny_status=404)
+        return Decision(True, base.action, "recipient under consent", base.purpose, "consent", consent.consent_id)
     visible = (
         recipient
         or org == facts.source_organisation_id
@@ -199,3 +219,22 @@ def decide_alert(
     if action is Action.respond_to_alert and not recipient:
         return Decision(False, base.action, "only recipient organisations respond to an alert", base.purpose)
     return _allow(base, "recipient" if recipient else "relationship with the alert", facts.legal_basis)
+
+
+#: Break-glass (DESIGN §4 point 5): who may read any child's history in an emergency.
+BREAK_GLASS_ROLES = frozenset({Role.cp_officer, Role.police_officer})
+MIN_BREAK_GLASS_REASON = 20
+
+
+def decide_break_glass(principal: Principal, reason: str) -> Decision:
+    """Emergency access to a child's history without a relationship: allowed for child
+    protection and police officers, always marked, audited and queued for review."""
+    base = decide(principal, Action.read_child_history, purpose=Purpose.emergency)
+    if not base.allowed:
+        return base
+    if not principal.roles & BREAK_GLASS_ROLES:
+        return Decision(False, base.action, "break-glass is for child protection and police officers", base.purpose)
+    return Decision(
+        True, base.action, "break-glass emergency access", Purpose.emergency, _basis_for(principal),
+        break_glass=True, break_glass_reason=reason,
+    )

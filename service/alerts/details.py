@@ -71,6 +71,10 @@ class AbuseOrNeglectDetails(_Details):
 
 class SupportNeededDetails(_Details):
     recipient_id: uuid.UUID = Field(description="the service provider to refer to")
+    purpose: str = Field(
+        default="support_services", pattern="^(support_services|health_followup|education_support)$",
+        description="the consented purpose the case is shared for",
+    )
     needs: list[Annotated[str, StringConstraints(min_length=1, max_length=100)]] = Field(
         default_factory=list, max_length=10
     )

@@ -70,7 +70,12 @@ class AlertRecipient(SQLModel, table=True):
     delivered_at: datetime = _timestamp()
     acknowledged_at: datetime | None = _timestamp(nullable=True)
     done_at: datetime | None = _timestamp(nullable=True)
-    #: position in the change feed; assigned in commit order (see alerts.feed)
+    #: the guardian's consent this organisation received the case under (providers only)
+    consent_id: uuid.UUID | None = Field(default=None, sa_column=Column(ForeignKey("consent.id"), nullable=True))
+    #: a referred provider's answer: pending, accepted or declined (with a reason)
+    referral_status: str | None = Field(default=None, max_length=10)
+    referral_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    #: position in the change feed; assigned in commit order (see repository.next_feed_position)
     change_seq: int = Field(sa_column=Column(BigInteger, nullable=False))
 
 
@@ -111,3 +116,20 @@ class FeedCounter(SQLModel, table=True):
 
     id: int = Field(default=1, primary_key=True)
     seq: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
+
+
+class InboxNotice(SQLModel, table=True):
+    """Something an organisation must be told that is not an alert routed to it: for now, that
+    someone used break-glass access to a child of its municipality."""
+
+    __tablename__ = "inbox_notice"
+    __table_args__ = (Index("ix_inbox_notice_organisation_id_change_seq", "organisation_id", "change_seq"),)
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    organisation_id: uuid.UUID = Field(sa_column=Column(ForeignKey("organisation.id"), nullable=False))
+    kind: str = Field(max_length=30)
+    child_id: uuid.UUID = Field(sa_column=Column(ForeignKey("child.id"), nullable=False))
+    actor_organisation_id: uuid.UUID | None = None
+    reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    created_at: datetime = _timestamp()
+    change_seq: int = Field(sa_column=Column(BigInteger, nullable=False))

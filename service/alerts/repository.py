@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import and_, exists, insert, or_, select, update
@@ -14,17 +14,37 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
 from service.access.relationships import ENROLMENT_ALERT_TYPES, AccessScope, AlertFacts
-from service.alerts.models import Alert, AlertAction, AlertRecipient, FeedCounter, RoutingRule
+from service.alerts.models import Alert, AlertAction, AlertRecipient, FeedCounter, InboxNotice, RoutingRule
+from service.consent import repository as consents
+from service.consent.models import Consent, ConsentRecipient
 from service.organisations.models import Organisation, OrganisationMunicipality
+
+
+def consent_stands(consent_id: Any, organisation_id: uuid.UUID, today: date) -> ColumnElement[bool]:
+    """SQL twin of `access.consent.sharing_refusal(..., purpose=None) is None`: no consent was
+    needed, or it is neither withdrawn nor outside its dates and covers the organisation."""
+    return or_(
+        consent_id.is_(None),
+        exists().where(
+            Consent.id == consent_id,  # type: ignore[arg-type]
+            Consent.withdrawn_at.is_(None),  # type: ignore[union-attr]
+            Consent.valid_from <= today,  # type: ignore[operator]
+            Consent.valid_until >= today,  # type: ignore[operator]
+            ConsentRecipient.consent_id == Consent.id,  # type: ignore[arg-type]
+            ConsentRecipient.organisation_id == organisation_id,  # type: ignore[arg-type]
+        ),
+    )
 
 
 def visible_to(scope: AccessScope) -> ColumnElement[bool]:
     """SQL twin of `access.relationships.decide_alert` for reading: alerts the scope's
-    organisation raised or received, and those it follows by jurisdiction."""
+    organisation raised or received (under a consent that still stands), and those it follows
+    by jurisdiction."""
     org = scope.organisation_id
     received = exists().where(
         AlertRecipient.alert_id == Alert.id,  # type: ignore[arg-type]
         AlertRecipient.organisation_id == org,  # type: ignore[arg-type]
+        consent_stands(AlertRecipient.consent_id, org, scope.today),
     )
     clauses: list[ColumnElement[bool]] = [Alert.source_organisation_id == org, received]  # type: ignore[list-item]
     codes = sorted(scope.municipality_codes)
@@ -60,11 +80,13 @@ async def get_alert(session: AsyncSession, alert_id: uuid.UUID, *, for_update: b
 async def alert_facts(session: AsyncSession, alert: Alert) -> AlertFacts:
     rows = (
         await session.execute(
-            select(AlertRecipient.alert_id, AlertRecipient.organisation_id)
+            select(AlertRecipient.alert_id, AlertRecipient.organisation_id, AlertRecipient.consent_id)
             .join(Alert, Alert.id == AlertRecipient.alert_id)  # type: ignore[arg-type]
             .where(Alert.child_id == alert.child_id)  # type: ignore[arg-type]
         )
     ).all()
+    own = [row for row in rows if row[0] == alert.id and row[2] is not None]
+    consent_facts = await consents.facts_by_id(session, [row[2] for row in own])
     return AlertFacts(
         alert_id=alert.id,
         child_id=alert.child_id,
@@ -72,8 +94,9 @@ async def alert_facts(session: AsyncSession, alert: Alert) -> AlertFacts:
         municipality_code=alert.municipality_code,
         legal_basis=alert.legal_basis,
         source_organisation_id=alert.source_organisation_id,
-        recipients=frozenset(org for alert_id, org in rows if alert_id == alert.id),
-        child_routed_to=frozenset(org for _, org in rows),
+        recipients=frozenset(org for alert_id, org, _ in rows if alert_id == alert.id),
+        child_routed_to=frozenset(org for _, org, consent_id in rows if consent_id is None),
+        consents={org: consent_facts[consent_id] for _, org, consent_id in own if consent_id in consent_facts},
     )
 
 
@@ -206,6 +229,7 @@ async def inbox_after(
         .where(
             AlertRecipient.organisation_id == scope.organisation_id,  # type: ignore[arg-type]
             AlertRecipient.change_seq > after,  # type: ignore[operator]
+            consent_stands(AlertRecipient.consent_id, scope.organisation_id, scope.today),
         )
         .order_by(AlertRecipient.change_seq)
         .limit(limit)
@@ -220,3 +244,36 @@ async def child_alerts_visible(session: AsyncSession, scope: AccessScope, child_
         .order_by(Alert.created_at, Alert.id)
     )
     return list(rows.scalars())
+
+
+async def add_notice(session: AsyncSession, notice: InboxNotice) -> None:
+    session.add(notice)
+    await session.flush()
+
+
+async def notices_after(
+    session: AsyncSession, scope: AccessScope, *, after: int, limit: int
+) -> list[InboxNotice]:
+    rows = await session.execute(
+        select(InboxNotice)
+        .where(
+            InboxNotice.organisation_id == scope.organisation_id,  # type: ignore[arg-type]
+            InboxNotice.change_seq > after,  # type: ignore[operator]
+        )
+        .order_by(InboxNotice.change_seq)
+        .limit(limit)
+    )
+    return list(rows.scalars())
+
+
+async def child_alerts(session: AsyncSession, child_id: uuid.UUID) -> list[Alert]:
+    """Every alert about a child, for a break-glass read (audited and reviewed)."""
+    rows = await session.execute(
+        select(Alert).where(Alert.child_id == child_id).order_by(Alert.created_at, Alert.id)  # type: ignore[arg-type]
+    )
+    return list(rows.scalars())
+
+
+async def add_recipient(session: AsyncSession, recipient: AlertRecipient) -> None:
+    session.add(recipient)
+    await session.flush()

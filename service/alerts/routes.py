@@ -11,7 +11,7 @@ from fastapi import Header, Query, Request, Response
 from service.access.dependencies import PurposeOfUse
 from service.access.policy import require
 from service.access.vocabulary import Action
-from service.alerts import rules, service
+from service.alerts import lifecycle, rules, service
 from service.alerts.details import AlertType
 from service.alerts.schemas import (
     ActionCreate,
@@ -19,8 +19,8 @@ from service.alerts.schemas import (
     AlertCreate,
     AlertPage,
     AlertRead,
-    InboxItem,
     InboxPage,
+    ReferralAnswer,
     RoutingRules,
     Severity,
 )
@@ -73,7 +73,7 @@ async def raise_alert(
 @router.get("/alerts", response_model=AlertPage, responses=_READ_ERRORS)
 async def list_alerts(
     request: Request, response: Response, session: DbSession, principal: CurrentPrincipal,
-    purpose: PurposeOfUse,
+    purpose: PurposeOfUse, today: Today,
     status: Annotated[str | None, Query(pattern="^(open|closed)$")] = None,
     type: Annotated[AlertType | None, Query()] = None,  # noqa: A002 - the contract's name
     severity: Annotated[Severity | None, Query()] = None,
@@ -93,7 +93,7 @@ async def list_alerts(
         "severity": severity.value if severity else None, "child_id": child_id, "since": since,
     }
     items, last = await service.list_alerts(
-        session, actor=principal, purpose=purpose, filters=filters, before=before, limit=limit
+        session, actor=principal, purpose=purpose, filters=filters, before=before, limit=limit, today=today
     )
     next_cursor = encode_cursor([last[0].isoformat(), str(last[1])]) if last else None
     link_next(request, response, next_cursor)
@@ -103,9 +103,9 @@ async def list_alerts(
 @router.get("/alerts/{alert_id}", response_model=AlertRead, responses=_READ_ERRORS)
 async def read_alert(
     alert_id: uuid.UUID, response: Response, session: DbSession, principal: CurrentPrincipal,
-    purpose: PurposeOfUse,
+    purpose: PurposeOfUse, today: Today,
 ) -> AlertRead:
-    alert = await service.read_alert(session, actor=principal, alert_id=alert_id, purpose=purpose)
+    alert = await service.read_alert(session, actor=principal, alert_id=alert_id, purpose=purpose, today=today)
     response.headers["ETag"] = etag(alert.version)
     return alert
 
@@ -113,9 +113,11 @@ async def read_alert(
 @router.post("/alerts/{alert_id}/acknowledge", response_model=AlertRead, responses=_WRITE_ERRORS)
 async def acknowledge(
     alert_id: uuid.UUID, response: Response, session: DbSession, principal: CurrentPrincipal,
-    purpose: PurposeOfUse, if_match: IfMatch = None,
+    purpose: PurposeOfUse, today: Today, if_match: IfMatch = None,
 ) -> AlertRead:
-    alert = await service.acknowledge(session, actor=principal, alert_id=alert_id, if_match=if_match, purpose=purpose)
+    alert = await lifecycle.acknowledge(
+        session, actor=principal, alert_id=alert_id, if_match=if_match, purpose=purpose, today=today
+    )
     response.headers["ETag"] = etag(alert.version)
     return alert
 
@@ -123,10 +125,10 @@ async def acknowledge(
 @router.post("/alerts/{alert_id}/actions", response_model=AlertRead, responses=_WRITE_ERRORS)
 async def record_action(
     alert_id: uuid.UUID, body: ActionCreate, response: Response, session: DbSession,
-    principal: CurrentPrincipal, purpose: PurposeOfUse, if_match: IfMatch = None,
+    principal: CurrentPrincipal, purpose: PurposeOfUse, today: Today, if_match: IfMatch = None,
 ) -> AlertRead:
-    alert = await service.add_action(
-        session, actor=principal, alert_id=alert_id, if_match=if_match, purpose=purpose, data=body
+    alert = await lifecycle.add_action(
+        session, actor=principal, alert_id=alert_id, if_match=if_match, purpose=purpose, data=body, today=today
     )
     response.headers["ETag"] = etag(alert.version)
     return alert
@@ -135,10 +137,25 @@ async def record_action(
 @router.post("/alerts/{alert_id}/close", response_model=AlertRead, responses=_WRITE_ERRORS)
 async def close_alert(
     alert_id: uuid.UUID, body: AlertClose, response: Response, session: DbSession,
-    principal: CurrentPrincipal, purpose: PurposeOfUse, if_match: IfMatch = None,
+    principal: CurrentPrincipal, purpose: PurposeOfUse, today: Today, if_match: IfMatch = None,
 ) -> AlertRead:
-    alert = await service.close(
-        session, actor=principal, alert_id=alert_id, if_match=if_match, purpose=purpose, data=body
+    alert = await lifecycle.close(
+        session, actor=principal, alert_id=alert_id, if_match=if_match, purpose=purpose, data=body, today=today
+    )
+    response.headers["ETag"] = etag(alert.version)
+    return alert
+
+
+@router.post(
+    "/alerts/{alert_id}/referral-answer", response_model=AlertRead, responses=_WRITE_ERRORS,
+    summary="A referred provider accepts the case, or declines it with a reason",
+)
+async def answer_referral(
+    alert_id: uuid.UUID, body: ReferralAnswer, response: Response, session: DbSession,
+    principal: CurrentPrincipal, purpose: PurposeOfUse, today: Today, if_match: IfMatch = None,
+) -> AlertRead:
+    alert = await lifecycle.answer_referral(
+        session, actor=principal, alert_id=alert_id, if_match=if_match, purpose=purpose, data=body, today=today
     )
     response.headers["ETag"] = etag(alert.version)
     return alert
@@ -150,17 +167,19 @@ async def close_alert(
 )
 async def read_inbox(
     request: Request, response: Response, session: DbSession, principal: CurrentPrincipal,
-    purpose: PurposeOfUse, limit: Limit = 50, after: CursorParam = None,
+    purpose: PurposeOfUse, today: Today, limit: Limit = 50, after: CursorParam = None,
 ) -> InboxPage:
     key = decode_cursor(after)
     position = key[0] if key else 0
     if not isinstance(position, int) or position < 0:
         decode_cursor("!")
-    rows, last = await service.inbox(session, actor=principal, purpose=purpose, after=position, limit=limit)
+    items, last = await service.inbox(
+        session, actor=principal, purpose=purpose, after=position, limit=limit, today=today
+    )
     next_cursor = encode_cursor([last])
-    if len(rows) == limit:
+    if len(items) == limit:
         link_next(request, response, next_cursor)
-    return InboxPage(items=[InboxItem(alert=a, change=c) for a, c in rows], next=next_cursor)
+    return InboxPage(items=items, next=next_cursor)
 
 
 @router.get("/routing-rules", response_model=RoutingRules, responses=_READ_ERRORS, tags=["rules"])

@@ -53,6 +53,12 @@ class RecipientState(StrEnum):
     done = "done"
 
 
+class ReferralStatus(StrEnum):
+    pending = "pending"
+    accepted = "accepted"
+    declined = "declined"
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -96,6 +102,17 @@ class AlertClose(_Strict):
         return self
 
 
+class ReferralAnswer(_Strict):
+    accepted: bool
+    reason: Note | None = None
+
+    @model_validator(mode="after")
+    def _decline_needs_reason(self) -> ReferralAnswer:
+        if not self.accepted and not self.reason:
+            raise ValueError("a declined referral needs a reason")
+        return self
+
+
 class RecipientRead(BaseModel):
     organisation_id: uuid.UUID
     state: RecipientState
@@ -104,6 +121,8 @@ class RecipientRead(BaseModel):
     acknowledged_at: datetime | None
     done_at: datetime | None
     outcome: Outcome | None
+    referral_status: ReferralStatus | None = Field(default=None, description="for referred providers")
+    referral_reason: str | None = None
 
 
 class ActionRead(BaseModel):
@@ -144,8 +163,18 @@ class AlertPage(BaseModel):
     next: str | None
 
 
+class InboxNoticeRead(BaseModel):
+    kind: str = Field(description="break_glass: someone used emergency access to a child of your municipality")
+    child_id: uuid.UUID
+    actor_organisation_id: uuid.UUID | None
+    reason: str | None
+    created_at: datetime
+
+
 class InboxItem(BaseModel):
-    alert: AlertRead
+    kind: str = Field(description="alert or notice")
+    alert: AlertRead | None = None
+    notice: InboxNoticeRead | None = None
     change: int = Field(description="feed position of the latest change")
 
 
@@ -156,17 +185,21 @@ class InboxPage(BaseModel):
 
 class HistoryEntry(BaseModel):
     at: datetime
-    event: str = Field(description="alert_raised, acknowledged, action, recipient_done, alert_closed")
+    event: str = Field(
+        description="alert_raised, acknowledged, action, referral_answered, recipient_done, alert_closed"
+    )
     alert_id: uuid.UUID
     alert_type: AlertType
     organisation_id: uuid.UUID
     severity: Severity | None = None
     action: ActionRead | None = None
     outcome: Outcome | None = None
+    referral_status: ReferralStatus | None = None
 
 
 class ChildHistory(BaseModel):
     child_id: uuid.UUID
+    break_glass: bool = Field(default=False, description="read through emergency access (audited, reviewed)")
     entries: list[HistoryEntry]
 
 

@@ -59,3 +59,21 @@ class AuditHead(SQLModel, table=True):
     id: int = Field(default=1, primary_key=True)
     seq: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
     hash: str = Field(default=GENESIS_HASH, sa_column=Column(String(64), nullable=False))
+
+
+class BreakGlassReview(SQLModel, table=True):
+    """An emergency access waiting for (or given) an auditor's review."""
+
+    __tablename__ = "break_glass_review"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    audit_seq: int = Field(sa_column=Column(BigInteger, nullable=False, unique=True))
+    actor_id: str = Field(max_length=200)
+    actor_organisation_id: uuid.UUID | None = None
+    child_id: uuid.UUID = Field(index=True)
+    reason: str = Field(max_length=1000)
+    accessed_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
+    reviewed_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime(), nullable=True))
+    reviewed_by: str | None = Field(default=None, max_length=200)
+    review_outcome: str | None = Field(default=None, max_length=20)
+    review_comment: str | None = Field(default=None, max_length=2000)

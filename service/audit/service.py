@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.access.principal import Principal
 from service.audit.chain import event_hash
-from service.audit.models import AuditEvent, AuditHead
+from service.audit.models import AuditEvent, AuditHead, BreakGlassReview
 from service.core.context import current_request
 from service.core.database import Database
 
@@ -100,3 +100,16 @@ def _fields(entry: AuditRecord, seq: int, request_id: str | None, client_address
 async def record_in_own_transaction(database: Database, entry: AuditRecord) -> int:
     async with database.transaction() as session:
         return await record(session, entry)
+
+
+async def queue_break_glass_review(session: AsyncSession, *, seq: int, entry: AuditRecord) -> None:
+    """Put an emergency access (already audited as `seq`) in the auditors' review queue."""
+    if entry.child_id is None or not entry.break_glass_reason:
+        raise ValueError("a break-glass review needs the child and the reason")
+    session.add(
+        BreakGlassReview(
+            audit_seq=seq, actor_id=entry.actor.id, actor_organisation_id=entry.actor.organisation_id,
+            child_id=entry.child_id, reason=entry.break_glass_reason, accessed_at=entry.occurred_at,
+        )
+    )
+    await session.flush()

@@ -8,9 +8,11 @@ from datetime import date
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service.access.consent import sharing_refusal
 from service.access.relationships import ENROLMENT_ALERT_TYPES, ChildFacts
 from service.alerts.models import Alert, AlertRecipient
 from service.children.models import Child, Enrolment
+from service.consent import repository as consents
 from service.organisations.models import OrganisationMunicipality
 
 
@@ -80,14 +82,22 @@ async def child_facts(session: AsyncSession, child: Child, today: date) -> Child
     municipality = child.municipality_code
     if municipality is None and enrolled:
         municipality = await school_municipality(session, enrolled[0])
-    routed = (
+    recipient_rows = (
         await session.execute(
-            select(AlertRecipient.organisation_id)
+            select(AlertRecipient.organisation_id, AlertRecipient.consent_id)
             .join(Alert, Alert.id == AlertRecipient.alert_id)  # type: ignore[arg-type]
             .where(Alert.child_id == child.id)  # type: ignore[arg-type]
-            .distinct()
         )
-    ).scalars().all()
+    ).all()
+    consent_facts = await consents.facts_by_id(session, [row[1] for row in recipient_rows if row[1]])
+    # a provider that received the case under consent is related only while the consent stands
+    routed = {
+        org for org, consent_id in recipient_rows
+        if consent_id is None or (
+            consent_id in consent_facts
+            and sharing_refusal(consent_facts[consent_id], child_id=child.id, recipient=org, purpose=None, today=today) is None
+        )
+    }
     sources = (
         await session.execute(
             select(Alert.source_organisation_id, Alert.type, Alert.municipality_code)

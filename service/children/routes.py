@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
-from fastapi import Request, Response
+from fastapi import Header, Request, Response
 
 from service.access.dependencies import PurposeOfUse
-from service.alerts import service as alerts
+from service.alerts import history as alerts
 from service.alerts.schemas import ChildHistory
 from service.auth.dependencies import CurrentPrincipal
 from service.children import service
@@ -70,9 +71,18 @@ async def read_child(
     summary="The child's timeline across agencies, as far as the caller may see it",
 )
 async def child_history(
-    child_id: uuid.UUID, session: DbSession, principal: CurrentPrincipal, purpose: PurposeOfUse, today: Today
+    child_id: uuid.UUID, session: DbSession, principal: CurrentPrincipal, purpose: PurposeOfUse, today: Today,
+    break_glass_reason: Annotated[
+        str | None,
+        Header(alias="X-Break-Glass-Reason", max_length=1000,
+               description="with X-Purpose-Of-Use: emergency; at least 20 characters; "
+                           "percent-encode non-ASCII text as UTF-8"),
+    ] = None,
 ) -> ChildHistory:
-    return await alerts.history(session, actor=principal, child_id=child_id, purpose=purpose, today=today)
+    return await alerts.history(
+        session, actor=principal, child_id=child_id, purpose=purpose, today=today,
+        break_glass_reason=break_glass_reason,
+    )
 
 
 @router.post("/enrolments", status_code=201, response_model=EnrolmentRead, responses=_ERRORS)

@@ -15,7 +15,9 @@ class RequestFacts:
     client_address: str | None = None
 
 
-_current: ContextVar[RequestFacts] = ContextVar("obhvat_request_facts", default=RequestFacts())
+_current: ContextVar[RequestFacts] = ContextVar(
+    "obhvat_request_facts", default=RequestFacts()  # noqa: B039 - frozen, so sharing it is safe
+)
 
 
 def current_request() -> RequestFacts:

@@ -78,8 +78,10 @@ class RequestMiddleware:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message.setdefault("headers", [])
-                message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
+                response_headers = list(message.get("headers", []))
+                if not any(name.lower() == b"x-request-id" for name, _ in response_headers):
+                    response_headers.append((b"x-request-id", request_id.encode()))
+                message["headers"] = response_headers
             await send(message)
 
         try:

@@ -7,8 +7,8 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import inspect, text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from service.core.database import ensure_sqlite_directory
 
@@ -42,10 +42,13 @@ def downgrade(database_url: str, revision: str = "-1") -> None:
     command.downgrade(alembic_config(database_url), revision)
 
 
-async def current_revision(engine: AsyncEngine) -> str | None:
-    async with engine.connect() as connection:
-        try:
-            row = (await connection.execute(text("SELECT version_num FROM alembic_version"))).first()
-        except Exception:  # noqa: BLE001 - no table yet means "not migrated"
-            return None
+async def current_revision(bind: AsyncEngine | AsyncConnection) -> str | None:
+    """The revision recorded in `alembic_version`; None when the schema was never migrated."""
+    if isinstance(bind, AsyncEngine):
+        async with bind.connect() as connection:
+            return await current_revision(connection)
+    # Look before selecting: a failed SELECT would abort an enclosing PostgreSQL transaction.
+    if not await bind.run_sync(lambda sync: inspect(sync).has_table("alembic_version")):
+        return None
+    row = (await bind.execute(text("SELECT version_num FROM alembic_version"))).first()
     return row[0] if row else None

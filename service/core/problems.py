@@ -14,6 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 PROBLEM_JSON = "application/problem+json"
 PROBLEM_TYPE_PREFIX = "urn:obhvat:problem:"
@@ -131,6 +132,22 @@ def problem_response(problem: Problem, request: Request | None = None) -> JSONRe
     )
 
 
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at this path. Starlette's own 405 names only the first
+    route that matched the path, so `Allow` would miss GET when GET and POST are separate."""
+    routes = request.app.router.routes
+    return [
+        method for method in _METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] is Match.FULL
+            for route in routes
+        )
+    ]
+
+
 def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     errors: list[dict[str, Any]] = []
     for err in exc.errors():
@@ -192,11 +209,18 @@ def install_problem_handlers(app: FastAPI) -> None:
         else:
             problem = problem_class(str(exc.detail) if exc.detail else None)
         problem.headers.update(exc.headers or {})
+        if exc.status_code == 405 and (allowed := _allowed_methods(request)):
+            problem.headers["Allow"] = ", ".join(allowed)
         return problem_response(problem, request)
 
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled_error", exc_type=type(exc).__name__)
-        return problem_response(Problem("an unexpected error occurred"), request)
+        response = problem_response(Problem("an unexpected error occurred"), request)
+        # This answer is sent from outside the request middleware, which would otherwise add it.
+        request_id = getattr(request.state, "request_id", None)
+        if request_id:
+            response.headers["X-Request-ID"] = request_id
+        return response
 
     app.add_exception_handler(Problem, on_problem)
     app.add_exception_handler(RequestValidationError, on_validation)

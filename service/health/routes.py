@@ -25,7 +25,10 @@ async def readyz(request: Request) -> Any:
     database: Database = request.app.state.database
     expected: str = request.app.state.expected_revision
     try:
-        revision = await current_revision(database.engine)
+        # Through the app's own Database (not a fresh engine connection), so the check sees the
+        # database the requests use.
+        async with database.transaction() as session:
+            revision = await current_revision(await session.connection())
     except Exception:  # noqa: BLE001 - any failure to reach the database means not ready
         revision, reachable = None, False
     else:
@@ -35,10 +38,14 @@ async def readyz(request: Request) -> Any:
             "migrations": {"current": revision, "expected": expected}}
     if ready:
         return body
-    return JSONResponse(
-        {"type": "urn:obhvat:problem:not-ready", "title": "Service not ready", "status": 503, **body},
-        status_code=503, media_type=PROBLEM_JSON,
+    detail = (
+        f"database schema is at {revision}, this release expects {expected}"
+        if reachable else "database unreachable"
     )
+    # RFC 9457: `status` is the HTTP status; the readiness word is only in the 200 answer.
+    problem = {**body, "type": "urn:obhvat:problem:not-ready", "title": "Service not ready",
+               "status": 503, "detail": detail, "instance": request.url.path}
+    return JSONResponse(problem, status_code=503, media_type=PROBLEM_JSON)
 
 
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)

@@ -1,0 +1,191 @@
+"""What recipients do with an alert: acknowledge, record actions (including referrals to a
+provider under consent), answer a referral, and close. Every change needs the alert's current
+`ETag` in `If-Match`, so two officers cannot overwrite each other unseen."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.access.consent import sharing_refusal
+from service.access.policy import Decision
+from service.access.principal import Principal
+from service.access.relationships import scope_for
+from service.access.vocabulary import Action, OrganisationKind, Purpose
+from service.alerts import repository
+from service.alerts.models import Alert, AlertAction, AlertRecipient
+from service.alerts.schemas import (
+    ActionCreate,
+    ActionKind,
+    AlertClose,
+    AlertRead,
+    ReferralAnswer,
+    ReferralStatus,
+    RecipientState,
+)
+from service.alerts.service import alert_for
+from service.alerts.views import alert_reads
+from service.consent import repository as consents
+from service.core.problems import Conflict, PreconditionFailed, PreconditionRequired, field_error
+from service.organisations import repository as organisations
+from service.organisations.models import utcnow
+
+REFERRAL_PURPOSE = "support_services"
+
+
+def parse_if_match(header: str | None) -> int:
+    if header is None:
+        raise PreconditionRequired("send If-Match with the alert's ETag to change it")
+    value = header.strip().removeprefix("W/").strip('"')
+    if not value.isdigit():
+        raise PreconditionFailed("If-Match is not an ETag this service issued")
+    return int(value)
+
+
+async def _respond(
+    session: AsyncSession, *, actor: Principal, alert_id: uuid.UUID, if_match: str | None,
+    purpose: Purpose | None, audit_action: str, today: date,
+) -> tuple[Alert, AlertRecipient, Decision]:
+    alert, decision = await alert_for(
+        session, actor=actor, alert_id=alert_id, action=Action.respond_to_alert, purpose=purpose,
+        audit_action=audit_action, today=today, for_update=True,
+    )
+    if parse_if_match(if_match) != alert.version:
+        raise PreconditionFailed(f"the alert changed (version {alert.version}); read it again")
+    if alert.status == "closed":
+        raise Conflict("the alert is closed")
+    recipients = (await repository.recipients_of(session, [alert.id]))[alert.id]
+    mine = next(r for r in recipients if r.organisation_id == actor.organisation_id)
+    return alert, mine, decision
+
+
+async def _changed(
+    session: AsyncSession, alert: Alert, actor: Principal, decision: Decision, today: date
+) -> AlertRead:
+    alert.version += 1
+    alert.updated_at = utcnow()
+    await session.flush()
+    await repository.stamp_recipients(session, alert.id, await repository.next_feed_position(session))
+    return (await alert_reads(session, [alert], scope_for(actor, decision, today)))[0]
+
+
+async def acknowledge(
+    session: AsyncSession, *, actor: Principal, alert_id: uuid.UUID, if_match: str | None,
+    purpose: Purpose | None, today: date,
+) -> AlertRead:
+    alert, mine, decision = await _respond(
+        session, actor=actor, alert_id=alert_id, if_match=if_match, purpose=purpose,
+        audit_action="alert acknowledged", today=today,
+    )
+    if mine.acknowledged_at is not None:
+        raise Conflict("your organisation already acknowledged this alert")
+    mine.acknowledged_at = utcnow()
+    mine.state = RecipientState.acknowledged.value
+    return await _changed(session, alert, actor, decision, today)
+
+
+async def _refer(
+    session: AsyncSession, *, alert: Alert, provider_id: uuid.UUID, today: date, now: object
+) -> uuid.UUID:
+    """Route the alert to a provider under an active consent of the guardian that covers it."""
+    provider = await organisations.get_organisation(session, provider_id)
+    if provider is None or provider.kind != OrganisationKind.service_provider.value:
+        raise field_error("/recipient_id", "referrals go to service providers")
+    child_consents = await consents.for_child(session, alert.child_id)
+    recipients = await consents.recipients_of(session, [c.id for c in child_consents])
+    covering = [
+        c for c in reversed(child_consents)
+        if sharing_refusal(consents.facts(c, recipients[c.id]), child_id=alert.child_id,
+                           recipient=provider_id, purpose=REFERRAL_PURPOSE, today=today) is None
+    ]
+    if not covering:
+        raise field_error(
+            "/recipient_id",
+            "no active consent of the guardian covers sharing with this provider; record one first",
+        )
+    existing = (await repository.recipients_of(session, [alert.id]))[alert.id]
+    if any(r.organisation_id == provider_id for r in existing):
+        raise Conflict("the alert already reached this provider")
+    await repository.add_recipient(
+        session,
+        AlertRecipient(
+            alert_id=alert.id, organisation_id=provider_id, is_lead=False,
+            state=RecipientState.delivered.value, delivered_at=now, change_seq=0,  # type: ignore[arg-type]
+            consent_id=covering[0].id, referral_status=ReferralStatus.pending.value,
+        ),
+    )
+    return covering[0].id
+
+
+async def add_action(
+    session: AsyncSession, *, actor: Principal, alert_id: uuid.UUID, if_match: str | None,
+    purpose: Purpose | None, data: ActionCreate, today: date,
+) -> AlertRead:
+    alert, mine, decision = await _respond(
+        session, actor=actor, alert_id=alert_id, if_match=if_match, purpose=purpose,
+        audit_action=f"action {data.kind.value} recorded", today=today,
+    )
+    now = utcnow()
+    if data.kind is ActionKind.referral:
+        assert data.recipient_id is not None  # noqa: S101 - the schema requires it for referrals
+        await _refer(session, alert=alert, provider_id=data.recipient_id, today=today, now=now)
+    session.add(
+        AlertAction(
+            alert_id=alert.id, organisation_id=mine.organisation_id, author_id=actor.id,
+            kind=data.kind.value, text=data.text, result=data.result.value if data.result else None,
+            recipient_id=data.recipient_id, restricted=data.restricted, created_at=now,
+        )
+    )
+    if mine.acknowledged_at is None:
+        mine.acknowledged_at = now
+    if mine.state != RecipientState.done.value:
+        mine.state = RecipientState.in_progress.value
+    return await _changed(session, alert, actor, decision, today)
+
+
+async def answer_referral(
+    session: AsyncSession, *, actor: Principal, alert_id: uuid.UUID, if_match: str | None,
+    purpose: Purpose | None, data: ReferralAnswer, today: date,
+) -> AlertRead:
+    """The referred provider accepts (and takes the case on) or declines with a reason."""
+    alert, mine, decision = await _respond(
+        session, actor=actor, alert_id=alert_id, if_match=if_match, purpose=purpose,
+        audit_action="referral accepted" if data.accepted else "referral declined", today=today,
+    )
+    if mine.referral_status != ReferralStatus.pending.value:
+        raise Conflict("there is no pending referral of this alert to your organisation")
+    now = utcnow()
+    mine.referral_status = (ReferralStatus.accepted if data.accepted else ReferralStatus.declined).value
+    mine.referral_reason = data.reason
+    mine.acknowledged_at = mine.acknowledged_at or now
+    if data.accepted:
+        mine.state = RecipientState.acknowledged.value
+    else:
+        mine.state, mine.done_at = RecipientState.done.value, now
+    return await _changed(session, alert, actor, decision, today)
+
+
+async def close(
+    session: AsyncSession, *, actor: Principal, alert_id: uuid.UUID, if_match: str | None,
+    purpose: Purpose | None, data: AlertClose, today: date,
+) -> AlertRead:
+    """A recipient finishes its part; when the lead recipient closes, the alert closes."""
+    alert, mine, decision = await _respond(
+        session, actor=actor, alert_id=alert_id, if_match=if_match, purpose=purpose,
+        audit_action=f"closed with outcome {data.outcome.value}", today=today,
+    )
+    if mine.state == RecipientState.done.value:
+        raise Conflict("your organisation already closed its part of this alert")
+    now = utcnow()
+    mine.state = RecipientState.done.value
+    mine.outcome = data.outcome.value
+    mine.done_at = now
+    mine.acknowledged_at = mine.acknowledged_at or now
+    if mine.is_lead:
+        alert.status = "closed"
+        alert.outcome = data.outcome.value
+        alert.outcome_reason = data.reason
+        alert.closed_at = now
+    return await _changed(session, alert, actor, decision, today)

@@ -1,0 +1,69 @@
+"""Every query of the audit trail and the break-glass review queue."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.audit.models import AuditEvent, BreakGlassReview
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EventFilter:
+    child_id: uuid.UUID | None = None
+    actor_id: str | None = None
+    organisation_id: uuid.UUID | None = None
+    action: str | None = None
+    decision: str | None = None
+    purpose: str | None = None
+    break_glass: bool | None = None
+    occurred_from: datetime | None = None
+    occurred_to: datetime | None = None
+
+
+def _filtered(query, where: EventFilter):  # type: ignore[no-untyped-def]
+    conditions = {
+        AuditEvent.child_id: where.child_id,
+        AuditEvent.actor_id: where.actor_id,
+        AuditEvent.actor_organisation_id: where.organisation_id,
+        AuditEvent.action: where.action,
+        AuditEvent.decision: where.decision,
+        AuditEvent.purpose: where.purpose,
+        AuditEvent.break_glass: where.break_glass,
+    }
+    for column, value in conditions.items():
+        if value is not None:
+            query = query.where(column == value)
+    if where.occurred_from is not None:
+        query = query.where(AuditEvent.occurred_at >= where.occurred_from)  # type: ignore[operator]
+    if where.occurred_to is not None:
+        query = query.where(AuditEvent.occurred_at < where.occurred_to)  # type: ignore[operator]
+    return query
+
+
+async def search(session: AsyncSession, where: EventFilter, *, after_seq: int, limit: int) -> list[AuditEvent]:
+    query = _filtered(select(AuditEvent), where).where(AuditEvent.seq > after_seq)  # type: ignore[operator]
+    rows = await session.execute(query.order_by(AuditEvent.seq).limit(limit))
+    return list(rows.scalars())
+
+
+async def break_glass_reviews(
+    session: AsyncSession, *, pending_only: bool, after_seq: int, limit: int
+) -> list[BreakGlassReview]:
+    query = select(BreakGlassReview).where(BreakGlassReview.audit_seq > after_seq)  # type: ignore[operator]
+    if pending_only:
+        query = query.where(BreakGlassReview.reviewed_at.is_(None))  # type: ignore[union-attr]
+    rows = await session.execute(query.order_by(BreakGlassReview.audit_seq).limit(limit))
+    return list(rows.scalars())
+
+
+async def get_break_glass(session: AsyncSession, review_id: uuid.UUID) -> BreakGlassReview | None:
+    return (
+        await session.execute(
+            select(BreakGlassReview).where(BreakGlassReview.id == review_id).with_for_update()  # type: ignore[arg-type]
+        )
+    ).scalar_one_or_none()

@@ -1,0 +1,71 @@
+"""Auditor-facing views of the audit trail and the break-glass review queue."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, StringConstraints
+
+
+class AuditEventRead(BaseModel):
+    seq: int
+    occurred_at: datetime
+    actor_id: str
+    actor_kind: str
+    actor_organisation_id: uuid.UUID | None
+    actor_roles: list[str]
+    action: str
+    resource_type: str | None
+    resource_id: str | None
+    child_id: uuid.UUID | None
+    purpose: str | None
+    basis: str | None
+    consent_id: uuid.UUID | None
+    decision: str
+    reason: str
+    break_glass: bool
+    break_glass_reason: str | None
+    request_id: str | None
+    client_address: str | None
+    prev_hash: str
+    hash: str
+
+
+class AuditEventPage(BaseModel):
+    items: list[AuditEventRead]
+    next: str | None
+
+
+class ReviewOutcome(StrEnum):
+    justified = "justified"
+    unjustified = "unjustified"
+    needs_follow_up = "needs_follow_up"
+
+
+class BreakGlassRead(BaseModel):
+    id: uuid.UUID
+    audit_seq: int
+    actor_id: str
+    actor_organisation_id: uuid.UUID | None
+    child_id: uuid.UUID
+    reason: str
+    accessed_at: datetime
+    reviewed_at: datetime | None
+    reviewed_by: str | None
+    review_outcome: ReviewOutcome | None
+    review_comment: str | None
+
+
+class BreakGlassPage(BaseModel):
+    items: list[BreakGlassRead]
+    next: str | None
+
+
+class BreakGlassReviewBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    outcome: ReviewOutcome
+    comment: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
