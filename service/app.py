@@ -12,11 +12,15 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 
 from service.access.policy import AccessDenied, audit_record
+from service.alerts.routes import router as alerts_router
+from service.audit.routes import router as audit_router
 from service.audit.service import AuditRecord, record_in_own_transaction
 from service.auth.keys import KeyRing, pin_secret_for
 from service.auth.routes import router as auth_router
 from service.auth.routes import well_known
 from service.auth.tokens import TokenService
+from service.children.routes import router as children_router
+from service.consent.routes import router as consent_router
 from service.core.database import Database, create_engine
 from service.core.logging import configure_logging
 from service.core.middleware import RequestMiddleware
@@ -26,10 +30,6 @@ from service.core.problems import Problem, install_problem_handlers, problem_res
 from service.core.settings import Settings, load_settings
 from service.health.routes import router as health_router
 from service.organisations.routes import router as organisations_router
-from service.alerts.routes import router as alerts_router
-from service.children.routes import router as children_router
-from service.consent.routes import router as consent_router
-from service.audit.routes import router as audit_router
 
 log = structlog.get_logger("service.app")
 

@@ -268,9 +268,9 @@ def clients_create(
 @token_app.command("issue")
 def token_issue(username: Annotated[str, typer.Argument(help="user to issue a token for")]) -> None:
     """Print a bearer token for USERNAME (for scripts and support). The issue is audited."""
+    from service.audit.service import AuditRecord, record
     from service.auth.keys import KeyRing
     from service.auth.tokens import TokenService
-    from service.audit.service import AuditRecord, record
     from service.organisations import repository
 
     async def work(settings: Settings, database: Database) -> str:

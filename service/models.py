@@ -1,6 +1,13 @@
 """Every table of the service, imported in one place so the metadata is complete for alembic."""
 
-from service.alerts.models import Alert, AlertAction, AlertRecipient, FeedCounter, InboxNotice, RoutingRule
+from service.alerts.models import (
+    Alert,
+    AlertAction,
+    AlertRecipient,
+    FeedCounter,
+    InboxNotice,
+    RoutingRule,
+)
 from service.audit.models import AuditEvent, AuditHead, BreakGlassReview
 from service.children.models import Child, Enrolment
 from service.consent.models import Consent, ConsentRecipient

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.access.principal import Principal
-from service.audit.service import AuditRecord, record
 from service.access.vocabulary import ACTION_ROLES, Action, Purpose
+from service.audit.service import AuditRecord, record
 from service.core.problems import Forbidden, NotFound, Problem
 
 

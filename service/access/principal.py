@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from service.access.vocabulary import OrganisationKind, Purpose, Role, ROLE_PURPOSES
+from service.access.vocabulary import ROLE_PURPOSES, OrganisationKind, Purpose, Role
 
 
 class PrincipalKind(StrEnum):

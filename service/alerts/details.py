@@ -8,7 +8,9 @@ from datetime import date
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import Field, StringConstraints
+
+from service.core.schemas import RequestModel
 
 Month = Annotated[str, StringConstraints(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$")]
 SchoolYear = Annotated[str, StringConstraints(pattern=r"^[0-9]{4}/[0-9]{4}$")]
@@ -24,8 +26,8 @@ class AlertType(StrEnum):
     support_needed = "support_needed"
 
 
-class _Details(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class _Details(RequestModel):
+    """Details of one alert type."""
 
 
 class UnexcusedAbsencesDetails(_Details):

@@ -80,8 +80,8 @@ async def _break_glass(
     decision = decide_break_glass(actor, reason)
     if not decision.allowed:
         raise AccessDenied(actor, decision, resource_type="child", resource_id=str(child_id))
-    if len(reason) < MIN_BREAK_GLASS_REASON:
-        detail = f"break-glass access needs a reason of at least {MIN_BREAK_GLASS_REASON} characters"
+    if len(reason) < MIN_BREAK_GLASS_REASON or "\x00" in reason:
+        detail = f"break-glass access needs a reason of at least {MIN_BREAK_GLASS_REASON} characters, without NUL"
         raise ValidationProblem(detail, errors=[{"header": "X-Break-Glass-Reason", "detail": detail}])
     child = await children.get_child(session, child_id)
     if child is None:

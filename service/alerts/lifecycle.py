@@ -21,9 +21,9 @@ from service.alerts.schemas import (
     ActionKind,
     AlertClose,
     AlertRead,
+    RecipientState,
     ReferralAnswer,
     ReferralStatus,
-    RecipientState,
 )
 from service.alerts.service import alert_for
 from service.alerts.views import alert_reads

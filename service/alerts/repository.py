@@ -14,7 +14,14 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
 from service.access.relationships import ENROLMENT_ALERT_TYPES, AccessScope, AlertFacts
-from service.alerts.models import Alert, AlertAction, AlertRecipient, FeedCounter, InboxNotice, RoutingRule
+from service.alerts.models import (
+    Alert,
+    AlertAction,
+    AlertRecipient,
+    FeedCounter,
+    InboxNotice,
+    RoutingRule,
+)
 from service.consent import repository as consents
 from service.consent.models import Consent, ConsentRecipient
 from service.organisations.models import Organisation, OrganisationMunicipality

@@ -7,10 +7,11 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, Field, StringConstraints, model_validator
 
 from service.access.vocabulary import OrganisationKind
 from service.alerts.details import AlertType, FieldVisitResult
+from service.core.schemas import RequestModel
 
 Note = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
 
@@ -59,8 +60,8 @@ class ReferralStatus(StrEnum):
     declined = "declined"
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class _Strict(RequestModel):
+    """A request body."""
 
 
 class AlertCreate(_Strict):

@@ -32,6 +32,7 @@ from service.core.problems import ValidationProblem, field_error
 from service.organisations import repository as organisations
 from service.organisations.models import utcnow
 
+
 def _validated_details(alert_type: AlertType, details: dict[str, Any]) -> dict[str, Any]:
     try:
         model = DETAILS_MODELS[alert_type].model_validate(details)

@@ -11,7 +11,14 @@ from service.access.vocabulary import OrganisationKind
 from service.alerts import repository
 from service.alerts.details import AlertType
 from service.alerts.models import Alert, AlertAction, AlertRecipient
-from service.alerts.schemas import ActionRead, AlertRead, LegalBasis, RecipientRead, RecipientState, Severity
+from service.alerts.schemas import (
+    ActionRead,
+    AlertRead,
+    LegalBasis,
+    RecipientRead,
+    RecipientState,
+    Severity,
+)
 from service.audit.service import record_many
 
 

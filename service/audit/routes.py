@@ -11,11 +11,23 @@ from fastapi import Query, Request, Response
 from service.access.dependencies import PurposeOfUse
 from service.audit import auditing
 from service.audit.repository import EventFilter
-from service.audit.schemas import AuditEventPage, BreakGlassPage, BreakGlassRead, BreakGlassReviewBody
+from service.audit.schemas import (
+    AuditEventPage,
+    BreakGlassPage,
+    BreakGlassRead,
+    BreakGlassReviewBody,
+)
 from service.auth.dependencies import CurrentPrincipal
 from service.core.database import DbSession, api_router
 from service.core.pagination import CursorParam, Limit, decode_cursor, encode_cursor, link_next
-from service.core.problems import Conflict, Forbidden, NotFound, Unauthenticated, ValidationProblem, problem_responses
+from service.core.problems import (
+    Conflict,
+    Forbidden,
+    NotFound,
+    Unauthenticated,
+    ValidationProblem,
+    problem_responses,
+)
 
 router = api_router(tags=["audit"])
 _ERRORS = problem_responses(Unauthenticated, Forbidden, NotFound, Conflict, ValidationProblem)

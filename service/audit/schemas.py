@@ -7,7 +7,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import BaseModel, StringConstraints
+
+from service.core.schemas import RequestModel
 
 
 class AuditEventRead(BaseModel):
@@ -64,8 +66,7 @@ class BreakGlassPage(BaseModel):
     next: str | None
 
 
-class BreakGlassReviewBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class BreakGlassReviewBody(RequestModel):
 
     outcome: ReviewOutcome
     comment: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]

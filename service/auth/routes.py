@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import base64
-import uuid
 import binascii
+import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
@@ -16,6 +16,7 @@ from service.auth import service
 from service.auth.dependencies import AppPasswords, CurrentPrincipal, Tokens
 from service.auth.schemas import Me, TokenResponse
 from service.core.database import DbSession, api_router
+from service.core.schemas import contains_nul
 from service.core.problems import BadRequest, Unauthenticated, ValidationProblem, problem_responses
 
 router = api_router(tags=["auth"])
@@ -60,6 +61,13 @@ async def issue_token(
     client_id: FormField = None,
     client_secret: FormField = None,
 ) -> TokenResponse:
+    fields = {"username": username, "password": password, "client_id": client_id, "client_secret": client_secret}
+    broken = [name for name, value in fields.items() if value is not None and contains_nul(value)]
+    if broken:
+        raise ValidationProblem(
+            "form fields must not contain a NUL character",
+            errors=[{"pointer": f"#/{name}", "detail": "contains a NUL character"} for name in broken],
+        )
     if grant_type == "password":
         if not username or not password:
             raise _missing(*[n for n, v in (("username", username), ("password", password)) if not v])

@@ -12,7 +12,12 @@ from typing import Any
 
 import httpx
 
-from service.auth.jwt import TokenInvalid, decode_verified, encode_signed, unverified_header_and_issuer
+from service.auth.jwt import (
+    TokenInvalid,
+    decode_verified,
+    encode_signed,
+    unverified_header_and_issuer,
+)
 from service.auth.keys import SIGNING_ALGORITHM, KeyRing
 from service.core.settings import Settings
 

@@ -22,7 +22,13 @@ from service.children.schemas import (
 )
 from service.core.clock import Today
 from service.core.database import DbSession, api_router
-from service.core.problems import Forbidden, NotFound, Unauthenticated, ValidationProblem, problem_responses
+from service.core.problems import (
+    Forbidden,
+    NotFound,
+    Unauthenticated,
+    ValidationProblem,
+    problem_responses,
+)
 
 router = api_router(tags=["children"])
 _ERRORS = problem_responses(Unauthenticated, Forbidden, NotFound, ValidationProblem)

@@ -6,15 +6,16 @@ import uuid
 from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints
+
+from service.core.schemas import RequestModel
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 PinText = Annotated[str, StringConstraints(min_length=1, max_length=20)]
 MunicipalityCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}[0-9]{2}$")]
 
 
-class ChildCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ChildCreate(RequestModel):
 
     pin: PinText = Field(description="ЕГН or ЛНЧ; stored only as a keyed hash")
     given_name: Name
@@ -26,8 +27,7 @@ class ChildCreate(BaseModel):
     )
 
 
-class ChildLookup(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ChildLookup(RequestModel):
 
     pin: PinText
 
@@ -49,8 +49,7 @@ class ChildRead(BaseModel):
     current_enrolment: CurrentEnrolment | None
 
 
-class EnrolmentCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class EnrolmentCreate(RequestModel):
 
     child_id: uuid.UUID
     school_id: uuid.UUID
@@ -59,8 +58,7 @@ class EnrolmentCreate(BaseModel):
     end_date: date | None = None
 
 
-class EnrolmentUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class EnrolmentUpdate(RequestModel):
 
     end_date: date | None = None
     grade: int | None = Field(default=None, ge=0, le=12)

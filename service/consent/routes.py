@@ -10,7 +10,14 @@ from service.consent import service
 from service.consent.schemas import ConsentCreate, ConsentList, ConsentRead, ConsentWithdraw
 from service.core.clock import Today
 from service.core.database import DbSession, api_router
-from service.core.problems import Conflict, Forbidden, NotFound, Unauthenticated, ValidationProblem, problem_responses
+from service.core.problems import (
+    Conflict,
+    Forbidden,
+    NotFound,
+    Unauthenticated,
+    ValidationProblem,
+    problem_responses,
+)
 
 router = api_router(tags=["consent"])
 _ERRORS = problem_responses(Unauthenticated, Forbidden, NotFound, Conflict, ValidationProblem)

@@ -7,7 +7,9 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, Field, StringConstraints, model_validator
+
+from service.core.schemas import RequestModel
 
 
 class ConsentPurpose(StrEnum):
@@ -28,8 +30,7 @@ class GuardianRelationship(StrEnum):
 Text300 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
 
 
-class ConsentCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ConsentCreate(RequestModel):
 
     guardian_name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
     guardian_relationship: GuardianRelationship
@@ -46,8 +47,7 @@ class ConsentCreate(BaseModel):
         return self
 
 
-class ConsentWithdraw(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ConsentWithdraw(RequestModel):
 
     reason: Text300
 

@@ -14,7 +14,13 @@ from service.access.vocabulary import Action, OrganisationKind, Purpose
 from service.children.service import readable_child
 from service.consent import repository
 from service.consent.models import Consent
-from service.consent.schemas import ConsentCreate, ConsentList, ConsentRead, ConsentState, ConsentWithdraw
+from service.consent.schemas import (
+    ConsentCreate,
+    ConsentList,
+    ConsentRead,
+    ConsentState,
+    ConsentWithdraw,
+)
 from service.core.problems import Conflict, ValidationProblem
 from service.organisations import repository as organisations
 from service.organisations.models import utcnow

@@ -86,7 +86,11 @@ class RequestMiddleware:
 
         try:
             if declared is not None and declared.isdigit() and int(declared) > limit:
-                await _send_too_large(send_with_id, limit, request_id, scope["path"])
+                await _send_problem(send_with_id, 413, "payload-too-large", "Payload too large",
+                                    f"request body exceeds {limit} bytes", request_id, scope["path"])
+            elif b"%00" in scope.get("query_string", b"").lower():
+                await _send_problem(send_with_id, 400, "bad-request", "Bad request",
+                                    "the query string contains a NUL character", request_id, scope["path"])
             else:
                 await self.app(scope, limited_receive, send_with_id)
         finally:
@@ -111,15 +115,16 @@ class RequestMiddleware:
         )
 
 
-async def _send_too_large(send: Send, limit: int, request_id: str, path: str) -> None:
-
-
+async def _send_problem(
+    send: Send, status: int, slug: str, title: str, detail: str, request_id: str, path: str
+) -> None:
+    """A problem answered before the application sees the request."""
     body = json.dumps(
         {
-            "type": "urn:obhvat:problem:payload-too-large",
-            "title": "Payload too large",
-            "status": 413,
-            "detail": f"request body exceeds {limit} bytes",
+            "type": f"urn:obhvat:problem:{slug}",
+            "title": title,
+            "status": status,
+            "detail": detail,
             "instance": path,
             "request_id": request_id,
         }
@@ -127,7 +132,7 @@ async def _send_too_large(send: Send, limit: int, request_id: str, path: str) ->
     await send(
         {
             "type": "http.response.start",
-            "status": 413,
+            "status": status,
             "headers": [
                 (b"content-type", b"application/problem+json"),
                 (b"content-length", str(len(body)).encode()),

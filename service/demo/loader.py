@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import date
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import typer
-
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.access.principal import Principal

@@ -6,9 +6,10 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints
 
 from service.access.vocabulary import OrganisationKind, Role
+from service.core.schemas import RequestModel
 
 OrganisationCode = Annotated[
     str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{1,62}[a-z0-9]$")
@@ -19,8 +20,8 @@ Password = Annotated[str, StringConstraints(min_length=12, max_length=256)]
 DisplayName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class _Strict(RequestModel):
+    """A request body."""
 
 
 class OrganisationCreate(_Strict):
