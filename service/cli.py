@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import getpass
+import json
 import os
 import sys
 from collections.abc import Awaitable, Callable, Iterator
@@ -32,12 +33,14 @@ users_app = typer.Typer(help="User accounts.", no_args_is_help=True)
 clients_app = typer.Typer(help="System accounts (e.g. a school's e-diary).", no_args_is_help=True)
 token_app = typer.Typer(help="Access tokens.", no_args_is_help=True)
 demo_app = typer.Typer(help="Demonstration data.", no_args_is_help=True)
+audit_app = typer.Typer(help="The tamper-evident audit trail.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(orgs_app, name="orgs")
 app.add_typer(users_app, name="users")
 app.add_typer(clients_app, name="clients")
 app.add_typer(token_app, name="token")
 app.add_typer(demo_app, name="demo")
+app.add_typer(audit_app, name="audit")
 
 
 def _fail(message: str) -> typer.Exit:
@@ -314,6 +317,102 @@ def demo_load(
 
     summary = _run(work)
     typer.echo(summary.describe())
+
+
+@audit_app.command("verify")
+def audit_verify(
+    checkpoint: Annotated[
+        Path | None,
+        typer.Option(help="a checkpoint kept outside the database (from `obhvat audit checkpoint`)"),
+    ] = None,
+) -> None:
+    """Recompute the whole hash chain. Exit 0 when intact, 1 naming the first bad event."""
+    from sqlalchemy import select
+
+    from service.audit import checkpoints
+    from service.audit.models import AuditHead
+    from service.audit.verify import verify_chain
+    from service.auth.keys import KeyRing
+
+    document = None
+    if checkpoint is not None:
+        try:
+            document = json.loads(checkpoint.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise _fail(f"error: cannot read checkpoint {checkpoint}: {exc}") from None
+
+    async def work(settings: Settings, database: Database) -> Any:
+        async with database.transaction() as session:
+            total = (await session.execute(select(AuditHead.seq))).scalar_one()
+            with typer.progressbar(length=int(total), label="verifying audit chain", file=sys.stderr) as bar:
+                result = await verify_chain(session, progress=bar.update)
+            if document is not None:
+                keys = KeyRing.from_directory(settings.effective_keys_dir)
+                result = await checkpoints.verify_against(session, result, document, keys)
+        return result
+
+    result = _run(work)
+    if result.ok:
+        suffix = f", extends the checkpoint at event {document['seq']}" if document else ""
+        typer.echo(f"audit chain intact: {result.checked} events, head {result.head['seq']}{suffix}")
+        return
+    typer.secho(
+        f"audit chain BROKEN at event {result.first_bad_seq}: {result.problem} "
+        f"({result.checked} events read)", fg=typer.colors.RED, err=True,
+    )
+    raise typer.Exit(code=1)
+
+
+@audit_app.command("checkpoint")
+def audit_checkpoint(
+    output: Annotated[Path | None, typer.Option(help="also write the checkpoint to this file")] = None,
+) -> None:
+    """Sign the chain head now and print the checkpoint; keep a copy outside the database."""
+    from service.audit import checkpoints
+    from service.auth.keys import KeyRing
+
+    async def work(settings: Settings, database: Database) -> Any:
+        keys = KeyRing.from_directory(settings.effective_keys_dir)
+        async with database.transaction() as session:
+            made = await checkpoints.create(session, keys) or await checkpoints.latest(session)
+            return checkpoints.exported(made) if made else None
+
+    document = _run(work)
+    if document is None:
+        raise _fail("error: the audit trail is empty; there is nothing to checkpoint")
+    text = json.dumps(document, indent=2)
+    if output is not None:
+        output.write_text(text + "\n", encoding="utf-8")
+    typer.echo(text)
+
+
+@audit_app.command("export")
+def audit_export(
+    format: Annotated[str, typer.Option(help="jsonl or csv")] = "jsonl",  # noqa: A002
+    output: Annotated[Path | None, typer.Option(help="file to write (default: standard output)")] = None,
+) -> None:
+    """Export every audit event as JSON lines or CSV (formula cells neutralised)."""
+    from service.audit.export import export_lines
+    from service.audit.repository import EventFilter
+
+    if format not in ("jsonl", "csv"):
+        raise _fail("error: --format must be jsonl or csv")
+
+    async def work(_: Settings, database: Database) -> int:
+        sink = output.open("wb") if output else sys.stdout.buffer
+        written = 0
+        try:
+            async for chunk in export_lines(database, EventFilter(), format):
+                sink.write(chunk)
+                written += len(chunk)
+        finally:
+            if output:
+                sink.close()
+        return written
+
+    written = _run(work)
+    if output:
+        typer.echo(f"wrote {written} bytes to {output}", err=True)
 
 
 def main() -> None:

@@ -8,7 +8,7 @@ from service.alerts.models import (
     InboxNotice,
     RoutingRule,
 )
-from service.audit.models import AuditEvent, AuditHead, BreakGlassReview
+from service.audit.models import AuditCheckpoint, AuditEvent, AuditHead, BreakGlassReview
 from service.children.models import Child, Enrolment
 from service.consent.models import Consent, ConsentRecipient
 from service.core.database import metadata
@@ -16,7 +16,7 @@ from service.idempotency.models import IdempotencyRecord
 from service.organisations.models import Client, Organisation, OrganisationMunicipality, User
 
 __all__ = [
-    "Alert", "AlertAction", "AlertRecipient", "AuditEvent", "AuditHead", "BreakGlassReview",
+    "Alert", "AlertAction", "AlertRecipient", "AuditCheckpoint", "AuditEvent", "AuditHead", "BreakGlassReview",
     "Child", "Client", "Consent", "ConsentRecipient", "InboxNotice",
     "Enrolment", "FeedCounter", "IdempotencyRecord", "Organisation", "OrganisationMunicipality",
     "RoutingRule", "User", "metadata",

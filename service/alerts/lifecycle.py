@@ -28,9 +28,9 @@ from service.alerts.schemas import (
 from service.alerts.service import alert_for
 from service.alerts.views import alert_reads
 from service.consent import repository as consents
+from service.core.clock import utcnow
 from service.core.problems import Conflict, PreconditionFailed, PreconditionRequired, field_error
 from service.organisations import repository as organisations
-from service.organisations.models import utcnow
 
 REFERRAL_PURPOSE = "support_services"
 

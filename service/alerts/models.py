@@ -10,8 +10,8 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, String, Text
 from sqlmodel import Field, SQLModel
 
+from service.core.clock import utcnow
 from service.core.database import UtcDateTime
-from service.organisations.models import utcnow
 
 
 def _timestamp(nullable: bool = False) -> Any:

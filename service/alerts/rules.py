@@ -11,8 +11,8 @@ from service.alerts.details import AlertType
 from service.alerts.models import RoutingRule
 from service.alerts.schemas import RoutingRuleBody, RoutingRules
 from service.audit.service import AuditRecord, record
+from service.core.clock import utcnow
 from service.core.problems import ValidationProblem
-from service.organisations.models import utcnow
 
 
 async def read(session: AsyncSession) -> RoutingRules:

@@ -28,9 +28,9 @@ from service.alerts.schemas import (
 from service.alerts.views import alert_reads, audit_reads
 from service.children import repository as children
 from service.consent import repository as consents
+from service.core.clock import utcnow
 from service.core.problems import ValidationProblem, field_error
 from service.organisations import repository as organisations
-from service.organisations.models import utcnow
 
 
 def _validated_details(alert_type: AlertType, details: dict[str, Any]) -> dict[str, Any]:

@@ -10,12 +10,22 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.access.policy import AccessDenied, Decision, audit_record, require
 from service.access.principal import Principal
 from service.access.vocabulary import Action, Purpose
-from service.audit import repository
+from service.audit import checkpoints, repository
 from service.audit.repository import EventFilter
-from service.audit.schemas import AuditEventRead, BreakGlassRead, BreakGlassReviewBody
+from service.audit.schemas import (
+    AccessEntry,
+    AccessReport,
+    AuditEventRead,
+    BreakGlassRead,
+    BreakGlassReviewBody,
+    CheckpointList,
+    CheckpointRead,
+)
 from service.audit.service import record
+from service.audit.verify import Verification, verify_chain
+from service.auth.keys import KeyRing
+from service.core.clock import utcnow
 from service.core.problems import Conflict
-from service.organisations.models import utcnow
 
 
 async def _audit_auditor(
@@ -72,3 +82,64 @@ async def review_break_glass(
         resource_type="break_glass_review", resource_id=review.id, child_id=review.child_id,
     )
     return BreakGlassRead.model_validate(review, from_attributes=True)
+
+
+async def access_report(
+    session: AsyncSession, *, actor: Principal, purpose: Purpose | None, child_id: uuid.UUID, for_guardian: bool
+) -> AccessReport:
+    """Who read or changed a child's data, when, why and on what basis. The guardian version
+    (a subject access request) lists the organisations, roles, dates and purposes of accesses
+    that happened, and no staff identities."""
+    decision = require(actor, Action.read_audit, purpose=purpose)
+    rows = await repository.child_accesses(session, child_id, allowed_only=for_guardian)
+    await _audit_auditor(session, actor, decision, "child access report" + (" (guardian)" if for_guardian else ""),
+                         resource_type="access_report", child_id=child_id)
+    entries = [
+        AccessEntry(
+            at=event.occurred_at, organisation_id=event.actor_organisation_id, organisation_code=code,
+            organisation_name=name, roles=event.actor_roles, action=event.action, purpose=event.purpose,
+            basis=event.basis, break_glass=event.break_glass,
+            actor_id=None if for_guardian else event.actor_id,
+            decision=None if for_guardian else event.decision,
+            reason=None if for_guardian else event.reason,
+        )
+        for event, code, name in rows
+    ]
+    return AccessReport(child_id=child_id, version="guardian" if for_guardian else "staff", entries=entries)
+
+
+async def verify(
+    session: AsyncSession, *, actor: Principal, purpose: Purpose | None
+) -> Verification:
+    decision = require(actor, Action.read_audit, purpose=purpose)
+    result = await verify_chain(session)
+    await _audit_auditor(session, actor, decision, "audit chain verified: " + ("intact" if result.ok else "broken"),
+                         resource_type="audit_event")
+    return result
+
+
+async def list_checkpoints(session: AsyncSession, *, actor: Principal, purpose: Purpose | None) -> CheckpointList:
+    decision = require(actor, Action.read_audit, purpose=purpose)
+    items = await repository.checkpoints(session, limit=100)
+    await _audit_auditor(session, actor, decision, "checkpoints listed", resource_type="audit_checkpoint")
+    return CheckpointList(items=[CheckpointRead.model_validate(c, from_attributes=True) for c in items])
+
+
+async def create_checkpoint(
+    session: AsyncSession, *, actor: Principal, purpose: Purpose | None, keys: KeyRing
+) -> CheckpointRead:
+    decision = require(actor, Action.read_audit, purpose=purpose)
+    checkpoint = await checkpoints.create(session, keys) or await checkpoints.latest(session)
+    if checkpoint is None:
+        raise Conflict("the audit trail is empty; there is nothing to checkpoint")
+    await _audit_auditor(session, actor, decision, f"checkpoint at event {checkpoint.seq}", resource_type="audit_checkpoint")
+    return CheckpointRead.model_validate(checkpoint, from_attributes=True)
+
+
+async def record_export(
+    session: AsyncSession, *, actor: Principal, purpose: Purpose | None, child_id: uuid.UUID | None, fmt: str
+) -> None:
+    """The export is audited (in the request's transaction) before the first line is sent."""
+    decision = require(actor, Action.read_audit, purpose=purpose)
+    await _audit_auditor(session, actor, decision, f"audit trail exported as {fmt}", resource_type="audit_event",
+                         child_id=child_id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, Column, Index, String
+from sqlalchemy import JSON, BigInteger, Column, Index, String, Text
 from sqlmodel import Field, SQLModel
 
 from service.core.database import UtcDateTime
@@ -77,3 +77,17 @@ class BreakGlassReview(SQLModel, table=True):
     reviewed_by: str | None = Field(default=None, max_length=200)
     review_outcome: str | None = Field(default=None, max_length=20)
     review_comment: str | None = Field(default=None, max_length=2000)
+
+
+class AuditCheckpoint(SQLModel, table=True):
+    """The chain head (seq, hash, time) signed with the service's key. Copies kept outside the
+    database let `audit verify --checkpoint` detect truncation and wholesale rewrites."""
+
+    __tablename__ = "audit_checkpoint"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    seq: int = Field(sa_column=Column(BigInteger, nullable=False, index=True))
+    hash: str = Field(sa_column=Column(String(64), nullable=False))
+    signed_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
+    kid: str = Field(max_length=100)
+    signature: str = Field(sa_column=Column(Text, nullable=False))

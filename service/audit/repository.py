@@ -6,10 +6,13 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import String, Uuid, column, select, table
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.audit.models import AuditEvent, BreakGlassReview
+from service.audit.models import AuditCheckpoint, AuditEvent, BreakGlassReview
+
+# The audit trail imports no domain; it names the organisation table only to show who acted.
+_organisation = table("organisation", column("id", Uuid()), column("code", String()), column("name", String()))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -35,9 +38,9 @@ def _filtered(query, where: EventFilter):  # type: ignore[no-untyped-def]
         AuditEvent.purpose: where.purpose,
         AuditEvent.break_glass: where.break_glass,
     }
-    for column, value in conditions.items():
+    for attribute, value in conditions.items():
         if value is not None:
-            query = query.where(column == value)
+            query = query.where(attribute == value)
     if where.occurred_from is not None:
         query = query.where(AuditEvent.occurred_at >= where.occurred_from)  # type: ignore[operator]
     if where.occurred_to is not None:
@@ -67,3 +70,21 @@ async def get_break_glass(session: AsyncSession, review_id: uuid.UUID) -> BreakG
             select(BreakGlassReview).where(BreakGlassReview.id == review_id).with_for_update()  # type: ignore[arg-type]
         )
     ).scalar_one_or_none()
+
+
+async def child_accesses(session: AsyncSession, child_id: uuid.UUID, *, allowed_only: bool) -> list[tuple[AuditEvent, str | None, str | None]]:
+    """Every event about a child with the acting organisation's code and name, oldest first."""
+    query = (
+        select(AuditEvent, _organisation.c.code, _organisation.c.name)
+        .outerjoin(_organisation, _organisation.c.id == AuditEvent.actor_organisation_id)
+        .where(AuditEvent.child_id == child_id)  # type: ignore[arg-type]
+        .order_by(AuditEvent.seq)
+    )
+    if allowed_only:
+        query = query.where(AuditEvent.decision == "allow")  # type: ignore[arg-type]
+    return [(row[0], row[1], row[2]) for row in await session.execute(query)]
+
+
+async def checkpoints(session: AsyncSession, *, limit: int) -> list[AuditCheckpoint]:
+    rows = await session.execute(select(AuditCheckpoint).order_by(AuditCheckpoint.seq.desc()).limit(limit))  # type: ignore[attr-defined]
+    return list(rows.scalars())

@@ -4,18 +4,24 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Query, Request, Response
+from fastapi.responses import StreamingResponse
 
 from service.access.dependencies import PurposeOfUse
 from service.audit import auditing
+from service.audit.export import access_report_csv, export_lines
 from service.audit.repository import EventFilter
 from service.audit.schemas import (
+    AccessReport,
     AuditEventPage,
     BreakGlassPage,
     BreakGlassRead,
     BreakGlassReviewBody,
+    CheckpointList,
+    CheckpointRead,
+    VerifyResult,
 )
 from service.auth.dependencies import CurrentPrincipal
 from service.core.database import DbSession, api_router
@@ -93,4 +99,71 @@ async def review_break_glass(
 ) -> BreakGlassRead:
     return await auditing.review_break_glass(
         session, actor=principal, purpose=purpose, review_id=review_id, data=body
+    )
+
+
+@router.get(
+    "/audit/events/export", responses=_ERRORS, response_class=StreamingResponse,
+    summary="Stream matching events as JSON lines or CSV (spreadsheet formulas neutralised)",
+)
+async def export_events(
+    request: Request, session: DbSession, principal: CurrentPrincipal, purpose: PurposeOfUse,
+    format: Annotated[str, Query(pattern="^(jsonl|csv)$")] = "jsonl",  # noqa: A002 - the contract's name
+    child_id: Annotated[uuid.UUID | None, Query()] = None,
+    actor_id: Annotated[str | None, Query(max_length=200)] = None,
+    organisation_id: Annotated[uuid.UUID | None, Query()] = None,
+    action: Annotated[str | None, Query(max_length=100)] = None,
+    decision: Annotated[str | None, Query(pattern="^(allow|deny)$")] = None,
+    break_glass: Annotated[bool | None, Query()] = None,
+    occurred_from: Annotated[datetime | None, Query(alias="from")] = None,
+    occurred_to: Annotated[datetime | None, Query(alias="to")] = None,
+) -> StreamingResponse:
+    where = EventFilter(
+        child_id=child_id, actor_id=actor_id, organisation_id=organisation_id, action=action,
+        decision=decision, break_glass=break_glass, occurred_from=occurred_from, occurred_to=occurred_to,
+    )
+    await auditing.record_export(session, actor=principal, purpose=purpose, child_id=child_id, fmt=format)
+    media = "text/csv; charset=utf-8" if format == "csv" else "application/x-ndjson"
+    return StreamingResponse(
+        export_lines(request.app.state.database, where, format), media_type=media,
+        headers={"Content-Disposition": f'attachment; filename="audit-events.{format}"'},
+    )
+
+
+@router.get("/audit/verify", response_model=VerifyResult, responses=_ERRORS)
+async def verify(session: DbSession, principal: CurrentPrincipal, purpose: PurposeOfUse) -> dict[str, Any]:
+    return (await auditing.verify(session, actor=principal, purpose=purpose)).as_dict()
+
+
+@router.get("/audit/checkpoints", response_model=CheckpointList, responses=_ERRORS)
+async def list_checkpoints(session: DbSession, principal: CurrentPrincipal, purpose: PurposeOfUse) -> CheckpointList:
+    return await auditing.list_checkpoints(session, actor=principal, purpose=purpose)
+
+
+@router.post(
+    "/audit/checkpoints", status_code=201, response_model=CheckpointRead, responses=_ERRORS,
+    summary="Sign the chain head now (keep the answer outside the database)",
+)
+async def create_checkpoint(
+    request: Request, session: DbSession, principal: CurrentPrincipal, purpose: PurposeOfUse
+) -> CheckpointRead:
+    return await auditing.create_checkpoint(
+        session, actor=principal, purpose=purpose, keys=request.app.state.tokens.keys
+    )
+
+
+@router.get("/audit/children/{child_id}/access-report", response_model=AccessReport, responses=_ERRORS)
+async def access_report(
+    child_id: uuid.UUID, session: DbSession, principal: CurrentPrincipal, purpose: PurposeOfUse,
+    for_: Annotated[str | None, Query(alias="for", pattern="^guardian$")] = None,
+    format: Annotated[str, Query(pattern="^(json|csv)$")] = "json",  # noqa: A002
+) -> Any:
+    report = await auditing.access_report(
+        session, actor=principal, purpose=purpose, child_id=child_id, for_guardian=for_ == "guardian"
+    )
+    if format == "json":
+        return report
+    return Response(
+        access_report_csv(report), media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="access-report-{child_id}.csv"'},
     )

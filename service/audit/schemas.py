@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints
 
 from service.core.schemas import RequestModel
 
@@ -70,3 +70,49 @@ class BreakGlassReviewBody(RequestModel):
 
     outcome: ReviewOutcome
     comment: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+
+
+class ChainHead(BaseModel):
+    seq: int
+    hash: str
+
+
+class VerifyResult(BaseModel):
+    ok: bool
+    checked: int
+    first_bad_seq: int | None
+    problem: str | None
+    head: ChainHead
+
+
+class CheckpointRead(BaseModel):
+    seq: int
+    hash: str
+    signed_at: datetime
+    kid: str
+    signature: str = Field(description="compact JWS (RS256) over {seq, hash, signed_at}; verify with the JWKS")
+
+
+class CheckpointList(BaseModel):
+    items: list[CheckpointRead]
+
+
+class AccessEntry(BaseModel):
+    at: datetime
+    organisation_id: uuid.UUID | None
+    organisation_code: str | None
+    organisation_name: str | None
+    roles: list[str]
+    action: str
+    purpose: str | None
+    basis: str | None
+    break_glass: bool
+    actor_id: str | None = Field(default=None, description="the person or system; omitted in the guardian version")
+    decision: str | None = Field(default=None, description="omitted in the guardian version (accesses only)")
+    reason: str | None = None
+
+
+class AccessReport(BaseModel):
+    child_id: uuid.UUID
+    version: str = Field(description="staff (full) or guardian (subject access: no staff identities)")
+    entries: list[AccessEntry]

@@ -8,9 +8,10 @@ audience and issuer, requires every registered claim and applies a small leeway.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from jose import jwt
+from jose import jws, jwt
 from jose.exceptions import JOSEError
 
 
@@ -66,3 +67,29 @@ def decode_verified(
 
 def encode_signed(claims: dict[str, Any], *, private_pem: str, algorithm: str, kid: str) -> str:
     return jwt.encode(claims, private_pem, algorithm=algorithm, headers={"kid": kid})
+
+
+def sign_document(payload: dict[str, Any], *, private_pem: str, algorithm: str, kid: str) -> str:
+    """A compact JWS over a JSON document (used for audit checkpoints)."""
+    return jws.sign(payload, private_pem, headers={"kid": kid}, algorithm=algorithm)
+
+
+def verify_document(token: str, *, public_pem: str, algorithm: str) -> dict[str, Any]:
+    """The document a compact JWS carries, after checking its signature with one pinned
+    algorithm; raises `TokenInvalid`."""
+    try:
+        raw = jws.verify(token, public_pem, algorithms=[algorithm])
+        document = json.loads(raw)
+    except (JOSEError, ValueError) as exc:
+        raise TokenInvalid(str(exc) or type(exc).__name__) from exc
+    if not isinstance(document, dict):
+        raise TokenInvalid("signed document is not an object")
+    return document
+
+
+def signed_kid(token: str) -> str | None:
+    try:
+        kid = jws.get_unverified_header(token).get("kid")
+    except (JOSEError, ValueError):
+        return None
+    return kid if isinstance(kid, str) else None

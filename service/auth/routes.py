@@ -16,8 +16,8 @@ from service.auth import service
 from service.auth.dependencies import AppPasswords, CurrentPrincipal, Tokens
 from service.auth.schemas import Me, TokenResponse
 from service.core.database import DbSession, api_router
-from service.core.schemas import contains_nul
 from service.core.problems import BadRequest, Unauthenticated, ValidationProblem, problem_responses
+from service.core.schemas import contains_nul
 
 router = api_router(tags=["auth"])
 well_known = APIRouter(tags=["auth"])

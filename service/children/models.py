@@ -8,8 +8,8 @@ from datetime import date, datetime
 from sqlalchemy import Column, ForeignKey, Index, String, text
 from sqlmodel import Field, SQLModel
 
+from service.core.clock import utcnow
 from service.core.database import UtcDateTime
-from service.organisations.models import utcnow
 
 
 class Child(SQLModel, table=True):

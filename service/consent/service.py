@@ -21,9 +21,9 @@ from service.consent.schemas import (
     ConsentState,
     ConsentWithdraw,
 )
+from service.core.clock import utcnow
 from service.core.problems import Conflict, ValidationProblem
 from service.organisations import repository as organisations
-from service.organisations.models import utcnow
 
 
 def _read(consent: Consent, recipients: list[uuid.UUID], today: date) -> ConsentRead:

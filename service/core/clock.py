@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
 from fastapi import Depends, Request
 
 LOCAL_ZONE = ZoneInfo("Europe/Sofia")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
 
 
 def local_today() -> date:

@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy import JSON, Column, String
 from sqlmodel import Field, SQLModel
 
+from service.core.clock import utcnow
 from service.core.database import UtcDateTime
-from service.organisations.models import utcnow
 
 
 class IdempotencyRecord(SQLModel, table=True):

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import JSON, Column, ForeignKey, String
 from sqlmodel import Field, SQLModel
 
+from service.core.clock import utcnow
 from service.core.database import UtcDateTime
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def _timestamp() -> Column:  # type: ignore[type-arg]

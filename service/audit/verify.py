@@ -1,0 +1,100 @@
+"""Recomputing the audit chain, and checking it against signed checkpoints.
+
+Reads the trail in `seq` order in batches (memory stays flat), recomputes every hash and link,
+and reports the first event that is wrong and how: a changed event (its hash no longer matches
+its contents), a deleted one (a gap in `seq`), an inserted or reordered one (a link to the
+previous hash that does not hold), or a truncated tail (the chain head, or a checkpoint kept
+elsewhere, names events the trail no longer has).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.audit.chain import HASHED_FIELDS, event_hash
+from service.audit.models import GENESIS_HASH, AuditEvent, AuditHead
+
+BATCH = 2000
+_COLUMNS = [getattr(AuditEvent, name) for name in (*HASHED_FIELDS, "prev_hash", "hash")]
+
+
+@dataclass
+class Verification:
+    ok: bool = True
+    checked: int = 0
+    first_bad_seq: int | None = None
+    problem: str | None = None
+    head: dict[str, Any] = field(default_factory=dict)
+
+    def fail(self, seq: int, problem: str) -> None:
+        if self.ok:
+            self.ok, self.first_bad_seq, self.problem = False, seq, problem
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"ok": self.ok, "checked": self.checked, "first_bad_seq": self.first_bad_seq,
+                "problem": self.problem, "head": self.head}
+
+
+async def _rows(session: AsyncSession) -> AsyncIterator[dict[str, Any]]:
+    """All events in seq order, fetched in keyset batches."""
+    after = 0
+    while True:
+        rows = (
+            await session.execute(
+                select(*_COLUMNS).where(AuditEvent.seq > after).order_by(AuditEvent.seq).limit(BATCH)  # type: ignore[operator]
+            )
+        ).mappings().all()
+        if not rows:
+            return
+        for row in rows:
+            yield dict(row)
+        after = rows[-1]["seq"]
+
+
+async def verify_chain(
+    session: AsyncSession, *, progress: Callable[[int], None] | None = None
+) -> Verification:
+    result = Verification()
+    expected_seq, previous_hash = 1, GENESIS_HASH
+    async for row in _rows(session):
+        seq = row["seq"]
+        if result.ok:
+            if seq != expected_seq:
+                result.fail(expected_seq, f"event {expected_seq} is missing (the trail jumps to {seq})")
+            elif row["prev_hash"] != previous_hash:
+                result.fail(seq, "the link to the previous event does not hold (an event was inserted, "
+                                 "removed or reordered before this one)")
+            elif event_hash(row["prev_hash"], row) != row["hash"]:
+                result.fail(seq, "the event's contents do not match its hash (it was changed)")
+        result.checked += 1
+        expected_seq, previous_hash = seq + 1, row["hash"]
+        if progress is not None:
+            progress(1)
+    head = (await session.execute(select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1))).one()  # type: ignore[arg-type]
+    result.head = {"seq": int(head[0]), "hash": head[1]}
+    last_seq = expected_seq - 1
+    if result.ok and (head[0] != last_seq or head[1] != previous_hash):
+        if head[0] > last_seq:
+            result.fail(last_seq + 1, f"the trail ends at event {last_seq} but its head records event {head[0]} "
+                                      "(the tail was truncated)")
+        elif head[0] < last_seq:
+            result.fail(head[0] + 1, f"events after the chain head ({head[0]}) were added outside the service")
+        else:
+            result.fail(last_seq, "the chain head does not match the last event")
+    return result
+
+
+async def check_checkpoint(session: AsyncSession, result: Verification, *, seq: int, hash_: str) -> Verification:
+    """The chain must still contain the checkpointed event, unchanged: a truncation or a
+    wholesale rewrite (re-hashed from the start) cannot keep an old signed hash."""
+    stored = (await session.execute(select(AuditEvent.hash).where(AuditEvent.seq == seq))).scalar_one_or_none()  # type: ignore[arg-type]
+    if stored is None:
+        result.fail(seq, f"checkpointed event {seq} is no longer in the trail (truncated)")
+    elif stored != hash_:
+        result.fail(seq, f"event {seq} differs from the signed checkpoint (the trail was rewritten)")
+    return result
