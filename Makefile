@@ -34,3 +34,6 @@ schemas: install ## regenerate the committed OpenAPI and JSON Schemas under sche
 
 clean:
 	rm -rf $(VENV) var .pytest_cache
+
+bench: install ## benchmarks on PostgreSQL; BENCH_ARGS=--quick for a short run; writes bench/RESULTS.md
+	$(BIN)/python -m bench $(BENCH_ARGS)

@@ -418,3 +418,7 @@ def audit_export(
 def main() -> None:
     app()
 
+
+
+if __name__ == "__main__":
+    main()

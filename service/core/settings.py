@@ -105,6 +105,6 @@ def load_settings(**overrides: object) -> Settings:
     except ValidationError as exc:
         first = exc.errors()[0]
         name = "_".join(str(part) for part in first["loc"]).upper()
-        where = f"OBHVAT_{name}: " if name else ""
         message = first["msg"].removeprefix("Value error, ")
-        raise SettingsError(f"invalid setting {where}{message}") from None
+        where = f" OBHVAT_{name}" if name else ""
+        raise SettingsError(f"invalid setting{where}: {message}") from None

@@ -1,0 +1,1 @@
+"""On-demand benchmarks (`python -m bench`), never part of the test suite."""

@@ -1,0 +1,59 @@
+"""`python -m bench [--quick] [NAME ...]`: run benchmarks on PostgreSQL, print one line per
+benchmark with its ratio against a baseline measured in the same run, and write
+bench/RESULTS.md (machine, versions, date, figures)."""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import platform
+import subprocess
+import sys
+from collections.abc import Callable
+from importlib import metadata
+from pathlib import Path
+
+from bench import audit_throughput
+
+BENCHMARKS: dict[str, Callable[[float], dict[str, object]]] = {
+    "audit": audit_throughput.run,
+}
+RESULTS = Path(__file__).with_name("RESULTS.md")
+
+
+def _machine() -> str:
+    server = subprocess.run(["psql", "--version"], capture_output=True, text=True).stdout.strip()
+    versions = ", ".join(f"{p} {metadata.version(p)}" for p in ("fastapi", "sqlalchemy", "psycopg", "uvicorn"))
+    return (f"{platform.node()}: {os.cpu_count()} cores, Python {platform.python_version()}, "
+            f"{server or 'psql not found'}; {versions}")
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="short runs (about a minute in all)")
+    parser.add_argument("names", nargs="*", help=f"benchmarks to run: {', '.join(BENCHMARKS)} (default: all)")
+    args = parser.parse_args(argv)
+    seconds = 8.0 if args.quick else 30.0
+    rows = []
+    for name in args.names or list(BENCHMARKS):
+        result = BENCHMARKS[name](seconds)
+        mark = "ok" if result["ok"] else "BELOW TARGET"
+        print(f"{result['name']}: {result['value']}; ratio {result['ratio']:.2f} (target {result['target']}) {mark}")
+        rows.append(result)
+    stamp = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    lines = [
+        "# Benchmark results", "",
+        f"Measured {stamp} with `python -m bench{' --quick' if args.quick else ''}` on {_machine()}.", "",
+        "| benchmark | measured | ratio to baseline | target | met | notes |", "|---|---|---|---|---|---|",
+        *[f"| {r['name']} | {r['value']} | {r['ratio']:.2f} | {r['target']} | {'yes' if r['ok'] else 'no'} | {r['detail']} |"
+          for r in rows],
+        "",
+    ]
+    RESULTS.write_text("\n".join(lines), encoding="utf-8")
+    print(f"wrote {RESULTS}")
+    return 0 if all(r["ok"] for r in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
