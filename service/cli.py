@@ -34,6 +34,7 @@ clients_app = typer.Typer(help="System accounts (e.g. a school's e-diary).", no_
 token_app = typer.Typer(help="Access tokens.", no_args_is_help=True)
 demo_app = typer.Typer(help="Demonstration data.", no_args_is_help=True)
 audit_app = typer.Typer(help="The tamper-evident audit trail.", no_args_is_help=True)
+absences_app = typer.Typer(help="Schools' monthly absence figures.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(orgs_app, name="orgs")
 app.add_typer(users_app, name="users")
@@ -41,6 +42,7 @@ app.add_typer(clients_app, name="clients")
 app.add_typer(token_app, name="token")
 app.add_typer(demo_app, name="demo")
 app.add_typer(audit_app, name="audit")
+app.add_typer(absences_app, name="absences")
 
 
 def _fail(message: str) -> typer.Exit:
@@ -75,10 +77,14 @@ def _run(work: Callable[[Settings, Database], Awaitable[T]]) -> T:
     try:
         return asyncio.run(main())
     except Problem as problem:
+        if problem.errors and "row" in problem.errors[0]:
+            for error in problem.errors:
+                typer.secho(f"row {error['row']}, {error.get('field') or 'row'}: {error['detail']}", err=True)
+            raise _fail(f"error: {problem.detail}") from None
         pointer = ""
         if problem.errors:
             first = problem.errors[0]
-            pointer = str(first.get("pointer") or first.get("row") or "") + ": "
+            pointer = str(first.get("pointer") or first.get("parameter") or "") + ": "
         raise _fail(f"error: {pointer}{problem.detail or problem.title}") from None
 
 
@@ -413,6 +419,49 @@ def audit_export(
     written = _run(work)
     if output:
         typer.echo(f"wrote {written} bytes to {output}", err=True)
+
+
+@absences_app.command("import")
+def absences_import(
+    file: Annotated[Path, typer.Argument(help="CSV from the e-diary (UTF-8 or Windows-1251; , or ;)")],
+    school: Annotated[str, typer.Option(help="code of the school the figures come from")],
+) -> None:
+    """Import a school's absence CSV: all rows or none, with the same checks as the API."""
+    from service.absences import service
+    from service.absences.parsing import BatchInvalid, csv_rows, decode
+    from service.auth.keys import pin_secret_for
+    from service.core.clock import local_today
+    from service.organisations import repository
+
+    try:
+        rows = list(csv_rows(decode(file.read_bytes())))
+    except OSError as exc:
+        raise _fail(f"error: cannot read {file}: {exc}") from None
+    except BatchInvalid as exc:
+        raise _fail(f"error: {file}: {exc}") from None
+
+    async def work(settings: Settings, database: Database) -> Any:
+        async with database.transaction() as session:
+            organisation = await repository.organisation_by_code(session, school)
+            if organisation is None or organisation.kind != OrganisationKind.school.value:
+                raise _fail(f"error: no school with code {school!r}")
+            codes = (await repository.municipality_codes(session, [organisation.id]))[organisation.id]
+            actor = Principal(
+                id=_operator().id, kind=PrincipalKind.system, roles=frozenset({Role.school_admin}),
+                organisation_id=organisation.id, organisation_kind=OrganisationKind.school,
+                municipality_codes=frozenset(codes),
+            )
+            with typer.progressbar(length=len(rows), label="importing rows", file=sys.stderr) as bar:
+                return await service.submit(
+                    session, actor=actor, rows=rows, source="cli", pin_secret=pin_secret_for(settings),
+                    today=local_today(), progress=bar.update,
+                )
+
+    result = _run(work)
+    typer.echo(
+        f"batch {result.id}: {result.rows_accepted} rows accepted, {len(result.alerts_raised)} alerts raised, "
+        f"{len(result.alerts_updated)} updated"
+    )
 
 
 def main() -> None:

@@ -1,5 +1,6 @@
 """Every table of the service, imported in one place so the metadata is complete for alembic."""
 
+from service.absences.models import AbsenceBatch, AbsenceReport, AbsenceRule
 from service.alerts.models import (
     Alert,
     AlertAction,
@@ -16,6 +17,7 @@ from service.idempotency.models import IdempotencyRecord
 from service.organisations.models import Client, Organisation, OrganisationMunicipality, User
 
 __all__ = [
+    "AbsenceBatch", "AbsenceReport", "AbsenceRule",
     "Alert", "AlertAction", "AlertRecipient", "AuditCheckpoint", "AuditEvent", "AuditHead", "BreakGlassReview",
     "Child", "Client", "Consent", "ConsentRecipient", "InboxNotice",
     "Enrolment", "FeedCounter", "IdempotencyRecord", "Organisation", "OrganisationMunicipality",

@@ -12,6 +12,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from service.absences.schemas import AbsenceRowSchema
 from service.alerts.details import details_json_schemas
 from service.core.migrations import PROJECT_ROOT
 
@@ -36,6 +37,10 @@ def expected_files() -> dict[str, str]:
     for alert_type, schema in details_json_schemas().items():
         schema = {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": f"alert-details/{alert_type}.schema.json", **schema}
         files[f"alert-details/{alert_type}.schema.json"] = _render(schema)
+    row_schema = AbsenceRowSchema.model_json_schema()
+    files["absence-row.schema.json"] = _render(
+        {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": "absence-row.schema.json", **row_schema}
+    )
     return files
 
 

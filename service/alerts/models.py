@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, String, Text, text
 from sqlmodel import Field, SQLModel
 
 from service.core.clock import utcnow
@@ -25,6 +25,12 @@ class Alert(SQLModel, table=True):
     __tablename__ = "alert"
     __table_args__ = (
         Index("ix_alert_child_id_created_at", "child_id", "created_at"),
+        # at most one open alert per child and rule key (e.g. unexcused_absences:2026-10)
+        Index(
+            "uq_alert_open_child_id_dedup_key", "child_id", "dedup_key", unique=True,
+            sqlite_where=text("status = 'open' AND dedup_key IS NOT NULL"),
+            postgresql_where=text("status = 'open' AND dedup_key IS NOT NULL"),
+        ),
         Index("ix_alert_source_organisation_id_id", "source_organisation_id", "id"),
         Index("ix_alert_municipality_code_type", "municipality_code", "type"),
     )
@@ -47,6 +53,8 @@ class Alert(SQLModel, table=True):
     outcome: str | None = Field(default=None, max_length=30)
     outcome_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     version: int = 1
+    #: set on alerts raised by absence rules: the type and month (or school year) they cover
+    dedup_key: str | None = Field(default=None, max_length=60)
     created_at: datetime = _timestamp()
     updated_at: datetime = _timestamp()
     closed_at: datetime | None = _timestamp(nullable=True)

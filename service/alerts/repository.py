@@ -284,3 +284,13 @@ async def child_alerts(session: AsyncSession, child_id: uuid.UUID) -> list[Alert
 async def add_recipient(session: AsyncSession, recipient: AlertRecipient) -> None:
     session.add(recipient)
     await session.flush()
+
+
+async def open_alert_by_key(session: AsyncSession, child_id: uuid.UUID, dedup_key: str) -> Alert | None:
+    return (
+        await session.execute(
+            select(Alert)
+            .where(Alert.child_id == child_id, Alert.dedup_key == dedup_key, Alert.status == "open")  # type: ignore[arg-type]
+            .with_for_update()
+        )
+    ).scalar_one_or_none()

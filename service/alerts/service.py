@@ -122,20 +122,33 @@ async def create_alert(
         recipients, default_basis, forced_severity = await _route(session, data.type, facts.municipality_code)
         basis = (data.legal_basis or LegalBasis(default_basis)).value
 
+    alert = await _insert_alert(
+        session, actor=actor, child_id=child.id, municipality_code=facts.municipality_code,
+        alert_type=data.type.value, severity=forced_severity or data.severity.value, details=details,
+        note=data.note, basis=basis, consent_id=consent_id, recipients=recipients, purpose=decision.purpose,
+    )
+    return (await alert_reads(session, [alert], scope_for(actor, decision, today)))[0]
+
+
+async def _insert_alert(
+    session: AsyncSession, *, actor: Principal, child_id: uuid.UUID, municipality_code: str, alert_type: str,
+    severity: str, details: dict[str, Any], note: str | None, basis: str, consent_id: uuid.UUID | None,
+    recipients: list[tuple[uuid.UUID, bool]], purpose: Purpose | None, dedup_key: str | None = None,
+    reason: str = "alert raised and routed",
+) -> Alert:
+    """Store an alert, its audit event and its recipients (one feed position for all)."""
     now = utcnow()
     alert = Alert(
-        child_id=child.id, municipality_code=facts.municipality_code,
+        child_id=child_id, municipality_code=municipality_code,
         source_organisation_id=actor.organisation_id,  # type: ignore[arg-type]
-        author_id=actor.id, type=data.type.value, severity=forced_severity or data.severity.value,
-        details=details, note=data.note, legal_basis=basis, consent_id=consent_id,
-        created_at=now, updated_at=now,
+        author_id=actor.id, type=alert_type, severity=severity, details=details, note=note,
+        legal_basis=basis, consent_id=consent_id, dedup_key=dedup_key, created_at=now, updated_at=now,
     )
     session.add(alert)
     await session.flush()
     await enforce(
-        session, actor,
-        Decision(True, Action.create_alert, "alert raised and routed", decision.purpose, basis, consent_id),
-        resource_type="alert", resource_id=alert.id, child_id=child.id,
+        session, actor, Decision(True, Action.create_alert, reason, purpose, basis, consent_id),
+        resource_type="alert", resource_id=alert.id, child_id=child_id,
     )
     position = await repository.next_feed_position(session)
     await repository.insert_recipients(
@@ -147,7 +160,38 @@ async def create_alert(
             for org, lead in recipients
         ],
     )
-    return (await alert_reads(session, [alert], scope_for(actor, decision, today)))[0]
+    return alert
+
+
+async def raise_or_update_rule_alert(
+    session: AsyncSession, *, actor: Principal, child_id: uuid.UUID, municipality_code: str,
+    alert_type: AlertType, severity: str, details: dict[str, Any], dedup_key: str,
+) -> tuple[uuid.UUID, bool]:
+    """For threshold rules: the one open alert of this child and key gets the new figures, or
+    is raised. Returns its id and whether it was raised now. The caller has already checked
+    the relationship (the pupil is enrolled at the reporting school)."""
+    existing = await repository.open_alert_by_key(session, child_id, dedup_key)
+    if existing is not None:
+        if existing.details != details:
+            existing.details = details
+            existing.version += 1
+            existing.updated_at = utcnow()
+            await session.flush()
+            await enforce(
+                session, actor,
+                Decision(True, Action.create_alert, "alert updated by an absence rule", None, existing.legal_basis),
+                resource_type="alert", resource_id=existing.id, child_id=child_id,
+            )
+            await repository.stamp_recipients(session, existing.id, await repository.next_feed_position(session))
+        return existing.id, False
+    recipients, basis, forced_severity = await _route(session, alert_type, municipality_code)
+    alert = await _insert_alert(
+        session, actor=actor, child_id=child_id, municipality_code=municipality_code,
+        alert_type=alert_type.value, severity=forced_severity or severity,
+        details=_validated_details(alert_type, details), note=None, basis=basis, consent_id=None,
+        recipients=recipients, purpose=None, dedup_key=dedup_key, reason="alert raised by an absence rule",
+    )
+    return alert.id, True
 
 
 async def alert_for(

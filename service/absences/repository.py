@@ -1,0 +1,87 @@
+"""Every query of absence figures, batches and rules."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+from sqlalchemy import and_, delete, insert, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.absences.models import AbsenceBatch, AbsenceReport, AbsenceRule
+from service.children.models import Child, Enrolment
+
+
+async def enrolled_children(
+    session: AsyncSession, school_id: uuid.UUID, pin_hashes: Sequence[str], today: date
+) -> dict[str, tuple[uuid.UUID, str | None]]:
+    """pin_hash → (child id, address municipality) for pupils currently enrolled at the school."""
+    rows = await session.execute(
+        select(Child.pin_hash, Child.id, Child.municipality_code)
+        .join(Enrolment, Enrolment.child_id == Child.id)  # type: ignore[arg-type]
+        .where(
+            Child.pin_hash.in_(list(pin_hashes)),  # type: ignore[attr-defined]
+            Enrolment.school_id == school_id,  # type: ignore[arg-type]
+            Enrolment.start_date <= today,  # type: ignore[operator]
+            or_(Enrolment.end_date.is_(None), Enrolment.end_date >= today),  # type: ignore[union-attr,operator]
+        )
+    )
+    return {row[0]: (row[1], row[2]) for row in rows}
+
+
+async def upsert_reports(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """Insert figures; a pupil-month the school already reported is replaced."""
+    dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(AbsenceReport)
+    statement = statement.on_conflict_do_update(
+        index_elements=["school_id", "child_id", "month"],
+        set_={
+            "unexcused_hours": statement.excluded.unexcused_hours,
+            "excused_hours": statement.excluded.excused_hours,
+            "batch_id": statement.excluded.batch_id,
+            "updated_at": statement.excluded.updated_at,
+        },
+    )
+    await session.execute(statement, rows)
+
+
+async def months_over(
+    session: AsyncSession, child_ids: Sequence[uuid.UUID], months: Sequence[str], threshold: int
+) -> dict[uuid.UUID, set[str]]:
+    """For each child, the months among `months` in which some school reported more than
+    `threshold` unexcused hours."""
+    found: dict[uuid.UUID, set[str]] = {}
+    rows = await session.execute(
+        select(AbsenceReport.child_id, AbsenceReport.month).where(
+            and_(
+                AbsenceReport.child_id.in_(list(child_ids)),  # type: ignore[attr-defined]
+                AbsenceReport.month.in_(list(months)),  # type: ignore[attr-defined]
+                AbsenceReport.unexcused_hours > threshold,  # type: ignore[operator]
+            )
+        )
+    )
+    for child_id, month in rows:
+        found.setdefault(child_id, set()).add(month)
+    return found
+
+
+async def add_batch(session: AsyncSession, batch: AbsenceBatch) -> None:
+    session.add(batch)
+    await session.flush()
+
+
+async def get_batch(session: AsyncSession, batch_id: uuid.UUID) -> AbsenceBatch | None:
+    return await session.get(AbsenceBatch, batch_id)
+
+
+async def rules(session: AsyncSession) -> list[AbsenceRule]:
+    return list((await session.execute(select(AbsenceRule).order_by(AbsenceRule.name))).scalars())
+
+
+async def replace_rules(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    await session.execute(delete(AbsenceRule))
+    if rows:
+        await session.execute(insert(AbsenceRule), rows)
