@@ -14,10 +14,11 @@ from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
 
-from bench import audit_throughput
+from bench import absence_import, audit_throughput
 
 BENCHMARKS: dict[str, Callable[[float], dict[str, object]]] = {
     "audit": audit_throughput.run,
+    "absences": absence_import.run,
 }
 RESULTS = Path(__file__).with_name("RESULTS.md")
 

@@ -50,6 +50,7 @@ def bench_env(database_url: str) -> dict[str, str]:
         "OBHVAT_ARGON2_TIME_COST": "1",
         "OBHVAT_ARGON2_MEMORY_KIB": "1024",
         "OBHVAT_DB_POOL_SIZE": "20",
+        "OBHVAT_PIN_SECRET": "bench-pin-secret-that-is-long-enough-0123456789",
     }
 
 

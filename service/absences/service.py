@@ -25,7 +25,7 @@ from service.access.policy import AccessDenied, Decision, audit_record, decide, 
 from service.access.principal import Principal
 from service.access.vocabulary import Action, OrganisationKind, Purpose
 from service.alerts.details import AlertType
-from service.alerts.service import raise_or_update_rule_alert
+from service.alerts.service import RuleHit, apply_rule_hits
 from service.audit.service import AuditRecord, record, record_many
 from service.children.pin import pin_hash
 from service.core.clock import utcnow
@@ -120,32 +120,26 @@ async def _apply_rules(
     session: AsyncSession, *, actor: Principal, school_id: uuid.UUID, rows: list[AbsenceRow],
     children: dict[int, tuple[uuid.UUID, str | None]],
 ) -> tuple[list[uuid.UUID], list[uuid.UUID]]:
-    raised: list[uuid.UUID] = []
-    updated: list[uuid.UUID] = []
+    hits: list[RuleHit] = []
     school_codes = (await organisations.municipality_codes(session, [school_id]))[school_id]
     school_municipality = school_codes[0] if school_codes else None
     for rule in await repository.rules(session):
         if not rule.enabled:
             continue
         if rule.months == 1:
-            hits = [
+            crossings = [
                 (children[r.row], {"month": r.month, "unexcused_hours": r.unexcused_hours}, f"{rule.alert_type}:{r.month}")
                 for r in rows if r.unexcused_hours > rule.threshold_hours
             ]
         else:
-            hits = await _school_year_hits(session, rule, rows, children)
-        for (child_id, address_municipality), details, key in hits:
-            municipality = address_municipality or school_municipality
-            if municipality is None:
-                continue
-            alert_id, created = await raise_or_update_rule_alert(
-                session, actor=actor, child_id=child_id, municipality_code=municipality,
-                alert_type=AlertType(rule.alert_type), severity=rule.severity, details=details, dedup_key=key,
-            )
-            target = raised if created else updated
-            if alert_id not in raised and alert_id not in updated:
-                target.append(alert_id)
-    return raised, updated
+            crossings = await _school_year_hits(session, rule, rows, children)
+        hits.extend(
+            RuleHit(child_id, address_municipality or school_municipality, AlertType(rule.alert_type),
+                    rule.severity, details, key)
+            for (child_id, address_municipality), details, key in crossings
+            if address_municipality or school_municipality
+        )
+    return await apply_rule_hits(session, actor=actor, hits=hits)
 
 
 async def _school_year_hits(

@@ -183,7 +183,8 @@ async def next_feed_position(session: AsyncSession) -> int:
 
 
 async def insert_recipients(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
-    await session.execute(insert(AlertRecipient), rows)
+    if rows:
+        await session.execute(insert(AlertRecipient), rows)
 
 
 async def stamp_recipients(session: AsyncSession, alert_id: uuid.UUID, position: int) -> None:
@@ -286,11 +287,44 @@ async def add_recipient(session: AsyncSession, recipient: AlertRecipient) -> Non
     await session.flush()
 
 
-async def open_alert_by_key(session: AsyncSession, child_id: uuid.UUID, dedup_key: str) -> Alert | None:
-    return (
-        await session.execute(
+async def open_alerts_by_keys(
+    session: AsyncSession, keys: Sequence[tuple[uuid.UUID, str]]
+) -> dict[tuple[uuid.UUID, str], Alert]:
+    """The open alerts for (child, rule key) pairs, locked for update."""
+    found: dict[tuple[uuid.UUID, str], Alert] = {}
+    wanted = set(keys)
+    pairs = list(wanted)
+    for start in range(0, len(pairs), 1000):
+        chunk = pairs[start:start + 1000]
+        rows = await session.execute(
             select(Alert)
-            .where(Alert.child_id == child_id, Alert.dedup_key == dedup_key, Alert.status == "open")  # type: ignore[arg-type]
+            .where(
+                Alert.child_id.in_({c for c, _ in chunk}),  # type: ignore[attr-defined]
+                Alert.dedup_key.in_({k for _, k in chunk}),  # type: ignore[union-attr]
+                Alert.status == "open",  # type: ignore[arg-type]
+            )
             .with_for_update()
         )
-    ).scalar_one_or_none()
+        for alert in rows.scalars():
+            if (alert.child_id, alert.dedup_key) in wanted:
+                found[(alert.child_id, alert.dedup_key)] = alert  # type: ignore[index]
+    return found
+
+
+async def insert_alerts(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        await session.execute(insert(Alert), rows)
+
+
+async def next_feed_positions(session: AsyncSession, count: int) -> list[int]:
+    """`count` consecutive feed positions under the counter's lock (see next_feed_position)."""
+    if count == 0:
+        return []
+    last = int(
+        (
+            await session.execute(
+                update(FeedCounter).where(FeedCounter.id == 1).values(seq=FeedCounter.seq + count).returning(FeedCounter.seq)  # type: ignore[arg-type]
+            )
+        ).scalar_one()
+    )
+    return list(range(last - count + 1, last + 1))

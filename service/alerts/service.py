@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -10,7 +11,7 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.access.consent import sharing_refusal
-from service.access.policy import AccessDenied, Decision, decide, enforce
+from service.access.policy import AccessDenied, Decision, audit_record, decide, enforce
 from service.access.principal import Principal
 from service.access.relationships import decide_alert, decide_child, scope_for
 from service.access.vocabulary import Action, OrganisationKind, Purpose
@@ -26,6 +27,7 @@ from service.alerts.schemas import (
     RecipientState,
 )
 from service.alerts.views import alert_reads, audit_reads
+from service.audit.service import record_many
 from service.children import repository as children
 from service.consent import repository as consents
 from service.core.clock import utcnow
@@ -163,35 +165,70 @@ async def _insert_alert(
     return alert
 
 
-async def raise_or_update_rule_alert(
-    session: AsyncSession, *, actor: Principal, child_id: uuid.UUID, municipality_code: str,
-    alert_type: AlertType, severity: str, details: dict[str, Any], dedup_key: str,
-) -> tuple[uuid.UUID, bool]:
-    """For threshold rules: the one open alert of this child and key gets the new figures, or
-    is raised. Returns its id and whether it was raised now. The caller has already checked
-    the relationship (the pupil is enrolled at the reporting school)."""
-    existing = await repository.open_alert_by_key(session, child_id, dedup_key)
-    if existing is not None:
-        if existing.details != details:
-            existing.details = details
-            existing.version += 1
-            existing.updated_at = utcnow()
-            await session.flush()
-            await enforce(
-                session, actor,
-                Decision(True, Action.create_alert, "alert updated by an absence rule", None, existing.legal_basis),
-                resource_type="alert", resource_id=existing.id, child_id=child_id,
-            )
-            await repository.stamp_recipients(session, existing.id, await repository.next_feed_position(session))
-        return existing.id, False
-    recipients, basis, forced_severity = await _route(session, alert_type, municipality_code)
-    alert = await _insert_alert(
-        session, actor=actor, child_id=child_id, municipality_code=municipality_code,
-        alert_type=alert_type.value, severity=forced_severity or severity,
-        details=_validated_details(alert_type, details), note=None, basis=basis, consent_id=None,
-        recipients=recipients, purpose=None, dedup_key=dedup_key, reason="alert raised by an absence rule",
-    )
-    return alert.id, True
+@dataclass(frozen=True, slots=True)
+class RuleHit:
+    """A child whose absence figures crossed a threshold rule."""
+
+    child_id: uuid.UUID
+    municipality_code: str
+    alert_type: AlertType
+    severity: str
+    details: dict[str, Any]
+    dedup_key: str
+
+
+async def apply_rule_hits(
+    session: AsyncSession, *, actor: Principal, hits: list[RuleHit]
+) -> tuple[list[uuid.UUID], list[uuid.UUID]]:
+    """Raise an alert per hit, or give the new figures to the open alert already raised for
+    that child and key; returns (raised, updated) alert ids. Done in bulk — a month-start batch
+    may cross thousands of thresholds. The caller has checked the relationship (the pupils are
+    enrolled at the reporting school)."""
+    existing = await repository.open_alerts_by_keys(session, [(h.child_id, h.dedup_key) for h in hits])
+    changed: list[Alert] = []
+    new: list[tuple[RuleHit, list[tuple[uuid.UUID, bool]], str, str | None]] = []
+    routes: dict[tuple[AlertType, str], tuple[list[tuple[uuid.UUID, bool]], str, str | None]] = {}
+    now = utcnow()
+    for hit in hits:
+        alert = existing.get((hit.child_id, hit.dedup_key))
+        if alert is not None:
+            if alert.details != hit.details:
+                alert.details, alert.version, alert.updated_at = hit.details, alert.version + 1, now
+                changed.append(alert)
+            continue
+        route_key = (hit.alert_type, hit.municipality_code)
+        if route_key not in routes:
+            routes[route_key] = await _route(session, hit.alert_type, hit.municipality_code)
+        new.append((hit, *routes[route_key]))
+    alert_rows = [
+        {"id": uuid.uuid4(), "child_id": hit.child_id, "municipality_code": hit.municipality_code,
+         "source_organisation_id": actor.organisation_id, "author_id": actor.id, "type": hit.alert_type.value,
+         "severity": forced or hit.severity, "details": _validated_details(hit.alert_type, hit.details),
+         "legal_basis": basis, "status": "open", "version": 1, "dedup_key": hit.dedup_key,
+         "created_at": now, "updated_at": now}
+        for hit, _, basis, forced in new
+    ]
+    await session.flush()
+    await repository.insert_alerts(session, alert_rows)
+    await record_many(session, [
+        audit_record(actor, Decision(True, Action.create_alert, "alert raised by an absence rule", None, row["legal_basis"]),
+                     "alert", row["id"], row["child_id"])
+        for row in alert_rows
+    ] + [
+        audit_record(actor, Decision(True, Action.create_alert, "alert updated by an absence rule", None, alert.legal_basis),
+                     "alert", alert.id, alert.child_id)
+        for alert in changed
+    ])
+    positions = await repository.next_feed_positions(session, len(alert_rows) + len(changed))
+    await repository.insert_recipients(session, [
+        {"id": uuid.uuid4(), "alert_id": row["id"], "organisation_id": org, "is_lead": lead,
+         "state": RecipientState.delivered.value, "delivered_at": now, "change_seq": position}
+        for row, (_, recipients, _, _), position in zip(alert_rows, new, positions, strict=False)
+        for org, lead in recipients
+    ])
+    for alert, position in zip(changed, positions[len(alert_rows):], strict=True):
+        await repository.stamp_recipients(session, alert.id, position)
+    return [row["id"] for row in alert_rows], [alert.id for alert in changed]
 
 
 async def alert_for(

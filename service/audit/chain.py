@@ -44,21 +44,24 @@ def canonical_time(value: datetime) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def _canonical_value(value: Any) -> Any:
+_SORTED_FIELDS = tuple(sorted(HASHED_FIELDS))
+
+
+def _encode_other(value: Any) -> Any:
     if isinstance(value, datetime):
         return canonical_time(value)
     if isinstance(value, uuid.UUID):
         return str(value)
-    if isinstance(value, list | tuple):
-        return [_canonical_value(v) for v in value]
-    return value
+    raise TypeError(f"cannot hash a {type(value).__name__}")
+
+
+# Keys are inserted in sorted order, so the encoder need not sort them; the output is the same
+# as json.dumps(..., sort_keys=True, separators=(",", ":"), ensure_ascii=False).
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=_encode_other)
 
 
 def canonical_json(fields: dict[str, Any]) -> bytes:
-    document = {name: _canonical_value(fields.get(name)) for name in HASHED_FIELDS}
-    return json.dumps(
-        document, sort_keys=True, separators=(",", ":"), ensure_ascii=False
-    ).encode("utf-8")
+    return _ENCODER.encode({name: fields.get(name) for name in _SORTED_FIELDS}).encode("utf-8")
 
 
 def event_hash(prev_hash: str, fields: dict[str, Any]) -> str:
