@@ -12,6 +12,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 
 from service.absences.routes import router as absences_router
+from service.delivery.routes import router as delivery_router
 from service.access.policy import AccessDenied, audit_record
 from service.alerts.routes import router as alerts_router
 from service.audit.routes import router as audit_router
@@ -130,6 +131,7 @@ def create_app(
     app.include_router(consent_router)
     app.include_router(audit_router)
     app.include_router(absences_router)
+    app.include_router(delivery_router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

@@ -464,6 +464,22 @@ def absences_import(
     )
 
 
+@app.command()
+def worker(
+    once: Annotated[bool, typer.Option(help="deliver what is due, then exit")] = False,
+) -> None:
+    """Deliver webhook events from the outbox and enforce acknowledgement deadlines.
+    Several may run at once (PostgreSQL). SIGTERM finishes the batch in hand, then exits."""
+    from service.core.logging import configure_logging
+    from service.delivery.worker import run_worker
+
+    async def work(settings: Settings, database: Database) -> None:
+        configure_logging(level=settings.log_level, fmt=settings.log_format)
+        await run_worker(settings, database, once=once)
+
+    _run(work)
+
+
 def main() -> None:
     app()
 

@@ -13,13 +13,21 @@ from service.audit.models import AuditCheckpoint, AuditEvent, AuditHead, BreakGl
 from service.children.models import Child, Enrolment
 from service.consent.models import Consent, ConsentRecipient
 from service.core.database import metadata
+from service.delivery.models import (
+    DeadlineRule,
+    DeliveryAttempt,
+    EscalationRule,
+    OutboxDelivery,
+    Webhook,
+)
 from service.idempotency.models import IdempotencyRecord
 from service.organisations.models import Client, Organisation, OrganisationMunicipality, User
 
 __all__ = [
     "AbsenceBatch", "AbsenceReport", "AbsenceRule",
     "Alert", "AlertAction", "AlertRecipient", "AuditCheckpoint", "AuditEvent", "AuditHead", "BreakGlassReview",
-    "Child", "Client", "Consent", "ConsentRecipient", "InboxNotice",
+    "Child", "Client", "Consent", "ConsentRecipient", "DeadlineRule", "DeliveryAttempt",
+    "EscalationRule", "InboxNotice", "OutboxDelivery", "Webhook",
     "Enrolment", "FeedCounter", "IdempotencyRecord", "Organisation", "OrganisationMunicipality",
     "RoutingRule", "User", "metadata",
 ]

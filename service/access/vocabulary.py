@@ -126,7 +126,8 @@ ACTION_ROLES: dict[Action, frozenset[Role]] = {
     Action.read_inbox: _CASEWORKERS,
     Action.submit_absences: _SCHOOL,
     Action.manage_consents: frozenset({Role.cp_officer, Role.municipal_coordinator}),
-    Action.manage_webhooks: frozenset({Role.admin}),
+    # the platform admin for any organisation; a school's admin for the school (object rule in delivery)
+    Action.manage_webhooks: frozenset({Role.admin, Role.school_admin}),
     Action.read_audit: frozenset({Role.auditor}),
     Action.read_reports: frozenset({Role.municipal_coordinator, Role.auditor}),
 }

@@ -16,10 +16,12 @@ from service.alerts import repository
 from service.alerts.models import InboxNotice
 from service.alerts.schemas import AlertRead, ChildHistory, HistoryEntry
 from service.alerts.views import alert_reads
+from service.audit.chain import canonical_time
 from service.audit.service import queue_break_glass_review, record
 from service.children import repository as children
 from service.children.service import readable_child
 from service.core.problems import ValidationProblem
+from service.delivery.events import EventType, emit
 
 
 def _timeline(reads: list[AlertRead]) -> list[HistoryEntry]:
@@ -97,15 +99,22 @@ async def _break_glass(
         departments = await repository.organisations_serving(
             session, facts.municipality_code, [OrganisationKind.child_protection.value]
         )
+        position = await repository.next_feed_position(session)
         for department_id, _ in departments:
             await repository.add_notice(
                 session,
                 InboxNotice(
                     organisation_id=department_id, kind="break_glass", child_id=child.id,
-                    actor_organisation_id=actor.organisation_id, reason=reason,
-                    change_seq=await repository.next_feed_position(session),
+                    actor_organisation_id=actor.organisation_id, reason=reason, change_seq=position,
                 ),
             )
+        await emit(
+            session, event_type=EventType.access_break_glass, organisations=[d for d, _ in departments],
+            ordering_key=f"child:{child.id}", position=position,
+            payload={"type": EventType.access_break_glass.value, "child_id": str(child.id),
+                     "actor_organisation_id": str(actor.organisation_id) if actor.organisation_id else None,
+                     "time": canonical_time(entry.occurred_at)},
+        )
     scope = scope_for(actor, decision, today)
     alerts = await repository.child_alerts(session, child.id)
     return ChildHistory(

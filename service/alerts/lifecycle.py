@@ -5,7 +5,7 @@ provider under consent), answer a referral, and close. Every change needs the al
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -25,11 +25,13 @@ from service.alerts.schemas import (
     ReferralAnswer,
     ReferralStatus,
 )
-from service.alerts.service import alert_for
+from service.alerts.service import alert_for, emit_alert_event
 from service.alerts.views import alert_reads
 from service.consent import repository as consents
 from service.core.clock import utcnow
 from service.core.problems import Conflict, PreconditionFailed, PreconditionRequired, field_error
+from service.delivery import deadlines
+from service.delivery.events import EventType
 from service.organisations import repository as organisations
 
 REFERRAL_PURPOSE = "support_services"
@@ -62,12 +64,20 @@ async def _respond(
 
 
 async def _changed(
-    session: AsyncSession, alert: Alert, actor: Principal, decision: Decision, today: date
+    session: AsyncSession, alert: Alert, actor: Principal, decision: Decision, today: date,
+    newly_routed: uuid.UUID | None = None,
 ) -> AlertRead:
+    """Bump the version, move the alert up every recipient's feed, and queue the events."""
     alert.version += 1
     alert.updated_at = utcnow()
     await session.flush()
-    await repository.stamp_recipients(session, alert.id, await repository.next_feed_position(session))
+    position = await repository.next_feed_position(session)
+    await repository.stamp_recipients(session, alert.id, position)
+    audience = await repository.audience(session, alert, today)
+    event = EventType.alert_closed if alert.status == "closed" else EventType.alert_updated
+    await emit_alert_event(session, alert, event, [org for org in audience if org != newly_routed], position)
+    if newly_routed is not None:
+        await emit_alert_event(session, alert, EventType.alert_routed, [newly_routed], position)
     return (await alert_reads(session, [alert], scope_for(actor, decision, today)))[0]
 
 
@@ -87,7 +97,7 @@ async def acknowledge(
 
 
 async def _refer(
-    session: AsyncSession, *, alert: Alert, provider_id: uuid.UUID, today: date, now: object
+    session: AsyncSession, *, alert: Alert, provider_id: uuid.UUID, today: date, now: datetime
 ) -> uuid.UUID:
     """Route the alert to a provider under an active consent of the guardian that covers it."""
     provider = await organisations.get_organisation(session, provider_id)
@@ -112,8 +122,9 @@ async def _refer(
         session,
         AlertRecipient(
             alert_id=alert.id, organisation_id=provider_id, is_lead=False,
-            state=RecipientState.delivered.value, delivered_at=now, change_seq=0,  # type: ignore[arg-type]
+            state=RecipientState.delivered.value, delivered_at=now, change_seq=0,
             consent_id=covering[0].id, referral_status=ReferralStatus.pending.value,
+            due_at=await deadlines.due_at(session, alert.severity, now),
         ),
     )
     return covering[0].id
@@ -128,9 +139,11 @@ async def add_action(
         audit_action=f"action {data.kind.value} recorded", today=today,
     )
     now = utcnow()
+    referred = None
     if data.kind is ActionKind.referral:
         assert data.recipient_id is not None  # noqa: S101 - the schema requires it for referrals
         await _refer(session, alert=alert, provider_id=data.recipient_id, today=today, now=now)
+        referred = data.recipient_id
     session.add(
         AlertAction(
             alert_id=alert.id, organisation_id=mine.organisation_id, author_id=actor.id,
@@ -142,7 +155,7 @@ async def add_action(
         mine.acknowledged_at = now
     if mine.state != RecipientState.done.value:
         mine.state = RecipientState.in_progress.value
-    return await _changed(session, alert, actor, decision, today)
+    return await _changed(session, alert, actor, decision, today, newly_routed=referred)
 
 
 async def answer_referral(

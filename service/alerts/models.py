@@ -78,6 +78,10 @@ class AlertRecipient(SQLModel, table=True):
     delivered_at: datetime = _timestamp()
     acknowledged_at: datetime | None = _timestamp(nullable=True)
     done_at: datetime | None = _timestamp(nullable=True)
+    #: when this recipient must have acknowledged (deadline rules); None: no deadline
+    due_at: datetime | None = _timestamp(nullable=True)
+    #: set by the worker when the deadline passed without an acknowledgement
+    overdue_at: datetime | None = _timestamp(nullable=True)
     #: the guardian's consent this organisation received the case under (providers only)
     consent_id: uuid.UUID | None = Field(default=None, sa_column=Column(ForeignKey("consent.id"), nullable=True))
     #: a referred provider's answer: pending, accepted or declined (with a reason)

@@ -328,3 +328,33 @@ async def next_feed_positions(session: AsyncSession, count: int) -> list[int]:
         ).scalar_one()
     )
     return list(range(last - count + 1, last + 1))
+
+
+async def audience(session: AsyncSession, alert: Alert, today: date) -> list[uuid.UUID]:
+    """Who hears of a change to an alert: its recipients (those under consent only while the
+    consent stands) and the organisation that raised it."""
+    rows = await session.execute(
+        select(AlertRecipient.organisation_id).where(
+            AlertRecipient.alert_id == alert.id,  # type: ignore[arg-type]
+            consent_stands(AlertRecipient.consent_id, AlertRecipient.organisation_id, today),  # type: ignore[arg-type]
+        )
+    )
+    return [*rows.scalars(), alert.source_organisation_id]
+
+
+async def overdue_for(session: AsyncSession, scope: AccessScope) -> list[Alert]:
+    """Open alerts routed to the scope's organisation that it has not acknowledged in time."""
+    rows = await session.execute(
+        select(Alert)
+        .join(AlertRecipient, AlertRecipient.alert_id == Alert.id)  # type: ignore[arg-type]
+        .where(
+            AlertRecipient.organisation_id == scope.organisation_id,  # type: ignore[arg-type]
+            AlertRecipient.overdue_at.is_not(None),  # type: ignore[union-attr]
+            AlertRecipient.acknowledged_at.is_(None),  # type: ignore[union-attr]
+            Alert.status == "open",  # type: ignore[arg-type]
+            consent_stands(AlertRecipient.consent_id, scope.organisation_id, scope.today),
+        )
+        .order_by(AlertRecipient.due_at)
+        .limit(200)
+    )
+    return list(rows.scalars())

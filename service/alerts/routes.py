@@ -173,13 +173,13 @@ async def read_inbox(
     position = key[0] if key else 0
     if not isinstance(position, int) or position < 0:
         decode_cursor("!")
-    items, last = await service.inbox(
+    overdue, items, last = await service.inbox(
         session, actor=principal, purpose=purpose, after=position, limit=limit, today=today
     )
     next_cursor = encode_cursor([last])
     if len(items) == limit:
         link_next(request, response, next_cursor)
-    return InboxPage(items=items, next=next_cursor)
+    return InboxPage(overdue=overdue, items=items, next=next_cursor)
 
 
 @router.get("/routing-rules", response_model=RoutingRules, responses=_READ_ERRORS, tags=["rules"])

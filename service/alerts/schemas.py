@@ -121,6 +121,8 @@ class RecipientRead(BaseModel):
     delivered_at: datetime
     acknowledged_at: datetime | None
     done_at: datetime | None
+    due_at: datetime | None = Field(default=None, description="acknowledge by then")
+    overdue: bool = False
     outcome: Outcome | None
     referral_status: ReferralStatus | None = Field(default=None, description="for referred providers")
     referral_reason: str | None = None
@@ -180,6 +182,10 @@ class InboxItem(BaseModel):
 
 
 class InboxPage(BaseModel):
+    overdue: list[AlertRead] = Field(
+        default_factory=list,
+        description="alerts routed to you that passed their acknowledgement deadline; shown first, on every poll",
+    )
     items: list[InboxItem]
     next: str = Field(description="poll again with ?after=<next>; present even when nothing is new")
 

@@ -32,6 +32,8 @@ from service.children import repository as children
 from service.consent import repository as consents
 from service.core.clock import utcnow
 from service.core.problems import ValidationProblem, field_error
+from service.delivery import deadlines
+from service.delivery.events import EventType, alert_payload, emit
 from service.organisations import repository as organisations
 
 
@@ -153,16 +155,29 @@ async def _insert_alert(
         resource_type="alert", resource_id=alert.id, child_id=child_id,
     )
     position = await repository.next_feed_position(session)
+    due = await deadlines.due_at(session, severity, now)
     await repository.insert_recipients(
         session,
         [
             {"id": uuid.uuid4(), "alert_id": alert.id, "organisation_id": org, "is_lead": lead,
              "state": RecipientState.delivered.value, "delivered_at": now, "change_seq": position,
-             "consent_id": consent_id, "referral_status": "pending" if consent_id else None}
+             "consent_id": consent_id, "referral_status": "pending" if consent_id else None, "due_at": due}
             for org, lead in recipients
         ],
     )
+    await emit_alert_event(session, alert, EventType.alert_routed, [org for org, _ in recipients], position)
     return alert
+
+
+async def emit_alert_event(
+    session: AsyncSession, alert: Alert, event_type: EventType, organisations: list[uuid.UUID], position: int
+) -> None:
+    await emit(
+        session, event_type=event_type, organisations=organisations, ordering_key=f"alert:{alert.id}",
+        position=position,
+        payload=alert_payload(event_type, alert_id=alert.id, child_id=alert.child_id, alert_type=alert.type,
+                              severity=alert.severity, status=alert.status, at=alert.updated_at),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,14 +235,25 @@ async def apply_rule_hits(
         for alert in changed
     ])
     positions = await repository.next_feed_positions(session, len(alert_rows) + len(changed))
+    dues = {severity: await deadlines.due_at(session, severity, now) for severity in {r["severity"] for r in alert_rows}}
     await repository.insert_recipients(session, [
         {"id": uuid.uuid4(), "alert_id": row["id"], "organisation_id": org, "is_lead": lead,
-         "state": RecipientState.delivered.value, "delivered_at": now, "change_seq": position}
+         "state": RecipientState.delivered.value, "delivered_at": now, "change_seq": position,
+         "due_at": dues[row["severity"]]}
         for row, (_, recipients, _, _), position in zip(alert_rows, new, positions, strict=False)
         for org, lead in recipients
     ])
+    for row, (_, recipients, _, _), position in zip(alert_rows, new, positions, strict=False):
+        await emit(
+            session, event_type=EventType.alert_routed, organisations=[org for org, _ in recipients],
+            ordering_key=f"alert:{row['id']}", position=position,
+            payload=alert_payload(EventType.alert_routed, alert_id=row["id"], child_id=row["child_id"],
+                                  alert_type=row["type"], severity=row["severity"], status="open", at=now),
+        )
     for alert, position in zip(changed, positions[len(alert_rows):], strict=True):
         await repository.stamp_recipients(session, alert.id, position)
+        await emit_alert_event(session, alert, EventType.alert_updated,
+                               await repository.audience(session, alert, now.date()), position)
     return [row["id"] for row in alert_rows], [alert.id for alert in changed]
 
 
@@ -281,7 +307,7 @@ async def list_alerts(
 
 async def inbox(
     session: AsyncSession, *, actor: Principal, purpose: Purpose | None, after: int, limit: int, today: date
-) -> tuple[list[InboxItem], int]:
+) -> tuple[list[AlertRead], list[InboxItem], int]:
     """Changes to alerts routed to the caller's organisation, and notices addressed to it,
     after feed position `after`, oldest first; and the position to poll from next (unchanged
     when nothing is new)."""
@@ -295,9 +321,10 @@ async def inbox(
         [(position, alert) for alert, position in rows] + [(n.change_seq, n) for n in notices],
         key=lambda pair: pair[0],
     )[:limit]
+    overdue = await repository.overdue_for(session, scope)
     alerts = [item for _, item in merged if isinstance(item, Alert)]
-    await audit_reads(session, actor, decision, alerts)
-    reads = {read.id: read for read in await alert_reads(session, alerts, scope)}
+    await audit_reads(session, actor, decision, alerts + [a for a in overdue if a not in alerts])
+    reads = {read.id: read for read in await alert_reads(session, list({a.id: a for a in alerts + overdue}.values()), scope)}
     items = [
         InboxItem(kind="alert", alert=reads[item.id], change=position)
         if isinstance(item, Alert)
@@ -307,5 +334,5 @@ async def inbox(
         )
         for position, item in merged
     ]
-    return items, (merged[-1][0] if merged else after)
+    return [reads[a.id] for a in overdue], items, (merged[-1][0] if merged else after)
 

@@ -55,6 +55,7 @@ def alert_read(
             RecipientRead(
                 organisation_id=r.organisation_id, state=RecipientState(r.state), lead=r.is_lead,
                 delivered_at=r.delivered_at, acknowledged_at=r.acknowledged_at, done_at=r.done_at,
+                due_at=r.due_at, overdue=r.overdue_at is not None and r.acknowledged_at is None,
                 outcome=r.outcome,  # type: ignore[arg-type]
                 referral_status=r.referral_status,  # type: ignore[arg-type]
                 referral_reason=None if school_view else r.referral_reason,

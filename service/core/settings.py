@@ -56,6 +56,16 @@ class Settings(BaseSettings):
     oidc_organisation_claim: str = "obhvat_org"
     oidc_roles_claim: str = "obhvat_roles"
     db_pool_size: int = Field(default=10, ge=1)
+    webhooks_allow_insecure: bool = Field(
+        default=False, description="allow http:// and private addresses for webhooks (development only)"
+    )
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    webhook_max_attempts: int = Field(default=10, ge=1, le=50)
+    webhook_backoff_seconds: float = Field(default=5.0, gt=0)
+    worker_batch_size: int = Field(default=50, ge=1, le=1000)
+    worker_poll_seconds: float = Field(default=1.0, gt=0)
+    worker_lease_seconds: int = Field(default=60, ge=5)
+    deadline_check_seconds: float = Field(default=60.0, gt=0)
 
     @field_validator("database_url")
     @classmethod
@@ -79,6 +89,8 @@ class Settings(BaseSettings):
                 )
             if self.database_url is None or self.database_url.startswith("sqlite"):
                 raise ValueError("OBHVAT_DATABASE_URL must name PostgreSQL in production")
+            if self.webhooks_allow_insecure:
+                raise ValueError("OBHVAT_WEBHOOKS_ALLOW_INSECURE must not be set in production")
         if bool(self.oidc_issuer) != bool(self.oidc_jwks):
             raise ValueError("OBHVAT_OIDC_ISSUER and OBHVAT_OIDC_JWKS must be set together")
         return self

@@ -1,0 +1,61 @@
+"""Writing events to the outbox, in the transaction of the change they report.
+
+The payload carries ids, type, severity and status only — never names, PINs or notes; the
+receiver fetches details with its own token, so every read of child data is audited."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.audit.chain import canonical_time
+from service.core.clock import utcnow
+from service.delivery.models import OutboxDelivery, Webhook
+
+
+class EventType(StrEnum):
+    alert_routed = "alert.routed"
+    alert_updated = "alert.updated"
+    alert_closed = "alert.closed"
+    alert_overdue = "alert.overdue"
+    access_break_glass = "access.break_glass"
+
+
+def alert_payload(event_type: EventType, *, alert_id: uuid.UUID, child_id: uuid.UUID, alert_type: str,
+                  severity: str, status: str, at: datetime) -> dict[str, Any]:
+    return {"type": event_type.value, "alert_id": str(alert_id), "child_id": str(child_id),
+            "alert_type": alert_type, "severity": severity, "status": status, "time": canonical_time(at)}
+
+
+async def emit(
+    session: AsyncSession, *, event_type: EventType, organisations: Iterable[uuid.UUID], payload: dict[str, Any],
+    ordering_key: str, position: int,
+) -> int:
+    """Queue one delivery per subscribed webhook of `organisations`; returns how many."""
+    orgs = list(dict.fromkeys(organisations))
+    if not orgs:
+        return 0
+    hooks = (
+        await session.execute(
+            select(Webhook.id, Webhook.events).where(
+                Webhook.organisation_id.in_(orgs), Webhook.deleted_at.is_(None)  # type: ignore[attr-defined,union-attr]
+            )
+        )
+    ).all()
+    event_id = uuid.uuid4()
+    now = utcnow()
+    rows = [
+        {"id": uuid.uuid4(), "seq": position, "event_id": event_id, "event_type": event_type.value,
+         "webhook_id": hook_id, "ordering_key": ordering_key, "payload": {"id": str(event_id), **payload},
+         "status": "pending", "attempts": 0, "next_attempt_at": now, "created_at": now}
+        for hook_id, events in hooks if event_type.value in events
+    ]
+    if rows:
+        await session.execute(insert(OutboxDelivery), rows)
+    return len(rows)

@@ -1,0 +1,61 @@
+"""Every query of webhooks, the outbox and the attempt log."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.delivery.models import DeliveryAttempt, OutboxDelivery, Webhook
+from service.organisations.models import Organisation
+
+
+async def organisation_exists(session: AsyncSession, organisation_id: uuid.UUID) -> bool:
+    return await session.get(Organisation, organisation_id) is not None
+
+
+async def add_webhook(session: AsyncSession, webhook: Webhook) -> None:
+    session.add(webhook)
+    await session.flush()
+
+
+async def get_webhook(session: AsyncSession, webhook_id: uuid.UUID) -> Webhook | None:
+    return await session.get(Webhook, webhook_id)
+
+
+async def webhooks(session: AsyncSession, organisation_id: uuid.UUID | None) -> list[Webhook]:
+    query = select(Webhook).where(Webhook.deleted_at.is_(None)).order_by(Webhook.created_at)  # type: ignore[union-attr]
+    if organisation_id is not None:
+        query = query.where(Webhook.organisation_id == organisation_id)  # type: ignore[arg-type]
+    return list((await session.execute(query)).scalars())
+
+
+async def cancel_pending(session: AsyncSession, webhook_id: uuid.UUID) -> None:
+    await session.execute(
+        update(OutboxDelivery)
+        .where(OutboxDelivery.webhook_id == webhook_id, OutboxDelivery.status == "pending")  # type: ignore[arg-type]
+        .values(status="cancelled")
+    )
+
+
+async def get_delivery(session: AsyncSession, delivery_id: uuid.UUID) -> OutboxDelivery | None:
+    return await session.get(OutboxDelivery, delivery_id)
+
+
+async def attempts(
+    session: AsyncSession, webhook_id: uuid.UUID, *, limit: int, before: tuple[str, str] | None
+) -> list[tuple[DeliveryAttempt, OutboxDelivery]]:
+    """Newest first, keyset on (attempted_at, id)."""
+    query = (
+        select(DeliveryAttempt, OutboxDelivery)
+        .join(OutboxDelivery, OutboxDelivery.id == DeliveryAttempt.delivery_id)  # type: ignore[arg-type]
+        .where(DeliveryAttempt.webhook_id == webhook_id)  # type: ignore[arg-type]
+    )
+    if before is not None:
+        at, last_id = datetime.fromisoformat(before[0]), uuid.UUID(before[1])
+        query = query.where(or_(DeliveryAttempt.attempted_at < at,  # type: ignore[operator]
+                                and_(DeliveryAttempt.attempted_at == at, DeliveryAttempt.id < last_id)))  # type: ignore[arg-type,operator]
+    query = query.order_by(DeliveryAttempt.attempted_at.desc(), DeliveryAttempt.id.desc()).limit(limit)  # type: ignore[attr-defined]
+    return [(row[0], row[1]) for row in await session.execute(query)]

@@ -1,0 +1,108 @@
+"""Registering webhook endpoints, listing them, the delivery log, and redelivery."""
+
+from __future__ import annotations
+
+import base64
+import secrets
+import uuid
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.access.policy import AccessDenied, Decision, audit_record, require
+from service.access.principal import Principal
+from service.access.vocabulary import Action, Role
+from service.audit.service import record
+from service.core.clock import utcnow
+from service.core.problems import Conflict, field_error
+from service.delivery import repository
+from service.delivery.models import Webhook
+from service.delivery.schemas import AttemptRead, WebhookCreate, WebhookCreated, WebhookList, WebhookRead
+from service.delivery.urls import UnsafeURL, check_url
+
+
+def _may_manage(actor: Principal, organisation_id: uuid.UUID) -> bool:
+    """The platform admin manages every organisation's webhooks; a school admin its school's."""
+    return Role.admin in actor.roles or actor.organisation_id == organisation_id
+
+
+def _hidden(actor: Principal, decision: Decision, what: str, resource_id: uuid.UUID | None = None) -> AccessDenied:
+    return AccessDenied(actor, Decision(False, decision.action, what, deny_status=404),
+                        resource_type="webhook", resource_id=str(resource_id) if resource_id else None)
+
+
+async def _audit(session: AsyncSession, actor: Principal, decision: Decision, reason: str, webhook_id: uuid.UUID) -> None:
+    await record(session, audit_record(actor, Decision(True, decision.action, reason), "webhook", webhook_id, None))
+
+
+async def create(
+    session: AsyncSession, *, actor: Principal, data: WebhookCreate, allow_insecure: bool
+) -> WebhookCreated:
+    decision = require(actor, Action.manage_webhooks)
+    if not _may_manage(actor, data.organisation_id):
+        raise field_error("/organisation_id", "you manage webhooks of your own organisation only")
+    if not await repository.organisation_exists(session, data.organisation_id):
+        raise field_error("/organisation_id", "no such organisation")
+    try:
+        await check_url(data.url, allow_insecure=allow_insecure)
+    except UnsafeURL as exc:
+        raise field_error("/url", str(exc)) from None
+    webhook = Webhook(
+        organisation_id=data.organisation_id, url=data.url, events=sorted({e.value for e in data.events}),
+        secret="whsec_" + base64.b64encode(secrets.token_bytes(32)).decode(), created_by=actor.id,
+    )
+    await repository.add_webhook(session, webhook)
+    await _audit(session, actor, decision, "webhook registered", webhook.id)
+    return WebhookCreated(**WebhookRead.model_validate(webhook, from_attributes=True).model_dump(), secret=webhook.secret)
+
+
+async def list_for(session: AsyncSession, *, actor: Principal, organisation_id: uuid.UUID | None) -> WebhookList:
+    require(actor, Action.manage_webhooks)
+    if Role.admin not in actor.roles:
+        organisation_id = actor.organisation_id
+    hooks = await repository.webhooks(session, organisation_id)
+    return WebhookList(items=[WebhookRead.model_validate(h, from_attributes=True) for h in hooks])
+
+
+async def _owned(session: AsyncSession, actor: Principal, webhook_id: uuid.UUID) -> tuple[Webhook, Decision]:
+    decision = require(actor, Action.manage_webhooks)
+    webhook = await repository.get_webhook(session, webhook_id)
+    if webhook is None or webhook.deleted_at is not None or not _may_manage(actor, webhook.organisation_id):
+        raise _hidden(actor, decision, "no such webhook of the caller's organisation", webhook_id)
+    return webhook, decision
+
+
+async def delete(session: AsyncSession, *, actor: Principal, webhook_id: uuid.UUID) -> None:
+    """Stop delivering to the endpoint; its delivery log stays."""
+    webhook, decision = await _owned(session, actor, webhook_id)
+    webhook.deleted_at = utcnow()
+    await repository.cancel_pending(session, webhook.id)
+    await session.flush()
+    await _audit(session, actor, decision, "webhook removed", webhook.id)
+
+
+async def attempts(
+    session: AsyncSession, *, actor: Principal, webhook_id: uuid.UUID, limit: int, before: tuple[str, str] | None
+) -> tuple[list[AttemptRead], tuple[str, str] | None]:
+    webhook, _ = await _owned(session, actor, webhook_id)
+    rows = await repository.attempts(session, webhook.id, limit=limit + 1, before=before)
+    page = rows[:limit]
+    items = [
+        AttemptRead(delivery_id=d.id, event_id=d.event_id, event_type=d.event_type, delivery_status=d.status,
+                    attempted_at=a.attempted_at, status_code=a.status_code, error=a.error, duration_ms=a.duration_ms)
+        for a, d in page
+    ]
+    last = (page[-1][0].attempted_at.isoformat(), str(page[-1][0].id)) if len(rows) > limit else None
+    return items, last
+
+
+async def redeliver(session: AsyncSession, *, actor: Principal, webhook_id: uuid.UUID, delivery_id: uuid.UUID) -> None:
+    """Send a dead-lettered (or delivered) event again, from now."""
+    webhook, decision = await _owned(session, actor, webhook_id)
+    delivery = await repository.get_delivery(session, delivery_id)
+    if delivery is None or delivery.webhook_id != webhook.id:
+        raise _hidden(actor, decision, "no such delivery of this webhook", delivery_id)
+    if delivery.status in ("pending", "in_flight"):
+        raise Conflict("the event is already queued for delivery")
+    delivery.status, delivery.attempts, delivery.next_attempt_at, delivery.lease_until = "pending", 0, utcnow(), None
+    await session.flush()
+    await _audit(session, actor, decision, "webhook delivery requeued", webhook.id)

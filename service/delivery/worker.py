@@ -1,0 +1,278 @@
+"""`obhvat worker`: delivers the outbox to webhooks and enforces acknowledgement deadlines.
+
+Delivery is at least once and in order per webhook and alert. A worker claims due deliveries
+under a lease (`FOR UPDATE SKIP LOCKED` on PostgreSQL, so several workers share the outbox and
+never send the same delivery at the same time), sends them outside any transaction, then records
+the outcome: delivered, retried later with exponential backoff and jitter, or dead-lettered
+after the last attempt. A worker that dies mid-batch leaves its leases to expire; the deliveries
+are claimed again. SIGTERM stops the claiming; the batch in hand is finished and recorded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import json
+import random
+import signal
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import httpx
+import structlog
+from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from service.access.principal import Principal, PrincipalKind
+from service.alerts import repository as alerts
+from service.alerts.models import Alert, AlertRecipient
+from service.audit.service import AuditRecord, record_many
+from service.core.clock import utcnow
+from service.core.database import Database
+from service.core.settings import Settings
+from service.delivery import deadlines
+from service.delivery.events import EventType, alert_payload, emit
+from service.delivery.models import DeliveryAttempt, EscalationRule, OutboxDelivery, Webhook
+from service.delivery.urls import UnsafeURL, check_url
+
+log = structlog.get_logger("service.worker")
+WORKER = Principal(id="worker", kind=PrincipalKind.system, roles=frozenset())
+
+
+def sign(secret: str, message_id: str, timestamp: int, body: bytes) -> str:
+    """Standard Webhooks: v1,base64(HMAC-SHA256(key, "{id}.{timestamp}.{body}"))."""
+    key = base64.b64decode(secret.removeprefix("whsec_"))
+    signed = hmac.new(key, f"{message_id}.{timestamp}.".encode() + body, hashlib.sha256).digest()
+    return "v1," + base64.b64encode(signed).decode()
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    delivery_id: uuid.UUID
+    webhook_id: uuid.UUID
+    event_id: uuid.UUID
+    attempts: int
+    url: str
+    secret: str
+    payload: dict[str, object]
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    claimed: Claimed
+    status_code: int | None
+    error: str | None
+    duration_ms: int
+
+    @property
+    def delivered(self) -> bool:
+        return self.status_code is not None and 200 <= self.status_code < 300
+
+
+class Worker:
+    def __init__(self, settings: Settings, database: Database, *, client: httpx.AsyncClient | None = None) -> None:
+        self.settings = settings
+        self.database = database
+        self.client = client
+        self.stopping = asyncio.Event()
+        self._last_deadline_check = 0.0
+
+    async def claim(self) -> list[Claimed]:
+        """Due deliveries whose predecessors (same webhook and alert) are all settled."""
+        now = utcnow()
+        earlier = aliased(OutboxDelivery)
+        due = or_(
+            and_(OutboxDelivery.status == "pending", OutboxDelivery.next_attempt_at <= now),  # type: ignore[arg-type,operator]
+            and_(OutboxDelivery.status == "in_flight", OutboxDelivery.lease_until < now),  # type: ignore[arg-type,operator]
+        )
+        blocked = exists().where(
+            earlier.webhook_id == OutboxDelivery.webhook_id,
+            earlier.ordering_key == OutboxDelivery.ordering_key,
+            earlier.seq < OutboxDelivery.seq,
+            earlier.status.in_(("pending", "in_flight")),
+        )
+        async with self.database.transaction() as session:
+            rows = (
+                await session.execute(
+                    select(OutboxDelivery)
+                    .where(due, ~blocked)
+                    .order_by(OutboxDelivery.seq, OutboxDelivery.id)
+                    .limit(self.settings.worker_batch_size)
+                    .with_for_update(skip_locked=True, of=OutboxDelivery)
+                )
+            ).scalars().all()
+            if not rows:
+                return []
+            hooks = {
+                h.id: h for h in (await session.execute(
+                    select(Webhook).where(Webhook.id.in_({r.webhook_id for r in rows}))  # type: ignore[attr-defined]
+                )).scalars()
+            }
+            lease = now + timedelta(seconds=self.settings.worker_lease_seconds)
+            claimed = []
+            for row in rows:
+                row.status, row.lease_until, row.attempts = "in_flight", lease, row.attempts + 1
+                hook = hooks[row.webhook_id]
+                claimed.append(Claimed(row.id, hook.id, row.event_id, row.attempts, hook.url, hook.secret, row.payload))
+        return claimed
+
+    async def send(self, item: Claimed) -> Outcome:
+        body = json.dumps(item.payload, separators=(",", ":"), ensure_ascii=False).encode()
+        timestamp = int(time.time())
+        headers = {
+            "content-type": "application/json",
+            "webhook-id": str(item.event_id),
+            "webhook-timestamp": str(timestamp),
+            "webhook-signature": sign(item.secret, str(item.event_id), timestamp, body),
+        }
+        started = time.perf_counter()
+        try:
+            await check_url(item.url, allow_insecure=self.settings.webhooks_allow_insecure)
+            assert self.client is not None  # noqa: S101 - set by run()
+            response = await self.client.post(item.url, content=body, headers=headers)
+            status, error = response.status_code, None if response.is_success else f"HTTP {response.status_code}"
+        except UnsafeURL as exc:
+            status, error = None, f"refused: {exc}"
+        except httpx.HTTPError as exc:
+            status, error = None, f"{type(exc).__name__}: {exc}"[:500]
+        return Outcome(item, status, error, int((time.perf_counter() - started) * 1000))
+
+    def backoff(self, attempts: int) -> timedelta:
+        base = self.settings.webhook_backoff_seconds * 2 ** (attempts - 1)
+        capped = min(base, 6 * 3600)
+        return timedelta(seconds=capped * (0.5 + random.random() / 2))  # noqa: S311 - jitter, not a secret
+
+    async def record(self, outcomes: list[Outcome]) -> None:
+        now = utcnow()
+        async with self.database.transaction() as session:
+            for outcome in outcomes:
+                item = outcome.claimed
+                session.add(DeliveryAttempt(
+                    delivery_id=item.delivery_id, webhook_id=item.webhook_id, attempted_at=now,
+                    status_code=outcome.status_code, error=outcome.error, duration_ms=outcome.duration_ms,
+                ))
+                if outcome.delivered:
+                    values: dict[str, object] = {"status": "delivered", "delivered_at": now, "lease_until": None}
+                elif item.attempts >= self.settings.webhook_max_attempts:
+                    values = {"status": "dead", "lease_until": None}
+                else:
+                    values = {"status": "pending", "lease_until": None, "next_attempt_at": now + self.backoff(item.attempts)}
+                await session.execute(
+                    update(OutboxDelivery).where(OutboxDelivery.id == item.delivery_id).values(**values)  # type: ignore[arg-type]
+                )
+                log.info("webhook_delivery", delivery_id=str(item.delivery_id), webhook_id=str(item.webhook_id),
+                         attempt=item.attempts, status_code=outcome.status_code, outcome=values["status"])
+
+    async def deliver_once(self) -> int:
+        """Claim, send and record one batch; returns how many were attempted."""
+        claimed = await self.claim()
+        if not claimed:
+            return 0
+        outcomes = await asyncio.gather(*(self.send(item) for item in claimed))
+        await self.record(list(outcomes))
+        return len(claimed)
+
+    async def check_deadlines(self) -> int:
+        """Mark recipients that let their deadline pass; tell everyone concerned; escalate
+        overdue urgent alerts to the organisations the escalation rules name."""
+        now = utcnow()
+        async with self.database.transaction() as session:
+            rows = (
+                await session.execute(
+                    select(AlertRecipient, Alert)
+                    .join(Alert, Alert.id == AlertRecipient.alert_id)  # type: ignore[arg-type]
+                    .where(
+                        AlertRecipient.overdue_at.is_(None),  # type: ignore[union-attr]
+                        AlertRecipient.acknowledged_at.is_(None),  # type: ignore[union-attr]
+                        AlertRecipient.due_at <= now,  # type: ignore[operator]
+                        Alert.status == "open",  # type: ignore[arg-type]
+                    )
+                    .limit(500)
+                    .with_for_update(skip_locked=True, of=AlertRecipient)
+                )
+            ).all()
+            alerts: dict[uuid.UUID, Alert] = {}
+            for recipient, alert in rows:
+                recipient.overdue_at = now
+                alerts[alert.id] = alert
+            for alert in alerts.values():
+                await self._announce_overdue(session, alert, now)
+        return len(rows)
+
+    async def _announce_overdue(self, session: AsyncSession, alert: Alert, now: datetime) -> None:
+        alert.version += 1
+        alert.updated_at = now
+        await session.flush()
+        position = await alerts.next_feed_position(session)
+        escalated = await self._escalate(session, alert, now, position) if alert.severity == "urgent" else []
+        await alerts.stamp_recipients(session, alert.id, position)
+        audience = [org for org in await alerts.audience(session, alert, now.date()) if org not in escalated]
+        payload = alert_payload(EventType.alert_overdue, alert_id=alert.id, child_id=alert.child_id,
+                                alert_type=alert.type, severity=alert.severity, status=alert.status, at=now)
+        await emit(session, event_type=EventType.alert_overdue, organisations=audience, payload=payload,
+                   ordering_key=f"alert:{alert.id}", position=position)
+        entries = [AuditRecord(actor=WORKER, action="alert.overdue", decision="allow",
+                               reason="acknowledgement deadline passed", resource_type="alert",
+                               resource_id=str(alert.id), child_id=alert.child_id, basis=alert.legal_basis)]
+        entries += [AuditRecord(actor=WORKER, action="alert.escalate", decision="allow",
+                                reason=f"escalated to organisation {org}", resource_type="alert",
+                                resource_id=str(alert.id), child_id=alert.child_id, basis=alert.legal_basis)
+                    for org in escalated]
+        await record_many(session, entries)
+
+    async def _escalate(self, session: AsyncSession, alert: Alert, now: datetime, position: int) -> list[uuid.UUID]:
+        targets = (
+            await session.execute(
+                select(EscalationRule.organisation_id).where(
+                    EscalationRule.severity == alert.severity,  # type: ignore[arg-type]
+                    or_(EscalationRule.municipality_code.is_(None),  # type: ignore[union-attr]
+                        EscalationRule.municipality_code == alert.municipality_code),  # type: ignore[arg-type]
+                )
+            )
+        ).scalars().all()
+        present = {r.organisation_id for r in (await alerts.recipients_of(session, [alert.id]))[alert.id]}
+        added = [org for org in dict.fromkeys(targets) if org not in present]
+        due = await deadlines.due_at(session, alert.severity, now)
+        await alerts.insert_recipients(session, [
+            {"id": uuid.uuid4(), "alert_id": alert.id, "organisation_id": org, "is_lead": False,
+             "state": "delivered", "delivered_at": now, "change_seq": position, "due_at": due}
+            for org in added
+        ])
+        if added:
+            payload = alert_payload(EventType.alert_routed, alert_id=alert.id, child_id=alert.child_id,
+                                    alert_type=alert.type, severity=alert.severity, status=alert.status, at=now)
+            await emit(session, event_type=EventType.alert_routed, organisations=added, payload=payload,
+                       ordering_key=f"alert:{alert.id}", position=position)
+        return added
+
+    async def run(self, *, once: bool = False) -> None:
+        """Deliver until stopped (or, with `once`, until nothing is due)."""
+        async with httpx.AsyncClient(timeout=self.settings.webhook_timeout_seconds, follow_redirects=False) as client:
+            self.client = client
+            while not self.stopping.is_set():
+                if time.monotonic() - self._last_deadline_check >= self.settings.deadline_check_seconds:
+                    await self.check_deadlines()
+                    self._last_deadline_check = time.monotonic()
+                sent = await self.deliver_once()
+                if once and sent == 0:
+                    return
+                if sent == 0:
+                    try:
+                        await asyncio.wait_for(self.stopping.wait(), timeout=self.settings.worker_poll_seconds)
+                    except TimeoutError:
+                        pass
+
+
+async def run_worker(settings: Settings, database: Database, *, once: bool = False) -> None:
+    worker = Worker(settings, database)
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, worker.stopping.set)
+    log.info("worker_started", once=once)
+    await worker.run(once=once)
+    log.info("worker_stopped")
