@@ -16,7 +16,13 @@ from service.core.clock import utcnow
 from service.core.problems import Conflict, field_error
 from service.delivery import repository
 from service.delivery.models import Webhook
-from service.delivery.schemas import AttemptRead, WebhookCreate, WebhookCreated, WebhookList, WebhookRead
+from service.delivery.schemas import (
+    AttemptRead,
+    WebhookCreate,
+    WebhookCreated,
+    WebhookList,
+    WebhookRead,
+)
 from service.delivery.urls import UnsafeURL, check_url
 
 
