@@ -137,8 +137,7 @@ async def create_alert(
 async def _insert_alert(
     session: AsyncSession, *, actor: Principal, child_id: uuid.UUID, municipality_code: str, alert_type: str,
     severity: str, details: dict[str, Any], note: str | None, basis: str, consent_id: uuid.UUID | None,
-    recipients: list[tuple[uuid.UUID, bool]], purpose: Purpose | None, dedup_key: str | None = None,
-    reason: str = "alert raised and routed",
+    recipients: list[tuple[uuid.UUID, bool]], purpose: Purpose | None,
 ) -> Alert:
     """Store an alert, its audit event and its recipients (one feed position for all)."""
     now = utcnow()
@@ -146,12 +145,12 @@ async def _insert_alert(
         child_id=child_id, municipality_code=municipality_code,
         source_organisation_id=actor.organisation_id,  # type: ignore[arg-type]
         author_id=actor.id, type=alert_type, severity=severity, details=details, note=note,
-        legal_basis=basis, consent_id=consent_id, dedup_key=dedup_key, created_at=now, updated_at=now,
+        legal_basis=basis, consent_id=consent_id, created_at=now, updated_at=now,
     )
     session.add(alert)
     await session.flush()
     await enforce(
-        session, actor, Decision(True, Action.create_alert, reason, purpose, basis, consent_id),
+        session, actor, Decision(True, Action.create_alert, "alert raised and routed", purpose, basis, consent_id),
         resource_type="alert", resource_id=alert.id, child_id=child_id,
     )
     position = await repository.next_feed_position(session)

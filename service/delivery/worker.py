@@ -124,11 +124,13 @@ class Worker:
     async def send(self, item: Claimed) -> Outcome:
         body = json.dumps(item.payload, separators=(",", ":"), ensure_ascii=False).encode()
         timestamp = int(time.time())
+        # webhook-id names the message to this endpoint (the same on every retry, so a receiver
+        # can deduplicate); the event's own id is in the payload.
         headers = {
             "content-type": "application/json",
-            "webhook-id": str(item.event_id),
+            "webhook-id": str(item.delivery_id),
             "webhook-timestamp": str(timestamp),
-            "webhook-signature": sign(item.secret, str(item.event_id), timestamp, body),
+            "webhook-signature": sign(item.secret, str(item.delivery_id), timestamp, body),
         }
         started = time.perf_counter()
         try:
