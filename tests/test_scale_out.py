@@ -109,7 +109,8 @@ async def test_two_api_processes_and_two_workers_share_one_postgresql(
     port = _port()
     base = f"http://127.0.0.1:{port}"
     api = subprocess.Popen([sys.executable, "-m", "service.cli", "serve", "--port", str(port), "--workers", "2"],
-                           env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                           env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                           start_new_session=True)
     workers: list[subprocess.Popen] = []
     try:
         _wait_healthy(base, api)
@@ -137,7 +138,8 @@ async def test_two_api_processes_and_two_workers_share_one_postgresql(
                     pairs.append((staff, found.json()["id"]))
 
             workers = [subprocess.Popen([sys.executable, "-m", "service.cli", "worker"], env=env, cwd=ROOT,
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) for _ in range(2)]
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+                       for _ in range(2)]
             results = _results(_clients(base, pairs, seconds=6))
             created = [alert_id for r in results for alert_id in r["created"]]
             assert [f for r in results for f in r["failures"]] == []
@@ -181,4 +183,5 @@ async def test_two_api_processes_and_two_workers_share_one_postgresql(
     finally:
         for process in [api, *workers]:
             if process.poll() is None:
-                process.kill()
+                # the whole group: uvicorn's worker processes too, even if the supervisor is stuck
+                os.killpg(process.pid, signal.SIGKILL)
