@@ -12,7 +12,6 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 
 from service.absences.routes import router as absences_router
-from service.delivery.routes import router as delivery_router
 from service.access.policy import AccessDenied, audit_record
 from service.alerts.routes import router as alerts_router
 from service.audit.routes import router as audit_router
@@ -30,6 +29,7 @@ from service.core.migrations import head_revision
 from service.core.passwords import Passwords
 from service.core.problems import Problem, install_problem_handlers, problem_response
 from service.core.settings import Settings, load_settings
+from service.delivery.routes import router as delivery_router
 from service.health.routes import router as health_router
 from service.organisations.routes import router as organisations_router
 

@@ -27,7 +27,15 @@ from service.alerts.schemas import (
 from service.auth.dependencies import CurrentPrincipal
 from service.core.clock import Today
 from service.core.database import DbSession, api_router
-from service.core.pagination import CursorParam, Limit, decode_cursor, encode_cursor, link_next
+from service.core.pagination import (
+    CursorParam,
+    Limit,
+    encode_cursor,
+    link_next,
+    position_after,
+    time_and_id_before,
+    time_and_id_cursor,
+)
 from service.core.problems import (
     Conflict,
     Forbidden,
@@ -81,13 +89,7 @@ async def list_alerts(
     since: Annotated[datetime | None, Query(description="changed at or after")] = None,
     limit: Limit = 50, after: CursorParam = None,
 ) -> AlertPage:
-    key = decode_cursor(after, length=2)
-    before = None
-    if key:
-        try:
-            before = (datetime.fromisoformat(key[0]), uuid.UUID(key[1]))
-        except (TypeError, ValueError):
-            decode_cursor("!", length=2)  # the same 422 as any other foreign cursor
+    before = time_and_id_before(after)
     filters = {
         "status": status, "alert_type": type.value if type else None,
         "severity": severity.value if severity else None, "child_id": child_id, "since": since,
@@ -95,7 +97,7 @@ async def list_alerts(
     items, last = await service.list_alerts(
         session, actor=principal, purpose=purpose, filters=filters, before=before, limit=limit, today=today
     )
-    next_cursor = encode_cursor([last[0].isoformat(), str(last[1])]) if last else None
+    next_cursor = time_and_id_cursor(last)
     link_next(request, response, next_cursor)
     return AlertPage(items=items, next=next_cursor)
 
@@ -169,10 +171,7 @@ async def read_inbox(
     request: Request, response: Response, session: DbSession, principal: CurrentPrincipal,
     purpose: PurposeOfUse, today: Today, limit: Limit = 50, after: CursorParam = None,
 ) -> InboxPage:
-    key = decode_cursor(after)
-    position = key[0] if key else 0
-    if not isinstance(position, int) or position < 0:
-        decode_cursor("!")
+    position = position_after(after)
     overdue, items, last = await service.inbox(
         session, actor=principal, purpose=purpose, after=position, limit=limit, today=today
     )

@@ -25,7 +25,7 @@ from service.audit.schemas import (
 )
 from service.auth.dependencies import CurrentPrincipal
 from service.core.database import DbSession, api_router
-from service.core.pagination import CursorParam, Limit, decode_cursor, encode_cursor, link_next
+from service.core.pagination import CursorParam, Limit, encode_cursor, link_next, position_after
 from service.core.problems import (
     Conflict,
     Forbidden,
@@ -37,15 +37,6 @@ from service.core.problems import (
 
 router = api_router(tags=["audit"])
 _ERRORS = problem_responses(Unauthenticated, Forbidden, NotFound, Conflict, ValidationProblem)
-
-
-def _after_seq(cursor: str | None) -> int:
-    key = decode_cursor(cursor)
-    if key is None:
-        return 0
-    if not isinstance(key[0], int) or key[0] < 0:
-        decode_cursor("!")
-    return int(key[0])
 
 
 @router.get("/audit/events", response_model=AuditEventPage, responses=_ERRORS)
@@ -69,7 +60,7 @@ async def search_events(
         occurred_from=occurred_from, occurred_to=occurred_to,
     )
     items, last = await auditing.search_events(
-        session, actor=principal, purpose=purpose, where=where, after_seq=_after_seq(after), limit=limit
+        session, actor=principal, purpose=purpose, where=where, after_seq=position_after(after), limit=limit
     )
     next_cursor = encode_cursor([last]) if last is not None else None
     link_next(request, response, next_cursor)
@@ -85,7 +76,7 @@ async def break_glass_queue(
 ) -> BreakGlassPage:
     items, last = await auditing.break_glass_queue(
         session, actor=principal, purpose=purpose, pending_only=status == "pending",
-        after_seq=_after_seq(after), limit=limit,
+        after_seq=position_after(after), limit=limit,
     )
     next_cursor = encode_cursor([last]) if last is not None else None
     link_next(request, response, next_cursor)

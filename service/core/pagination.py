@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import uuid
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Query, Request, Response
@@ -32,11 +34,40 @@ def decode_cursor(cursor: str | None, *, parameter: str = "after", length: int =
     except (binascii.Error, ValueError, UnicodeDecodeError):
         key = None
     if not isinstance(key, list) or len(key) != length:
-        raise ValidationProblem(
-            "cursor is not one this service issued",
-            errors=[{"parameter": parameter, "detail": "invalid cursor"}],
-        )
+        raise _foreign_cursor(parameter)
     return key
+
+
+def position_after(cursor: str | None) -> int:
+    """The feed or chain position a cursor stands for (0 without a cursor)."""
+    key = decode_cursor(cursor)
+    if key is None:
+        return 0
+    if not isinstance(key[0], int) or isinstance(key[0], bool) or key[0] < 0:
+        raise _foreign_cursor("after")
+    return key[0]
+
+
+def time_and_id_before(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
+    """The (timestamp, id) keyset position a newest-first cursor stands for."""
+    key = decode_cursor(cursor, length=2)
+    if key is None:
+        return None
+    try:
+        return datetime.fromisoformat(key[0]), uuid.UUID(key[1])
+    except (TypeError, ValueError):
+        raise _foreign_cursor("after") from None
+
+
+def time_and_id_cursor(position: tuple[datetime, uuid.UUID] | None) -> str | None:
+    return encode_cursor([position[0].isoformat(), str(position[1])]) if position else None
+
+
+def _foreign_cursor(parameter: str) -> ValidationProblem:
+    return ValidationProblem(
+        "cursor is not one this service issued",
+        errors=[{"parameter": parameter, "detail": "invalid cursor"}],
+    )
 
 
 def link_next(request: Request, response: Response, next_cursor: str | None, *, parameter: str = "after") -> None:

@@ -45,7 +45,7 @@ async def get_delivery(session: AsyncSession, delivery_id: uuid.UUID) -> OutboxD
 
 
 async def attempts(
-    session: AsyncSession, webhook_id: uuid.UUID, *, limit: int, before: tuple[str, str] | None
+    session: AsyncSession, webhook_id: uuid.UUID, *, limit: int, before: tuple[datetime, uuid.UUID] | None
 ) -> list[tuple[DeliveryAttempt, OutboxDelivery]]:
     """Newest first, keyset on (attempted_at, id)."""
     query = (
@@ -54,7 +54,7 @@ async def attempts(
         .where(DeliveryAttempt.webhook_id == webhook_id)  # type: ignore[arg-type]
     )
     if before is not None:
-        at, last_id = datetime.fromisoformat(before[0]), uuid.UUID(before[1])
+        at, last_id = before
         query = query.where(or_(DeliveryAttempt.attempted_at < at,  # type: ignore[operator]
                                 and_(DeliveryAttempt.attempted_at == at, DeliveryAttempt.id < last_id)))  # type: ignore[arg-type,operator]
     query = query.order_by(DeliveryAttempt.attempted_at.desc(), DeliveryAttempt.id.desc()).limit(limit)  # type: ignore[attr-defined]

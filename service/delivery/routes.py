@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import Query, Request, Response
 
 from service.auth.dependencies import CurrentPrincipal
 from service.core.database import DbSession, api_router
-from service.core.pagination import CursorParam, Limit, decode_cursor, encode_cursor, link_next
+from service.core.pagination import CursorParam, Limit, link_next, time_and_id_before, time_and_id_cursor
 from service.core.problems import (
     Conflict,
     Forbidden,
@@ -58,17 +57,10 @@ async def deliveries(
     webhook_id: uuid.UUID, request: Request, response: Response, session: DbSession,
     principal: CurrentPrincipal, limit: Limit = 50, after: CursorParam = None,
 ) -> AttemptPage:
-    key = decode_cursor(after, length=2)
-    if key is not None:
-        try:
-            datetime.fromisoformat(key[0]), uuid.UUID(key[1])
-        except (TypeError, ValueError):
-            decode_cursor("!", length=2)
     items, last = await service.attempts(
-        session, actor=principal, webhook_id=webhook_id, limit=limit,
-        before=(key[0], key[1]) if key else None,
+        session, actor=principal, webhook_id=webhook_id, limit=limit, before=time_and_id_before(after),
     )
-    next_cursor = encode_cursor(list(last)) if last else None
+    next_cursor = time_and_id_cursor(last)
     link_next(request, response, next_cursor)
     return AttemptPage(items=items, next=next_cursor)
 

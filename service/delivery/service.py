@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import secrets
 import uuid
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -87,8 +88,9 @@ async def delete(session: AsyncSession, *, actor: Principal, webhook_id: uuid.UU
 
 
 async def attempts(
-    session: AsyncSession, *, actor: Principal, webhook_id: uuid.UUID, limit: int, before: tuple[str, str] | None
-) -> tuple[list[AttemptRead], tuple[str, str] | None]:
+    session: AsyncSession, *, actor: Principal, webhook_id: uuid.UUID, limit: int,
+    before: tuple[datetime, uuid.UUID] | None,
+) -> tuple[list[AttemptRead], tuple[datetime, uuid.UUID] | None]:
     webhook, _ = await _owned(session, actor, webhook_id)
     rows = await repository.attempts(session, webhook.id, limit=limit + 1, before=before)
     page = rows[:limit]
@@ -97,7 +99,7 @@ async def attempts(
                     attempted_at=a.attempted_at, status_code=a.status_code, error=a.error, duration_ms=a.duration_ms)
         for a, d in page
     ]
-    last = (page[-1][0].attempted_at.isoformat(), str(page[-1][0].id)) if len(rows) > limit else None
+    last = (page[-1][0].attempted_at, page[-1][0].id) if len(rows) > limit else None
     return items, last
 
 
