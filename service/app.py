@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any, TextIO
@@ -15,10 +16,12 @@ from service.absences.routes import router as absences_router
 from service.access.policy import AccessDenied, audit_record
 from service.alerts.routes import router as alerts_router
 from service.audit.routes import router as audit_router
-from service.audit.service import AuditRecord, record_in_own_transaction
+from service.audit.service import AuditRecord, record
+from service.auth import throttle
 from service.auth.keys import KeyRing, pin_secret_for
 from service.auth.routes import router as auth_router
 from service.auth.routes import well_known
+from service.auth.service import LoginFailed
 from service.auth.tokens import TokenService
 from service.children.routes import router as children_router
 from service.consent.routes import router as consent_router
@@ -65,8 +68,14 @@ def _install_audited_problems(app: FastAPI) -> None:
     async def on_problem(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, Problem)  # noqa: S101 - registered for Problem only
         entry = _audit_entry_of(exc)
+        delay = 0.0
         if entry is not None:
-            await record_in_own_transaction(request.app.state.database, entry)
+            async with request.app.state.database.transaction() as session:
+                await record(session, entry)
+                if isinstance(exc, LoginFailed) and exc.throttle_keys:
+                    delay = await throttle.record_failure(session, exc.throttle_keys)
+        if delay:
+            await asyncio.sleep(delay)  # a failed login is answered slower and slower
         return problem_response(exc, request)
 
     app.add_exception_handler(Problem, on_problem)

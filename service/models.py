@@ -10,6 +10,7 @@ from service.alerts.models import (
     RoutingRule,
 )
 from service.audit.models import AuditCheckpoint, AuditEvent, AuditHead, BreakGlassReview
+from service.auth.throttle import LoginThrottle
 from service.children.models import Child, Enrolment
 from service.consent.models import Consent, ConsentRecipient
 from service.core.database import metadata
@@ -28,6 +29,6 @@ __all__ = [
     "Alert", "AlertAction", "AlertRecipient", "AuditCheckpoint", "AuditEvent", "AuditHead", "BreakGlassReview",
     "Child", "Client", "Consent", "ConsentRecipient", "DeadlineRule", "DeliveryAttempt",
     "EscalationRule", "InboxNotice", "OutboxDelivery", "Webhook",
-    "Enrolment", "FeedCounter", "IdempotencyRecord", "Organisation", "OrganisationMunicipality",
+    "Enrolment", "FeedCounter", "LoginThrottle", "IdempotencyRecord", "Organisation", "OrganisationMunicipality",
     "RoutingRule", "User", "metadata",
 ]

@@ -1,8 +1,8 @@
 """Appending to the audit trail, inside the caller's transaction.
 
 A change and its audit event commit together: `record` only flushes into the session the caller
-is already using. Denials are recorded by `record_in_own_transaction`, because the request's own
-transaction is rolled back when it fails.
+is already using. Denials are recorded by the problem handler in a transaction of their own,
+because the request's own transaction is rolled back when it fails.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from service.access.principal import Principal
 from service.audit.chain import event_hash
 from service.audit.models import AuditEvent, AuditHead, BreakGlassReview
 from service.core.context import current_request
-from service.core.database import Database
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -97,9 +96,6 @@ def _fields(entry: AuditRecord, seq: int, request_id: str | None, client_address
     }
 
 
-async def record_in_own_transaction(database: Database, entry: AuditRecord) -> int:
-    async with database.transaction() as session:
-        return await record(session, entry)
 
 
 async def queue_break_glass_review(session: AsyncSession, *, seq: int, entry: AuditRecord) -> None:

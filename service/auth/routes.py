@@ -12,7 +12,7 @@ from fastapi import APIRouter, Form, Request
 from service.access.policy import require
 from service.access.vocabulary import Action
 from service.audit.service import AuditRecord, record
-from service.auth import service
+from service.auth import service, throttle
 from service.auth.dependencies import AppPasswords, CurrentPrincipal, Tokens
 from service.auth.schemas import Me, TokenResponse
 from service.core.database import DbSession, api_router
@@ -71,9 +71,18 @@ async def issue_token(
     if grant_type == "password":
         if not username or not password:
             raise _missing(*[n for n, v in (("username", username), ("password", password)) if not v])
-        principal, generation = await service.login_with_password(
-            session, username=username, password=password, passwords=passwords
-        )
+        keys = throttle.keys_for(username, request.client.host if request.client else None)
+        wait = await throttle.retry_after(session, keys)
+        if wait is not None:
+            raise service.LoginThrottled(wait)
+        try:
+            principal, generation = await service.login_with_password(
+                session, username=username, password=password, passwords=passwords
+            )
+        except service.LoginFailed as failed:
+            failed.throttle_keys = keys
+            raise
+        await throttle.record_success(session, username)
         kind = "user"
     elif grant_type == "client_credentials":
         basic = _basic_credentials(request)

@@ -13,7 +13,7 @@ from service.access.vocabulary import OrganisationKind, Role, role_allowed_in
 from service.audit.service import AuditRecord
 from service.auth.tokens import VerifiedToken
 from service.core.passwords import Passwords
-from service.core.problems import Unauthenticated
+from service.core.problems import TooManyRequests, Unauthenticated
 from service.organisations import repository as organisations
 from service.organisations.models import Organisation
 
@@ -29,12 +29,24 @@ class AuthenticationFailed(Unauthenticated):
 
 
 class LoginFailed(AuthenticationFailed):
-    """RFC 6749 §5.2: a failed grant is `invalid_grant`/`invalid_client` (still a problem body)."""
+    """RFC 6749 §5.2: a failed grant is `invalid_grant`/`invalid_client` (still a problem body).
+    `throttle_keys` are counted against (after the request's transaction is rolled back)."""
 
     def __init__(self, reason: str, *, actor: Principal = ANONYMOUS, error: str = "invalid_grant") -> None:
         super().__init__(reason, actor=actor, action="login")
         self.detail = "invalid credentials"
         self.extensions["error"] = error
+        self.throttle_keys: list[str] = []
+
+
+class LoginThrottled(TooManyRequests):
+    """Too many failed logins for this username or address: refused for a while, audited."""
+
+    def __init__(self, seconds: int) -> None:
+        super().__init__("too many failed logins; try again later", headers={"Retry-After": str(seconds)})
+        self.audit_entry = AuditRecord(
+            actor=ANONYMOUS, action="login", decision="deny", reason="too many failed logins (throttled)"
+        )
 
 
 async def _principal_for(
