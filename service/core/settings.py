@@ -6,6 +6,7 @@ at import time, so tests construct their own.
 
 from __future__ import annotations
 
+import os
 from enum import StrEnum
 from pathlib import Path
 from typing import Literal
@@ -111,7 +112,12 @@ class Settings(BaseSettings):
 
 
 def load_settings(**overrides: object) -> Settings:
-    """Read settings from the environment; a bad value raises `SettingsError` with one line."""
+    """Read settings from the environment, and from files in OBHVAT_SECRETS_DIR (each named
+    after its variable in lower case, e.g. `obhvat_pin_secret`, as container secrets are
+    mounted); a bad value raises `SettingsError` with one line."""
+    secrets_dir = os.environ.get("OBHVAT_SECRETS_DIR")
+    if secrets_dir:
+        overrides.setdefault("_secrets_dir", secrets_dir)
     try:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
