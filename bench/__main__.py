@@ -26,8 +26,10 @@ RESULTS = Path(__file__).with_name("RESULTS.md")
 def _machine() -> str:
     server = subprocess.run(["psql", "--version"], capture_output=True, text=True).stdout.strip()
     versions = ", ".join(f"{p} {metadata.version(p)}" for p in ("fastapi", "sqlalchemy", "psycopg", "uvicorn"))
-    return (f"{platform.node()}: {os.cpu_count()} cores, Python {platform.python_version()}, "
-            f"{server or 'psql not found'}; {versions}")
+    return (
+        f"{platform.node()}: {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"{server or 'psql not found'}; {versions}"
+    )
 
 
 def main(argv: list[str]) -> int:
@@ -44,11 +46,16 @@ def main(argv: list[str]) -> int:
         rows.append(result)
     stamp = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     lines = [
-        "# Benchmark results", "",
-        f"Measured {stamp} with `python -m bench{' --quick' if args.quick else ''}` on {_machine()}.", "",
-        "| benchmark | measured | ratio to baseline | target | met | notes |", "|---|---|---|---|---|---|",
-        *[f"| {r['name']} | {r['value']} | {r['ratio']:.2f} | {r['target']} | {'yes' if r['ok'] else 'no'} | {r['detail']} |"
-          for r in rows],
+        "# Benchmark results",
+        "",
+        f"Measured {stamp} with `python -m bench{' --quick' if args.quick else ''}` on {_machine()}.",
+        "",
+        "| benchmark | measured | ratio to baseline | target | met | notes |",
+        "|---|---|---|---|---|---|",
+        *[
+            f"| {r['name']} | {r['value']} | {r['ratio']:.2f} | {r['target']} | {'yes' if r['ok'] else 'no'} | {r['detail']} |"
+            for r in rows
+        ],
         "",
     ]
     RESULTS.write_text("\n".join(lines), encoding="utf-8")

@@ -56,12 +56,36 @@ async def _measure(url: str, count: int) -> dict[str, object]:
     with psycopg.connect(plain_url) as conn:
         school_id = conn.execute("SELECT id FROM organisation WHERE code = 'school-koprinka'").fetchone()[0]
         children = [(uuid.uuid4(), egn, birth) for egn, birth in pins.items()]
-        with conn.cursor().copy("COPY child (id, pin_hash, given_name, family_name, date_of_birth, sex, municipality_code, created_at) FROM STDIN") as copy:
+        with conn.cursor().copy(
+            "COPY child (id, pin_hash, given_name, family_name, date_of_birth, sex, municipality_code, created_at) FROM STDIN"
+        ) as copy:
             for child_id, egn, birth in children:
-                copy.write_row((child_id, pin_hash(secret, egn), "Bench", "Pupil", birth, "female", "SZR12", datetime.datetime.now(datetime.UTC)))
-        with conn.cursor().copy("COPY enrolment (id, child_id, school_id, grade, start_date, created_at) FROM STDIN") as copy:
+                copy.write_row(
+                    (
+                        child_id,
+                        pin_hash(secret, egn),
+                        "Bench",
+                        "Pupil",
+                        birth,
+                        "female",
+                        "SZR12",
+                        datetime.datetime.now(datetime.UTC),
+                    )
+                )
+        with conn.cursor().copy(
+            "COPY enrolment (id, child_id, school_id, grade, start_date, created_at) FROM STDIN"
+        ) as copy:
             for child_id, _, _ in children:
-                copy.write_row((uuid.uuid4(), child_id, school_id, 5, datetime.date(2026, 9, 15), datetime.datetime.now(datetime.UTC)))
+                copy.write_row(
+                    (
+                        uuid.uuid4(),
+                        child_id,
+                        school_id,
+                        5,
+                        datetime.date(2026, 9, 15),
+                        datetime.datetime.now(datetime.UTC),
+                    )
+                )
         conn.commit()
     # 2% of pupils over the monthly threshold, as a realistic month might have
     lines = ["ЕГН;Име;Месец;Неизвинени часове;Извинени часове"]
@@ -72,7 +96,9 @@ async def _measure(url: str, count: int) -> dict[str, object]:
     with psycopg.connect(plain_url) as conn:
         conn.execute("CREATE TEMP TABLE copy_baseline (LIKE absence_report INCLUDING DEFAULTS)")
         started = time.perf_counter()
-        with conn.cursor().copy("COPY copy_baseline (id, school_id, child_id, month, unexcused_hours, excused_hours, batch_id, updated_at) FROM STDIN") as copy:
+        with conn.cursor().copy(
+            "COPY copy_baseline (id, school_id, child_id, month, unexcused_hours, excused_hours, batch_id, updated_at) FROM STDIN"
+        ) as copy:
             batch_id = uuid.uuid4()
             now = datetime.datetime.now(datetime.UTC)
             for child_id, _, _ in children:
@@ -81,14 +107,23 @@ async def _measure(url: str, count: int) -> dict[str, object]:
         copy_seconds = time.perf_counter() - started
 
     database = Database(create_engine(settings.effective_database_url, pool_size=2))
-    actor = Principal(id="bench", kind=PrincipalKind.system, roles=frozenset({Role.school_admin}),
-                      organisation_id=school_id, organisation_kind=OrganisationKind.school,
-                      municipality_codes=frozenset({"SZR12"}))
+    actor = Principal(
+        id="bench",
+        kind=PrincipalKind.system,
+        roles=frozenset({Role.school_admin}),
+        organisation_id=school_id,
+        organisation_kind=OrganisationKind.school,
+        municipality_codes=frozenset({"SZR12"}),
+    )
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     started = time.perf_counter()
     async with database.transaction() as session:
         result = await service.submit(
-            session, actor=actor, rows=csv_rows(decode(body)), source="bench", pin_secret=secret,
+            session,
+            actor=actor,
+            rows=csv_rows(decode(body)),
+            source="bench",
+            pin_secret=secret,
             today=datetime.date(2026, 11, 23),
         )
     import_seconds = time.perf_counter() - started
@@ -99,10 +134,10 @@ async def _measure(url: str, count: int) -> dict[str, object]:
     return {
         "name": f"absence CSV import ({count:,} rows, PostgreSQL)",
         "value": f"{import_rate:,.0f} rows/s imported vs {copy_rate:,.0f} rows/s plain COPY; "
-                 f"{len(result.alerts_raised)} alerts raised",
+        f"{len(result.alerts_raised)} alerts raised",
         "ratio": import_rate / copy_rate,
         "target": "report (memory: a few tens of MB per 10,000 rows)",
         "ok": per_10k_mb < 40,
         "detail": f"peak RSS growth {peak / 2**20:.0f} MB = {per_10k_mb:.1f} MB per 10,000 rows; "
-                  f"import {import_seconds:.1f} s, COPY {copy_seconds:.2f} s",
+        f"import {import_seconds:.1f} s, COPY {copy_seconds:.2f} s",
     }

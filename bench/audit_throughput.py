@@ -15,16 +15,24 @@ PUPIL_PIN = "1152035081"
 
 async def _alert_load(base_url: str, seconds: float) -> LoadResult:
     async with httpx.AsyncClient(base_url=base_url) as client:
-        token = (await client.post("/api/v1/auth/token", data={
-            "grant_type": "password", "username": "school-koprinka.staff", "password": "obhvat-demo-2026"})).json()["access_token"]
+        token = (
+            await client.post(
+                "/api/v1/auth/token",
+                data={"grant_type": "password", "username": "school-koprinka.staff", "password": "obhvat-demo-2026"},
+            )
+        ).json()["access_token"]
         headers = {"Authorization": f"Bearer {token}"}
         child_id = (await client.post("/api/v1/children/lookup", json={"pin": PUPIL_PIN}, headers=headers)).json()["id"]
 
     async def create(http: httpx.AsyncClient, n: int) -> httpx.Response:
         return await http.post(
-            "/api/v1/alerts", headers=headers,
-            json={"child_id": child_id, "type": "unexcused_absences",
-                  "details": {"month": f"2026-{n % 12 + 1:02d}", "unexcused_hours": 6 + n % 100}},
+            "/api/v1/alerts",
+            headers=headers,
+            json={
+                "child_id": child_id,
+                "type": "unexcused_absences",
+                "details": {"month": f"2026-{n % 12 + 1:02d}", "unexcused_hours": 6 + n % 100},
+            },
         )
 
     await drive(CLIENTS, min(3.0, seconds / 3), create, base_url=base_url, expect=201)  # warm up
@@ -45,5 +53,5 @@ def run(seconds: float) -> dict[str, object]:
         "target": "≥ 0.67 (linking may cost at most a third)",
         "ok": ratio >= 2 / 3 and audited.errors == 0,
         "detail": f"p95 {audited.percentile(0.95) * 1000:.0f} ms vs {unaudited.percentile(0.95) * 1000:.0f} ms; "
-                  f"errors {audited.errors}/{unaudited.errors}",
+        f"errors {audited.errors}/{unaudited.errors}",
     }

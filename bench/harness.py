@@ -31,8 +31,12 @@ def fresh_database() -> Iterator[str]:
     url = POSTGRES_ADMIN_URL.rpartition("/")[0] + "/" + name
     try:
         env = bench_env(url)
-        subprocess.run([sys.executable, "-m", "service.cli", "db", "upgrade"], env=env, check=True, capture_output=True, cwd=ROOT)
-        subprocess.run([sys.executable, "-m", "service.cli", "demo", "load"], env=env, check=True, capture_output=True, cwd=ROOT)
+        subprocess.run(
+            [sys.executable, "-m", "service.cli", "db", "upgrade"], env=env, check=True, capture_output=True, cwd=ROOT
+        )
+        subprocess.run(
+            [sys.executable, "-m", "service.cli", "demo", "load"], env=env, check=True, capture_output=True, cwd=ROOT
+        )
         yield url
     finally:
         with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
@@ -66,7 +70,10 @@ def server(database_url: str, *extra: str) -> Iterator[str]:
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, str(ROOT / "bench" / "serve.py"), "--port", str(port), *extra],
-        env=bench_env(database_url), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        env=bench_env(database_url),
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -106,8 +113,12 @@ class LoadResult:
 
 
 async def drive(
-    clients: int, seconds: float, request: Callable[[httpx.AsyncClient, int], Awaitable[httpx.Response]],
-    *, base_url: str, expect: int,
+    clients: int,
+    seconds: float,
+    request: Callable[[httpx.AsyncClient, int], Awaitable[httpx.Response]],
+    *,
+    base_url: str,
+    expect: int,
 ) -> LoadResult:
     """`clients` concurrent loops calling `request` for `seconds`; counts answers other than
     `expect` as errors."""

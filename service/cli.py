@@ -35,6 +35,8 @@ token_app = typer.Typer(help="Access tokens.", no_args_is_help=True)
 demo_app = typer.Typer(help="Demonstration data.", no_args_is_help=True)
 audit_app = typer.Typer(help="The tamper-evident audit trail.", no_args_is_help=True)
 absences_app = typer.Typer(help="Schools' monthly absence figures.", no_args_is_help=True)
+retention_app = typer.Typer(help="Data retention: anonymise, clear and purge what was kept long enough.",
+                            no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(orgs_app, name="orgs")
 app.add_typer(users_app, name="users")
@@ -43,6 +45,7 @@ app.add_typer(token_app, name="token")
 app.add_typer(demo_app, name="demo")
 app.add_typer(audit_app, name="audit")
 app.add_typer(absences_app, name="absences")
+app.add_typer(retention_app, name="retention")
 
 
 def _fail(message: str) -> typer.Exit:
@@ -92,9 +95,7 @@ def _run(work: Callable[[Settings, Database], Awaitable[T]]) -> T:
 def serve(
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
-    workers: Annotated[
-        int, typer.Option(envvar="OBHVAT_WORKERS", help="worker processes")
-    ] = 1,
+    workers: Annotated[int, typer.Option(envvar="OBHVAT_WORKERS", help="worker processes")] = 1,
 ) -> None:
     """Run the HTTP API (uvicorn). Apply migrations first with `obhvat db upgrade`."""
     import uvicorn
@@ -169,9 +170,7 @@ def orgs_create(
     code: Annotated[str, typer.Option(help="short unique slug, e.g. school-koprinka")],
     kind: Annotated[OrganisationKind, typer.Option(help="kind of organisation")],
     name: Annotated[str, typer.Option(help="full name")],
-    municipality: Annotated[
-        list[str], typer.Option(help="EKATTE municipality code served (repeatable)")
-    ],
+    municipality: Annotated[list[str], typer.Option(help="EKATTE municipality code served (repeatable)")],
 ) -> None:
     """Create an organisation."""
     from service.organisations import service
@@ -179,7 +178,10 @@ def orgs_create(
 
     data = _validated(
         OrganisationCreate,
-        code=code, kind=kind, name=name, municipality_codes=municipality,
+        code=code,
+        kind=kind,
+        name=name,
+        municipality_codes=municipality,
     )
 
     async def work(_: Settings, database: Database) -> Any:
@@ -239,8 +241,11 @@ def users_create(
     async def work(settings: Settings, database: Database) -> Any:
         organisation_id = await _organisation_id(database, org)
         data = _validated(
-            UserCreate, username=username, password=password,
-            organisation_id=organisation_id, roles=role,
+            UserCreate,
+            username=username,
+            password=password,
+            organisation_id=organisation_id,
+            roles=role,
         )
         passwords = Passwords(time_cost=settings.argon2_time_cost, memory_kib=settings.argon2_memory_kib)
         async with database.transaction() as session:
@@ -289,15 +294,21 @@ def token_issue(username: Annotated[str, typer.Argument(help="user to issue a to
             if user is None or user.disabled:
                 raise _fail(f"error: no active user {username!r}")
             token, _ = tokens.issue(
-                subject=user.id, kind="user", organisation_id=user.organisation_id,
-                roles=user.roles, generation=user.token_generation,
+                subject=user.id,
+                kind="user",
+                organisation_id=user.organisation_id,
+                roles=user.roles,
+                generation=user.token_generation,
             )
             await record(
                 session,
                 AuditRecord(
-                    actor=_operator(), action="token.issue", decision="allow",
+                    actor=_operator(),
+                    action="token.issue",
+                    decision="allow",
                     reason="token issued from the command line",
-                    resource_type="user", resource_id=str(user.id),
+                    resource_type="user",
+                    resource_id=str(user.id),
                 ),
             )
         return token
@@ -307,9 +318,7 @@ def token_issue(username: Annotated[str, typer.Argument(help="user to issue a to
 
 @demo_app.command("load")
 def demo_load(
-    file: Annotated[
-        Path | None, typer.Argument(help="demo JSON (default: the copy shipped with Obhvat)")
-    ] = None,
+    file: Annotated[Path | None, typer.Argument(help="demo JSON (default: the copy shipped with Obhvat)")] = None,
 ) -> None:
     """Load demonstration organisations, users and children; safe to run twice."""
     from service.demo.loader import DEFAULT_DEMO_FILE, load_demo
@@ -363,8 +372,9 @@ def audit_verify(
         typer.echo(f"audit chain intact: {result.checked} events, head {result.head['seq']}{suffix}")
         return
     typer.secho(
-        f"audit chain BROKEN at event {result.first_bad_seq}: {result.problem} "
-        f"({result.checked} events read)", fg=typer.colors.RED, err=True,
+        f"audit chain BROKEN at event {result.first_bad_seq}: {result.problem} ({result.checked} events read)",
+        fg=typer.colors.RED,
+        err=True,
     )
     raise typer.Exit(code=1)
 
@@ -447,14 +457,22 @@ def absences_import(
                 raise _fail(f"error: no school with code {school!r}")
             codes = (await repository.municipality_codes(session, [organisation.id]))[organisation.id]
             actor = Principal(
-                id=_operator().id, kind=PrincipalKind.system, roles=frozenset({Role.school_admin}),
-                organisation_id=organisation.id, organisation_kind=OrganisationKind.school,
+                id=_operator().id,
+                kind=PrincipalKind.system,
+                roles=frozenset({Role.school_admin}),
+                organisation_id=organisation.id,
+                organisation_kind=OrganisationKind.school,
                 municipality_codes=frozenset(codes),
             )
             with typer.progressbar(length=len(rows), label="importing rows", file=sys.stderr) as bar:
                 return await service.submit(
-                    session, actor=actor, rows=rows, source="cli", pin_secret=pin_secret_for(settings),
-                    today=local_today(), progress=bar.update,
+                    session,
+                    actor=actor,
+                    rows=rows,
+                    source="cli",
+                    pin_secret=pin_secret_for(settings),
+                    today=local_today(),
+                    progress=bar.update,
                 )
 
     result = _run(work)
@@ -480,9 +498,44 @@ def worker(
     _run(work)
 
 
+@retention_app.command("run")
+def retention_run(
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="print what would change; change nothing")] = False,
+) -> None:
+    """Apply the retention periods (OBHVAT_RETENTION_*): anonymise long-inactive children, clear
+    old closed alerts' texts, drop guardian names from long-ended consents, purge old
+    idempotency records and delivered webhook events. Each change is audited."""
+    from service.core.clock import utcnow
+    from service.retention import service
+
+    async def work(settings: Settings, database: Database) -> tuple[Any, dict[str, int] | None]:
+        periods = service.Periods.from_settings(settings)
+        async with database.transaction() as session:
+            plan = await service.plan(session, now=utcnow(), periods=periods)
+            if dry_run:
+                return plan, None
+            with typer.progressbar(length=plan.total, label="applying retention", file=sys.stderr) as bar:
+                done = await service.apply(session, actor=_operator(), plan=plan, progress=bar.update)
+        return plan, done
+
+    plan, done = _run(work)
+    periods = plan.cutoffs.periods
+    typer.echo(
+        f"periods: children {periods.child_years} years, alert texts {periods.notes_years} years, "
+        f"consents {periods.consent_years} years, idempotency records and delivered events {periods.keys_days} days"
+    )
+    if done is None:
+        typer.echo("dry run: nothing was changed; a run would change")
+        for name, count in plan.counts.items():
+            typer.echo(f"  {service.label(name)}: {count}")
+        return
+    for name, count in done.items():
+        typer.echo(f"  {service.label(name)}: {count}")
+    typer.echo(f"{sum(done.values())} records changed, each recorded in the audit trail")
+
+
 def main() -> None:
     app()
-
 
 
 if __name__ == "__main__":

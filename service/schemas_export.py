@@ -35,7 +35,11 @@ def openapi_document() -> dict[str, Any]:
 def expected_files() -> dict[str, str]:
     files = {"openapi.json": _render(openapi_document())}
     for alert_type, schema in details_json_schemas().items():
-        schema = {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": f"alert-details/{alert_type}.schema.json", **schema}
+        schema = {
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            "$id": f"alert-details/{alert_type}.schema.json",
+            **schema,
+        }
         files[f"alert-details/{alert_type}.schema.json"] = _render(schema)
     row_schema = AbsenceRowSchema.model_json_schema()
     files["absence-row.schema.json"] = _render(
@@ -47,7 +51,8 @@ def expected_files() -> dict[str, str]:
 def drifted(root: Path = SCHEMAS_DIR) -> list[str]:
     """Files under `schemas/` that differ from what the code generates (or are missing)."""
     return sorted(
-        name for name, text in expected_files().items()
+        name
+        for name, text in expected_files().items()
         if not (root / name).is_file() or (root / name).read_text(encoding="utf-8") != text
     )
 

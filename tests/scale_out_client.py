@@ -25,9 +25,13 @@ async def main(base: str, token: str, child_id: str, seconds: float, name: str) 
                 key = f"{name}-{worker}-{n}"
                 try:
                     response = await client.post(
-                        "/api/v1/alerts", headers={**headers, "Idempotency-Key": key},
-                        json={"child_id": child_id, "type": "unexcused_absences",
-                              "details": {"month": f"2026-{n % 10 + 1:02d}", "unexcused_hours": 6 + n % 50}},
+                        "/api/v1/alerts",
+                        headers={**headers, "Idempotency-Key": key},
+                        json={
+                            "child_id": child_id,
+                            "type": "unexcused_absences",
+                            "details": {"month": f"2026-{n % 10 + 1:02d}", "unexcused_hours": 6 + n % 50},
+                        },
                     )
                     statuses[str(response.status_code)] = statuses.get(str(response.status_code), 0) + 1
                     if response.status_code == 201:

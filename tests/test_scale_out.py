@@ -83,7 +83,9 @@ def _clients(base: str, tokens_children: list[tuple[str, str]], seconds: float) 
     return [
         subprocess.Popen(
             [sys.executable, str(ROOT / "tests" / "scale_out_client.py"), base, token, child, str(seconds), f"c{i}"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            cwd=ROOT,
         )
         for i, (token, child) in enumerate(tokens_children)
     ]
@@ -104,42 +106,70 @@ async def test_two_api_processes_and_two_workers_share_one_postgresql(
     if engine_name != "postgresql":
         pytest.skip("several processes against one database is PostgreSQL's job")
     await load_demo(settings=settings, database=committed_database, path=DEFAULT_DEMO_FILE, actor=OPERATOR)
-    url = committed_database.engine.url.render_as_string(hide_password=False).replace("postgresql+psycopg", "postgresql")
+    url = committed_database.engine.url.render_as_string(hide_password=False).replace(
+        "postgresql+psycopg", "postgresql"
+    )
     env = _env(url, settings)
     port = _port()
     base = f"http://127.0.0.1:{port}"
-    api = subprocess.Popen([sys.executable, "-m", "service.cli", "serve", "--port", str(port), "--workers", "2"],
-                           env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                           start_new_session=True)
+    api = subprocess.Popen(
+        [sys.executable, "-m", "service.cli", "serve", "--port", str(port), "--workers", "2"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
     workers: list[subprocess.Popen] = []
     try:
         _wait_healthy(base, api)
         with receiver() as endpoint:
             async with httpx.AsyncClient(base_url=base, timeout=20) as http:
+
                 async def token(username: str) -> str:
-                    answer = await http.post("/api/v1/auth/token", data={
-                        "grant_type": "password", "username": username, "password": DEMO_PASSWORD})
+                    answer = await http.post(
+                        "/api/v1/auth/token",
+                        data={"grant_type": "password", "username": username, "password": DEMO_PASSWORD},
+                    )
                     assert answer.status_code == 200, answer.text
                     return answer.json()["access_token"]
 
                 admin = {"Authorization": f"Bearer {await token('platform.admin')}"}
-                orgs = {o["code"]: o["id"] for o in (await http.get("/api/v1/organisations?limit=200", headers=admin)).json()["items"]}
+                orgs = {
+                    o["code"]: o["id"]
+                    for o in (await http.get("/api/v1/organisations?limit=200", headers=admin)).json()["items"]
+                }
                 for code in ("cp-kazanlak", "mun-kazanlak"):
-                    hook = await http.post("/api/v1/webhooks", headers=admin, json={
-                        "organisation_id": orgs[code], "url": endpoint.url,
-                        "events": ["alert.routed", "alert.updated", "alert.closed"]})
+                    hook = await http.post(
+                        "/api/v1/webhooks",
+                        headers=admin,
+                        json={
+                            "organisation_id": orgs[code],
+                            "url": endpoint.url,
+                            "events": ["alert.routed", "alert.updated", "alert.closed"],
+                        },
+                    )
                     assert hook.status_code == 201, hook.text
                 pairs = []
                 for username, pin in zip(SCHOOL_STAFF, PUPIL_PINS, strict=True):
                     staff = await token(username)
-                    found = await http.post("/api/v1/children/lookup", json={"pin": pin},
-                                            headers={"Authorization": f"Bearer {staff}"})
+                    found = await http.post(
+                        "/api/v1/children/lookup", json={"pin": pin}, headers={"Authorization": f"Bearer {staff}"}
+                    )
                     assert found.status_code == 200, found.text
                     pairs.append((staff, found.json()["id"]))
 
-            workers = [subprocess.Popen([sys.executable, "-m", "service.cli", "worker"], env=env, cwd=ROOT,
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
-                       for _ in range(2)]
+            workers = [
+                subprocess.Popen(
+                    [sys.executable, "-m", "service.cli", "worker"],
+                    env=env,
+                    cwd=ROOT,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.PIPE,
+                    start_new_session=True,
+                )
+                for _ in range(2)
+            ]
             results = _results(_clients(base, pairs, seconds=6))
             created = [alert_id for r in results for alert_id in r["created"]]
             assert [f for r in results for f in r["failures"]] == []
@@ -150,8 +180,11 @@ async def test_two_api_processes_and_two_workers_share_one_postgresql(
             deadline = time.monotonic() + 60
             while time.monotonic() < deadline:
                 async with committed_database.transaction() as session:
-                    pending = (await session.execute(select(func.count()).select_from(OutboxDelivery)
-                                                     .where(OutboxDelivery.status != "delivered"))).scalar_one()
+                    pending = (
+                        await session.execute(
+                            select(func.count()).select_from(OutboxDelivery).where(OutboxDelivery.status != "delivered")
+                        )
+                    ).scalar_one()
                 if pending == 0:
                     break
                 time.sleep(0.3)
@@ -165,7 +198,9 @@ async def test_two_api_processes_and_two_workers_share_one_postgresql(
         async with committed_database.transaction() as session:
             stored = Counter(str(a) for a in (await session.execute(select(Alert.id))).scalars())
             audited = Counter(
-                (await session.execute(select(AuditEvent.resource_id).where(AuditEvent.action == "alert.create"))).scalars()
+                (
+                    await session.execute(select(AuditEvent.resource_id).where(AuditEvent.action == "alert.create"))
+                ).scalars()
             )
             assert all(stored[a] == 1 and audited[a] == 1 for a in created)
             assert (await verify_chain(session)).ok

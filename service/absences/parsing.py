@@ -17,10 +17,18 @@ from service.children.pin import InvalidPin, validate_pin
 
 #: accepted header names (compared case-insensitively, spaces trimmed) → field
 HEADERS = {
-    "егн": "pin", "pin": "pin", "лнч": "pin", "егн/лнч": "pin",
-    "месец": "month", "month": "month",
-    "неизвинени часове": "unexcused_hours", "неизвинени": "unexcused_hours", "unexcused_hours": "unexcused_hours",
-    "извинени часове": "excused_hours", "извинени": "excused_hours", "excused_hours": "excused_hours",
+    "егн": "pin",
+    "pin": "pin",
+    "лнч": "pin",
+    "егн/лнч": "pin",
+    "месец": "month",
+    "month": "month",
+    "неизвинени часове": "unexcused_hours",
+    "неизвинени": "unexcused_hours",
+    "unexcused_hours": "unexcused_hours",
+    "извинени часове": "excused_hours",
+    "извинени": "excused_hours",
+    "excused_hours": "excused_hours",
 }
 REQUIRED = ("pin", "month", "unexcused_hours", "excused_hours")
 MAX_HOURS = 300
@@ -47,7 +55,9 @@ class AbsenceRow:
 def decode(body: bytes) -> str:
     """UTF-8 (a BOM is dropped), else Windows-1251; binary or UTF-16 input is refused."""
     if b"\x00" in body:
-        raise BatchInvalid([{"row": 0, "field": None, "detail": "not a text CSV file (NUL bytes; UTF-16 is not accepted)"}])
+        raise BatchInvalid(
+            [{"row": 0, "field": None, "detail": "not a text CSV file (NUL bytes; UTF-16 is not accepted)"}]
+        )
     if body.startswith(b"\xef\xbb\xbf"):
         body = body[3:]
     try:
@@ -57,7 +67,9 @@ def decode(body: bytes) -> str:
     try:
         return body.decode("cp1251")
     except UnicodeDecodeError:
-        raise BatchInvalid([{"row": 0, "field": None, "detail": "the file is neither UTF-8 nor Windows-1251 text"}]) from None
+        raise BatchInvalid(
+            [{"row": 0, "field": None, "detail": "the file is neither UTF-8 nor Windows-1251 text"}]
+        ) from None
 
 
 def csv_rows(text: str) -> Iterator[tuple[int, dict[str, str]]]:
@@ -75,11 +87,18 @@ def csv_rows(text: str) -> Iterator[tuple[int, dict[str, str]]]:
     columns = [HEADERS.get(name.strip().lower()) for name in header]
     missing = [field for field in REQUIRED if field not in columns]
     if missing:
-        raise BatchInvalid([
-            {"row": 0, "field": field, "detail": f"no column for {field} (expected e.g. "
-             + " / ".join(k for k, v in HEADERS.items() if v == field)[:60] + ")"}
-            for field in missing
-        ])
+        raise BatchInvalid(
+            [
+                {
+                    "row": 0,
+                    "field": field,
+                    "detail": f"no column for {field} (expected e.g. "
+                    + " / ".join(k for k, v in HEADERS.items() if v == field)[:60]
+                    + ")",
+                }
+                for field in missing
+            ]
+        )
     number = 0
     while True:
         try:

@@ -33,8 +33,16 @@ CSV_TYPES = ("text/csv", "application/csv", "text/plain")
 
 
 async def _submit(
-    request: Request, response: Response, session: Any, principal: Any, purpose: Any, today: Any,
-    key: str | None, body: AbsenceBatchBody | bytes, rows: Any, source: str,
+    request: Request,
+    response: Response,
+    session: Any,
+    principal: Any,
+    purpose: Any,
+    today: Any,
+    key: str | None,
+    body: AbsenceBatchBody | bytes,
+    rows: Any,
+    source: str,
 ) -> Any:
     claim, replay = await idempotency.begin(
         session, principal_id=principal.id, key=key, operation=f"absences.{source}", body=body
@@ -42,8 +50,13 @@ async def _submit(
     if replay is not None:
         return replay
     result = await service.submit(
-        session, actor=principal, rows=rows, source=source, pin_secret=request.app.state.pin_secret,
-        today=today, purpose=purpose,
+        session,
+        actor=principal,
+        rows=rows,
+        source=source,
+        pin_secret=request.app.state.pin_secret,
+        today=today,
+        purpose=purpose,
     )
     headers = {"Location": f"/api/v1/absence-reports/{result.id}"}
     response.headers.update(headers)
@@ -52,26 +65,44 @@ async def _submit(
 
 
 @router.post(
-    "/absence-reports", status_code=201, response_model=AbsenceBatchRead, responses=_ERRORS,
+    "/absence-reports",
+    status_code=201,
+    response_model=AbsenceBatchRead,
+    responses=_ERRORS,
     summary="A batch of monthly absence figures as JSON rows; all or nothing",
 )
 async def submit_json(
-    body: AbsenceBatchBody, request: Request, response: Response, session: DbSession,
-    principal: CurrentPrincipal, purpose: PurposeOfUse, today: Today, idempotency_key: IdempotencyKey = None,
+    body: AbsenceBatchBody,
+    request: Request,
+    response: Response,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    purpose: PurposeOfUse,
+    today: Today,
+    idempotency_key: IdempotencyKey = None,
 ) -> Any:
     rows = ((number, row) for number, row in enumerate(body.rows, start=1))
     return await _submit(request, response, session, principal, purpose, today, idempotency_key, body, rows, "json")
 
 
 @router.post(
-    "/absence-reports/csv", status_code=201, response_model=AbsenceBatchRead,
-    responses=problem_responses(Unauthenticated, Forbidden, Conflict, PayloadTooLarge, UnsupportedMediaType, ValidationProblem),
+    "/absence-reports/csv",
+    status_code=201,
+    response_model=AbsenceBatchRead,
+    responses=problem_responses(
+        Unauthenticated, Forbidden, Conflict, PayloadTooLarge, UnsupportedMediaType, ValidationProblem
+    ),
     summary="A batch as CSV (UTF-8 with or without BOM, or Windows-1251; comma or semicolon)",
     openapi_extra={"requestBody": {"required": True, "content": {"text/csv": {"schema": {"type": "string"}}}}},
 )
 async def submit_csv(
-    request: Request, response: Response, session: DbSession, principal: CurrentPrincipal,
-    purpose: PurposeOfUse, today: Today, idempotency_key: IdempotencyKey = None,
+    request: Request,
+    response: Response,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    purpose: PurposeOfUse,
+    today: Today,
+    idempotency_key: IdempotencyKey = None,
 ) -> Any:
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media not in CSV_TYPES:

@@ -24,7 +24,8 @@ class AbsenceRowSchema(RequestModel):
 
 class AbsenceBatchBody(RequestModel):
     rows: list[dict[str, Any]] = Field(
-        min_length=1, max_length=100_000,
+        min_length=1,
+        max_length=100_000,
         description="objects shaped as schemas/absence-row.schema.json; each is checked and errors name its row",
     )
 

@@ -45,16 +45,25 @@ def _refuse(errors: list[dict[str, Any]]) -> ValidationProblem:
 
 
 async def submit(
-    session: AsyncSession, *, actor: Principal, rows: Iterable[tuple[int, dict[str, Any]]], source: str,
-    pin_secret: bytes, today: date, purpose: Purpose | None = None,
+    session: AsyncSession,
+    *,
+    actor: Principal,
+    rows: Iterable[tuple[int, dict[str, Any]]],
+    source: str,
+    pin_secret: bytes,
+    today: date,
+    purpose: Purpose | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> AbsenceBatchRead:
     decision = decide(actor, Action.submit_absences, purpose=purpose)
     if not decision.allowed:
         raise AccessDenied(actor, decision, resource_type="absence_batch")
     if actor.organisation_kind is not OrganisationKind.school or actor.organisation_id is None:
-        raise AccessDenied(actor, Decision(False, decision.action, "absence figures come from schools", decision.purpose),
-                           resource_type="absence_batch")
+        raise AccessDenied(
+            actor,
+            Decision(False, decision.action, "absence figures come from schools", decision.purpose),
+            resource_type="absence_batch",
+        )
     school_id = actor.organisation_id
 
     accepted: list[AbsenceRow] = []
@@ -67,8 +76,13 @@ async def submit(
             continue
         key = (row.pin, row.month)
         if key in first_row_of:
-            errors.append({"row": number, "field": "month",
-                           "detail": f"row {first_row_of[key]} already gives this pupil's figure for {row.month}"})
+            errors.append(
+                {
+                    "row": number,
+                    "field": "month",
+                    "detail": f"row {first_row_of[key]} already gives this pupil's figure for {row.month}",
+                }
+            )
             continue
         first_row_of[key] = number
         accepted.append(row)
@@ -77,11 +91,13 @@ async def submit(
     pupils: dict[str, tuple[uuid.UUID, str | None]] = {}
     distinct = list(dict.fromkeys(hashes.values()))
     for start in range(0, len(distinct), CHUNK):
-        pupils.update(await repository.enrolled_children(session, school_id, distinct[start:start + CHUNK], today))
+        pupils.update(await repository.enrolled_children(session, school_id, distinct[start : start + CHUNK], today))
     for row in accepted:
         if hashes[row.row] not in pupils:
             # the same words whether the PIN is unknown or the pupil is another school's
-            errors.append({"row": row.row, "field": "pin", "detail": "no pupil with this PIN is enrolled at your school"})
+            errors.append(
+                {"row": row.row, "field": "pin", "detail": "no pupil with this PIN is enrolled at your school"}
+            )
     if errors:
         errors.sort(key=lambda e: (e["row"], e["field"] or ""))
         raise _refuse(errors)
@@ -92,22 +108,37 @@ async def submit(
     await repository.add_batch(session, batch)
     now = utcnow()
     for start in range(0, len(accepted), CHUNK):
-        chunk = accepted[start:start + CHUNK]
-        await repository.upsert_reports(session, [
-            {"id": uuid.uuid4(), "school_id": school_id, "child_id": pupils[hashes[r.row]][0], "month": r.month,
-             "unexcused_hours": r.unexcused_hours, "excused_hours": r.excused_hours, "batch_id": batch.id,
-             "updated_at": now}
-            for r in chunk
-        ])
-        written = Decision(True, Action.submit_absences, "absence figure reported", decision.purpose, "legal_obligation")
-        await record_many(session, [
-            audit_record(actor, written, "absence_batch", batch.id, pupils[hashes[r.row]][0]) for r in chunk
-        ])
+        chunk = accepted[start : start + CHUNK]
+        await repository.upsert_reports(
+            session,
+            [
+                {
+                    "id": uuid.uuid4(),
+                    "school_id": school_id,
+                    "child_id": pupils[hashes[r.row]][0],
+                    "month": r.month,
+                    "unexcused_hours": r.unexcused_hours,
+                    "excused_hours": r.excused_hours,
+                    "batch_id": batch.id,
+                    "updated_at": now,
+                }
+                for r in chunk
+            ],
+        )
+        written = Decision(
+            True, Action.submit_absences, "absence figure reported", decision.purpose, "legal_obligation"
+        )
+        await record_many(
+            session, [audit_record(actor, written, "absence_batch", batch.id, pupils[hashes[r.row]][0]) for r in chunk]
+        )
         if progress is not None:
             progress(len(chunk))
 
     raised, updated = await _apply_rules(
-        session, actor=actor, school_id=school_id, rows=accepted,
+        session,
+        actor=actor,
+        school_id=school_id,
+        rows=accepted,
         children={r.row: pupils[hashes[r.row]] for r in accepted},
     )
     batch.alerts_raised = [str(a) for a in raised]
@@ -117,7 +148,11 @@ async def submit(
 
 
 async def _apply_rules(
-    session: AsyncSession, *, actor: Principal, school_id: uuid.UUID, rows: list[AbsenceRow],
+    session: AsyncSession,
+    *,
+    actor: Principal,
+    school_id: uuid.UUID,
+    rows: list[AbsenceRow],
     children: dict[int, tuple[uuid.UUID, str | None]],
 ) -> tuple[list[uuid.UUID], list[uuid.UUID]]:
     hits: list[RuleHit] = []
@@ -128,14 +163,25 @@ async def _apply_rules(
             continue
         if rule.months == 1:
             crossings = [
-                (children[r.row], {"month": r.month, "unexcused_hours": r.unexcused_hours}, f"{rule.alert_type}:{r.month}")
-                for r in rows if r.unexcused_hours > rule.threshold_hours
+                (
+                    children[r.row],
+                    {"month": r.month, "unexcused_hours": r.unexcused_hours},
+                    f"{rule.alert_type}:{r.month}",
+                )
+                for r in rows
+                if r.unexcused_hours > rule.threshold_hours
             ]
         else:
             crossings = await _school_year_hits(session, rule, rows, children)
         hits.extend(
-            RuleHit(child_id, address_municipality or school_municipality, AlertType(rule.alert_type),
-                    rule.severity, details, key)
+            RuleHit(
+                child_id,
+                address_municipality or school_municipality,
+                AlertType(rule.alert_type),
+                rule.severity,
+                details,
+                key,
+            )
             for (child_id, address_municipality), details, key in crossings
             if address_municipality or school_municipality
         )
@@ -155,7 +201,9 @@ async def _school_year_hits(
     for year, pupils in by_year.items():
         ids = list(pupils)
         for start in range(0, len(ids), CHUNK):
-            over = await repository.months_over(session, ids[start:start + CHUNK], school_year_months(year), rule.threshold_hours)
+            over = await repository.months_over(
+                session, ids[start : start + CHUNK], school_year_months(year), rule.threshold_hours
+            )
             for child_id, months in over.items():
                 if len(months) >= rule.months:
                     details = {"school_year": year, "months_over_threshold": len(months), "indicators": ["absences"]}
@@ -165,9 +213,13 @@ async def _school_year_hits(
 
 def _batch_read(batch: AbsenceBatch) -> AbsenceBatchRead:
     return AbsenceBatchRead(
-        id=batch.id, school_id=batch.school_id, source=batch.source, rows_accepted=batch.rows_accepted,
+        id=batch.id,
+        school_id=batch.school_id,
+        source=batch.source,
+        rows_accepted=batch.rows_accepted,
         alerts_raised=[uuid.UUID(a) for a in batch.alerts_raised],
-        alerts_updated=[uuid.UUID(a) for a in batch.alerts_updated], created_at=batch.created_at,
+        alerts_updated=[uuid.UUID(a) for a in batch.alerts_updated],
+        created_at=batch.created_at,
     )
 
 
@@ -179,15 +231,19 @@ async def read_batch(session: AsyncSession, *, actor: Principal, batch_id: uuid.
     batch = await repository.get_batch(session, batch_id)
     if batch is None or batch.school_id != actor.organisation_id:
         raise AccessDenied(
-            actor, Decision(False, decision.action, "not a batch of the caller's school", deny_status=404),
-            resource_type="absence_batch", resource_id=str(batch_id),
+            actor,
+            Decision(False, decision.action, "not a batch of the caller's school", deny_status=404),
+            resource_type="absence_batch",
+            resource_id=str(batch_id),
         )
     return _batch_read(batch)
 
 
 async def read_rules(session: AsyncSession, *, actor: Principal) -> AbsenceRules:
     require(actor, Action.manage_rules)
-    return AbsenceRules(items=[AbsenceRuleBody.model_validate(r, from_attributes=True) for r in await repository.rules(session)])
+    return AbsenceRules(
+        items=[AbsenceRuleBody.model_validate(r, from_attributes=True) for r in await repository.rules(session)]
+    )
 
 
 async def replace_rules(session: AsyncSession, *, actor: Principal, data: AbsenceRules) -> AbsenceRules:
@@ -202,13 +258,26 @@ async def replace_rules(session: AsyncSession, *, actor: Principal, data: Absenc
         names.add(rule.name)
         expected = AlertType.unexcused_absences if rule.months == 1 else AlertType.dropout_risk
         if rule.alert_type is not expected:
-            errors.append({"pointer": f"#/items/{index}/alert_type",
-                           "detail": f"a rule over {rule.months} month(s) raises {expected.value}"})
+            errors.append(
+                {
+                    "pointer": f"#/items/{index}/alert_type",
+                    "detail": f"a rule over {rule.months} month(s) raises {expected.value}",
+                }
+            )
     if errors:
         raise ValidationProblem(errors[0]["detail"], errors=errors)
-    await repository.replace_rules(session, [
-        {**r.model_dump(), "alert_type": r.alert_type.value, "severity": r.severity.value} for r in data.items
-    ])
-    await record(session, AuditRecord(actor=actor, action="absence_rules.replace", decision="allow",
-                                      reason="administrator changed configuration", resource_type="absence_rules"))
+    await repository.replace_rules(
+        session,
+        [{**r.model_dump(), "alert_type": r.alert_type.value, "severity": r.severity.value} for r in data.items],
+    )
+    await record(
+        session,
+        AuditRecord(
+            actor=actor,
+            action="absence_rules.replace",
+            decision="allow",
+            reason="administrator changed configuration",
+            resource_type="absence_rules",
+        ),
+    )
     return await read_rules(session, actor=actor)

@@ -38,9 +38,9 @@ class UnexcusedAbsencesDetails(_Details):
 class DropoutRiskDetails(_Details):
     school_year: SchoolYear | None = None
     months_over_threshold: int | None = Field(default=None, ge=0, le=12)
-    indicators: list[
-        Annotated[str, StringConstraints(pattern=r"^(absences|grades|family|work|migration|other)$")]
-    ] = Field(default_factory=list, max_length=6)
+    indicators: list[Annotated[str, StringConstraints(pattern=r"^(absences|grades|family|work|migration|other)$")]] = (
+        Field(default_factory=list, max_length=6)
+    )
 
 
 class NotEnrolledDetails(_Details):
@@ -74,7 +74,8 @@ class AbuseOrNeglectDetails(_Details):
 class SupportNeededDetails(_Details):
     recipient_id: uuid.UUID = Field(description="the service provider to refer to")
     purpose: str = Field(
-        default="support_services", pattern="^(support_services|health_followup|education_support)$",
+        default="support_services",
+        pattern="^(support_services|health_followup|education_support)$",
         description="the consented purpose the case is shared for",
     )
     needs: list[Annotated[str, StringConstraints(min_length=1, max_length=100)]] = Field(

@@ -28,25 +28,59 @@ def _timeline(reads: list[AlertRead]) -> list[HistoryEntry]:
     entries: list[HistoryEntry] = []
     for read in reads:
         common = {"alert_id": read.id, "alert_type": read.type}
-        entries.append(HistoryEntry(at=read.created_at, event="alert_raised",
-                                    organisation_id=read.source_organisation_id, severity=read.severity, **common))
+        entries.append(
+            HistoryEntry(
+                at=read.created_at,
+                event="alert_raised",
+                organisation_id=read.source_organisation_id,
+                severity=read.severity,
+                **common,
+            )
+        )
         for r in read.recipients:
             if r.acknowledged_at and r.referral_status is None:
-                entries.append(HistoryEntry(at=r.acknowledged_at, event="acknowledged",
-                                            organisation_id=r.organisation_id, **common))
+                entries.append(
+                    HistoryEntry(
+                        at=r.acknowledged_at, event="acknowledged", organisation_id=r.organisation_id, **common
+                    )
+                )
             if r.referral_status in ("accepted", "declined"):
-                entries.append(HistoryEntry(at=r.acknowledged_at or read.updated_at, event="referral_answered",
-                                            organisation_id=r.organisation_id, referral_status=r.referral_status, **common))
+                entries.append(
+                    HistoryEntry(
+                        at=r.acknowledged_at or read.updated_at,
+                        event="referral_answered",
+                        organisation_id=r.organisation_id,
+                        referral_status=r.referral_status,
+                        **common,
+                    )
+                )
             if r.done_at and not r.lead and r.outcome:
-                entries.append(HistoryEntry(at=r.done_at, event="recipient_done",
-                                            organisation_id=r.organisation_id, outcome=r.outcome, **common))
+                entries.append(
+                    HistoryEntry(
+                        at=r.done_at,
+                        event="recipient_done",
+                        organisation_id=r.organisation_id,
+                        outcome=r.outcome,
+                        **common,
+                    )
+                )
         for action in read.actions:
-            entries.append(HistoryEntry(at=action.created_at, event="action",
-                                        organisation_id=action.organisation_id, action=action, **common))
+            entries.append(
+                HistoryEntry(
+                    at=action.created_at,
+                    event="action",
+                    organisation_id=action.organisation_id,
+                    action=action,
+                    **common,
+                )
+            )
         if read.closed_at:
             lead = next((r.organisation_id for r in read.recipients if r.lead), read.source_organisation_id)
-            entries.append(HistoryEntry(at=read.closed_at, event="alert_closed",
-                                        organisation_id=lead, outcome=read.outcome, **common))
+            entries.append(
+                HistoryEntry(
+                    at=read.closed_at, event="alert_closed", organisation_id=lead, outcome=read.outcome, **common
+                )
+            )
     entries.sort(key=lambda e: e.at)
     return entries
 
@@ -58,7 +92,12 @@ def _header_text(value: str | None) -> str:
 
 
 async def history(
-    session: AsyncSession, *, actor: Principal, child_id: uuid.UUID, purpose: Purpose | None, today: date,
+    session: AsyncSession,
+    *,
+    actor: Principal,
+    child_id: uuid.UUID,
+    purpose: Purpose | None,
+    today: date,
     break_glass_reason: str | None = None,
 ) -> ChildHistory:
     """One timeline across agencies, filtered by what the caller may see. With purpose
@@ -88,8 +127,10 @@ async def _break_glass(
     child = await children.get_child(session, child_id)
     if child is None:
         raise AccessDenied(
-            actor, Decision(False, decision.action, "no such child", decision.purpose, deny_status=404),
-            resource_type="child", resource_id=str(child_id),
+            actor,
+            Decision(False, decision.action, "no such child", decision.purpose, deny_status=404),
+            resource_type="child",
+            resource_id=str(child_id),
         )
     entry = audit_record(actor, decision, "child", child.id, child.id)
     seq = await record(session, entry)
@@ -104,16 +145,26 @@ async def _break_glass(
             await repository.add_notice(
                 session,
                 InboxNotice(
-                    organisation_id=department_id, kind="break_glass", child_id=child.id,
-                    actor_organisation_id=actor.organisation_id, reason=reason, change_seq=position,
+                    organisation_id=department_id,
+                    kind="break_glass",
+                    child_id=child.id,
+                    actor_organisation_id=actor.organisation_id,
+                    reason=reason,
+                    change_seq=position,
                 ),
             )
         await emit(
-            session, event_type=EventType.access_break_glass, organisations=[d for d, _ in departments],
-            ordering_key=f"child:{child.id}", position=position,
-            payload={"type": EventType.access_break_glass.value, "child_id": str(child.id),
-                     "actor_organisation_id": str(actor.organisation_id) if actor.organisation_id else None,
-                     "time": canonical_time(entry.occurred_at)},
+            session,
+            event_type=EventType.access_break_glass,
+            organisations=[d for d, _ in departments],
+            ordering_key=f"child:{child.id}",
+            position=position,
+            payload={
+                "type": EventType.access_break_glass.value,
+                "child_id": str(child.id),
+                "actor_organisation_id": str(actor.organisation_id) if actor.organisation_id else None,
+                "time": canonical_time(entry.occurred_at),
+            },
         )
     scope = scope_for(actor, decision, today)
     alerts = await repository.child_alerts(session, child.id)

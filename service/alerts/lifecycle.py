@@ -47,12 +47,24 @@ def parse_if_match(header: str | None) -> int:
 
 
 async def _respond(
-    session: AsyncSession, *, actor: Principal, alert_id: uuid.UUID, if_match: str | None,
-    purpose: Purpose | None, audit_action: str, today: date,
+    session: AsyncSession,
+    *,
+    actor: Principal,
+    alert_id: uuid.UUID,
+    if_match: str | None,
+    purpose: Purpose | None,
+    audit_action: str,
+    today: date,
 ) -> tuple[Alert, AlertRecipient, Decision]:
     alert, decision = await alert_for(
-        session, actor=actor, alert_id=alert_id, action=Action.respond_to_alert, purpose=purpose,
-        audit_action=audit_action, today=today, for_update=True,
+        session,
+        actor=actor,
+        alert_id=alert_id,
+        action=Action.respond_to_alert,
+        purpose=purpose,
+        audit_action=audit_action,
+        today=today,
+        for_update=True,
     )
     if parse_if_match(if_match) != alert.version:
         raise PreconditionFailed(f"the alert changed (version {alert.version}); read it again")
@@ -64,7 +76,11 @@ async def _respond(
 
 
 async def _changed(
-    session: AsyncSession, alert: Alert, actor: Principal, decision: Decision, today: date,
+    session: AsyncSession,
+    alert: Alert,
+    actor: Principal,
+    decision: Decision,
+    today: date,
     newly_routed: uuid.UUID | None = None,
 ) -> AlertRead:
     """Bump the version, move the alert up every recipient's feed, and queue the events."""
@@ -82,12 +98,22 @@ async def _changed(
 
 
 async def acknowledge(
-    session: AsyncSession, *, actor: Principal, alert_id: uuid.UUID, if_match: str | None,
-    purpose: Purpose | None, today: date,
+    session: AsyncSession,
+    *,
+    actor: Principal,
+    alert_id: uuid.UUID,
+    if_match: str | None,
+    purpose: Purpose | None,
+    today: date,
 ) -> AlertRead:
     alert, mine, decision = await _respond(
-        session, actor=actor, alert_id=alert_id, if_match=if_match, purpose=purpose,
-        audit_action="alert acknowledged", today=today,
+        session,
+        actor=actor,
+        alert_id=alert_id,
+        if_match=if_match,
+        purpose=purpose,
+        audit_action="alert acknowledged",
+        today=today,
     )
     if mine.acknowledged_at is not None:
         raise Conflict("your organisation already acknowledged this alert")
@@ -106,9 +132,16 @@ async def _refer(
     child_consents = await consents.for_child(session, alert.child_id)
     recipients = await consents.recipients_of(session, [c.id for c in child_consents])
     covering = [
-        c for c in reversed(child_consents)
-        if sharing_refusal(consents.facts(c, recipients[c.id]), child_id=alert.child_id,
-                           recipient=provider_id, purpose=REFERRAL_PURPOSE, today=today) is None
+        c
+        for c in reversed(child_consents)
+        if sharing_refusal(
+            consents.facts(c, recipients[c.id]),
+            child_id=alert.child_id,
+            recipient=provider_id,
+            purpose=REFERRAL_PURPOSE,
+            today=today,
+        )
+        is None
     ]
     if not covering:
         raise field_error(
@@ -121,9 +154,14 @@ async def _refer(
     await repository.add_recipient(
         session,
         AlertRecipient(
-            alert_id=alert.id, organisation_id=provider_id, is_lead=False,
-            state=RecipientState.delivered.value, delivered_at=now, change_seq=0,
-            consent_id=covering[0].id, referral_status=ReferralStatus.pending.value,
+            alert_id=alert.id,
+            organisation_id=provider_id,
+            is_lead=False,
+            state=RecipientState.delivered.value,
+            delivered_at=now,
+            change_seq=0,
+            consent_id=covering[0].id,
+            referral_status=ReferralStatus.pending.value,
             due_at=await deadlines.due_at(session, alert.severity, now),
         ),
     )
@@ -131,12 +169,23 @@ async def _refer(
 
 
 async def add_action(
-    session: AsyncSession, *, actor: Principal, alert_id: uuid.UUID, if_match: str | None,
-    purpose: Purpose | None, data: ActionCreate, today: date,
+    session: AsyncSession,
+    *,
+    actor: Principal,
+    alert_id: uuid.UUID,
+    if_match: str | None,
+    purpose: Purpose | None,
+    data: ActionCreate,
+    today: date,
 ) -> AlertRead:
     alert, mine, decision = await _respond(
-        session, actor=actor, alert_id=alert_id, if_match=if_match, purpose=purpose,
-        audit_action=f"action {data.kind.value} recorded", today=today,
+        session,
+        actor=actor,
+        alert_id=alert_id,
+        if_match=if_match,
+        purpose=purpose,
+        audit_action=f"action {data.kind.value} recorded",
+        today=today,
     )
     now = utcnow()
     referred = None
@@ -146,9 +195,15 @@ async def add_action(
         referred = data.recipient_id
     session.add(
         AlertAction(
-            alert_id=alert.id, organisation_id=mine.organisation_id, author_id=actor.id,
-            kind=data.kind.value, text=data.text, result=data.result.value if data.result else None,
-            recipient_id=data.recipient_id, restricted=data.restricted, created_at=now,
+            alert_id=alert.id,
+            organisation_id=mine.organisation_id,
+            author_id=actor.id,
+            kind=data.kind.value,
+            text=data.text,
+            result=data.result.value if data.result else None,
+            recipient_id=data.recipient_id,
+            restricted=data.restricted,
+            created_at=now,
         )
     )
     if mine.acknowledged_at is None:
@@ -159,13 +214,24 @@ async def add_action(
 
 
 async def answer_referral(
-    session: AsyncSession, *, actor: Principal, alert_id: uuid.UUID, if_match: str | None,
-    purpose: Purpose | None, data: ReferralAnswer, today: date,
+    session: AsyncSession,
+    *,
+    actor: Principal,
+    alert_id: uuid.UUID,
+    if_match: str | None,
+    purpose: Purpose | None,
+    data: ReferralAnswer,
+    today: date,
 ) -> AlertRead:
     """The referred provider accepts (and takes the case on) or declines with a reason."""
     alert, mine, decision = await _respond(
-        session, actor=actor, alert_id=alert_id, if_match=if_match, purpose=purpose,
-        audit_action="referral accepted" if data.accepted else "referral declined", today=today,
+        session,
+        actor=actor,
+        alert_id=alert_id,
+        if_match=if_match,
+        purpose=purpose,
+        audit_action="referral accepted" if data.accepted else "referral declined",
+        today=today,
     )
     if mine.referral_status != ReferralStatus.pending.value:
         raise Conflict("there is no pending referral of this alert to your organisation")
@@ -181,13 +247,24 @@ async def answer_referral(
 
 
 async def close(
-    session: AsyncSession, *, actor: Principal, alert_id: uuid.UUID, if_match: str | None,
-    purpose: Purpose | None, data: AlertClose, today: date,
+    session: AsyncSession,
+    *,
+    actor: Principal,
+    alert_id: uuid.UUID,
+    if_match: str | None,
+    purpose: Purpose | None,
+    data: AlertClose,
+    today: date,
 ) -> AlertRead:
     """A recipient finishes its part; when the lead recipient closes, the alert closes."""
     alert, mine, decision = await _respond(
-        session, actor=actor, alert_id=alert_id, if_match=if_match, purpose=purpose,
-        audit_action=f"closed with outcome {data.outcome.value}", today=today,
+        session,
+        actor=actor,
+        alert_id=alert_id,
+        if_match=if_match,
+        purpose=purpose,
+        audit_action=f"closed with outcome {data.outcome.value}",
+        today=today,
     )
     if mine.state == RecipientState.done.value:
         raise Conflict("your organisation already closed its part of this alert")

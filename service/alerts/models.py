@@ -27,7 +27,10 @@ class Alert(SQLModel, table=True):
         Index("ix_alert_child_id_created_at", "child_id", "created_at"),
         # at most one open alert per child and rule key (e.g. unexcused_absences:2026-10)
         Index(
-            "uq_alert_open_child_id_dedup_key", "child_id", "dedup_key", unique=True,
+            "uq_alert_open_child_id_dedup_key",
+            "child_id",
+            "dedup_key",
+            unique=True,
             sqlite_where=text("status = 'open' AND dedup_key IS NOT NULL"),
             postgresql_where=text("status = 'open' AND dedup_key IS NOT NULL"),
         ),
@@ -39,9 +42,7 @@ class Alert(SQLModel, table=True):
     child_id: uuid.UUID = Field(sa_column=Column(ForeignKey("child.id"), nullable=False))
     #: the child's municipality when the alert was raised; decides routing and jurisdiction
     municipality_code: str = Field(max_length=10)
-    source_organisation_id: uuid.UUID = Field(
-        sa_column=Column(ForeignKey("organisation.id"), nullable=False)
-    )
+    source_organisation_id: uuid.UUID = Field(sa_column=Column(ForeignKey("organisation.id"), nullable=False))
     author_id: str = Field(max_length=200)
     type: str = Field(max_length=50)
     severity: str = Field(max_length=10)

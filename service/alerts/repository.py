@@ -226,9 +226,7 @@ async def list_visible(
     return list((await session.execute(query)).scalars())
 
 
-async def inbox_after(
-    session: AsyncSession, scope: AccessScope, *, after: int, limit: int
-) -> list[tuple[Alert, int]]:
+async def inbox_after(session: AsyncSession, scope: AccessScope, *, after: int, limit: int) -> list[tuple[Alert, int]]:
     """Alerts routed to the scope's organisation whose latest change is after `after`, in feed
     order (oldest change first)."""
     rows = await session.execute(
@@ -259,9 +257,7 @@ async def add_notice(session: AsyncSession, notice: InboxNotice) -> None:
     await session.flush()
 
 
-async def notices_after(
-    session: AsyncSession, scope: AccessScope, *, after: int, limit: int
-) -> list[InboxNotice]:
+async def notices_after(session: AsyncSession, scope: AccessScope, *, after: int, limit: int) -> list[InboxNotice]:
     rows = await session.execute(
         select(InboxNotice)
         .where(
@@ -295,7 +291,7 @@ async def open_alerts_by_keys(
     wanted = set(keys)
     pairs = list(wanted)
     for start in range(0, len(pairs), 1000):
-        chunk = pairs[start:start + 1000]
+        chunk = pairs[start : start + 1000]
         rows = await session.execute(
             select(Alert)
             .where(
@@ -323,7 +319,10 @@ async def next_feed_positions(session: AsyncSession, count: int) -> list[int]:
     last = int(
         (
             await session.execute(
-                update(FeedCounter).where(FeedCounter.id == 1).values(seq=FeedCounter.seq + count).returning(FeedCounter.seq)  # type: ignore[arg-type]
+                update(FeedCounter)
+                .where(FeedCounter.id == 1)
+                .values(seq=FeedCounter.seq + count)
+                .returning(FeedCounter.seq)  # type: ignore[arg-type]
             )
         ).scalar_one()
     )

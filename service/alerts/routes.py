@@ -63,8 +63,13 @@ def etag(version: int) -> str:
 
 @router.post("/alerts", status_code=201, response_model=AlertRead, responses=_WRITE_ERRORS)
 async def raise_alert(
-    body: AlertCreate, response: Response, session: DbSession, principal: CurrentPrincipal,
-    purpose: PurposeOfUse, today: Today, idempotency_key: IdempotencyKey = None,
+    body: AlertCreate,
+    response: Response,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    purpose: PurposeOfUse,
+    today: Today,
+    idempotency_key: IdempotencyKey = None,
 ) -> Any:
     claim, replay = await idempotency.begin(
         session, principal_id=principal.id, key=idempotency_key, operation="alert.create", body=body
@@ -80,19 +85,27 @@ async def raise_alert(
 
 @router.get("/alerts", response_model=AlertPage, responses=_READ_ERRORS)
 async def list_alerts(
-    request: Request, response: Response, session: DbSession, principal: CurrentPrincipal,
-    purpose: PurposeOfUse, today: Today,
+    request: Request,
+    response: Response,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    purpose: PurposeOfUse,
+    today: Today,
     status: Annotated[str | None, Query(pattern="^(open|closed)$")] = None,
     type: Annotated[AlertType | None, Query()] = None,  # noqa: A002 - the contract's name
     severity: Annotated[Severity | None, Query()] = None,
     child_id: Annotated[uuid.UUID | None, Query()] = None,
     since: Annotated[datetime | None, Query(description="changed at or after")] = None,
-    limit: Limit = 50, after: CursorParam = None,
+    limit: Limit = 50,
+    after: CursorParam = None,
 ) -> AlertPage:
     before = time_and_id_before(after)
     filters = {
-        "status": status, "alert_type": type.value if type else None,
-        "severity": severity.value if severity else None, "child_id": child_id, "since": since,
+        "status": status,
+        "alert_type": type.value if type else None,
+        "severity": severity.value if severity else None,
+        "child_id": child_id,
+        "since": since,
     }
     items, last = await service.list_alerts(
         session, actor=principal, purpose=purpose, filters=filters, before=before, limit=limit, today=today
@@ -104,8 +117,12 @@ async def list_alerts(
 
 @router.get("/alerts/{alert_id}", response_model=AlertRead, responses=_READ_ERRORS)
 async def read_alert(
-    alert_id: uuid.UUID, response: Response, session: DbSession, principal: CurrentPrincipal,
-    purpose: PurposeOfUse, today: Today,
+    alert_id: uuid.UUID,
+    response: Response,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    purpose: PurposeOfUse,
+    today: Today,
 ) -> AlertRead:
     alert = await service.read_alert(session, actor=principal, alert_id=alert_id, purpose=purpose, today=today)
     response.headers["ETag"] = etag(alert.version)
@@ -114,8 +131,13 @@ async def read_alert(
 
 @router.post("/alerts/{alert_id}/acknowledge", response_model=AlertRead, responses=_WRITE_ERRORS)
 async def acknowledge(
-    alert_id: uuid.UUID, response: Response, session: DbSession, principal: CurrentPrincipal,
-    purpose: PurposeOfUse, today: Today, if_match: IfMatch = None,
+    alert_id: uuid.UUID,
+    response: Response,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    purpose: PurposeOfUse,
+    today: Today,
+    if_match: IfMatch = None,
 ) -> AlertRead:
     alert = await lifecycle.acknowledge(
         session, actor=principal, alert_id=alert_id, if_match=if_match, purpose=purpose, today=today
@@ -126,8 +148,14 @@ async def acknowledge(
 
 @router.post("/alerts/{alert_id}/actions", response_model=AlertRead, responses=_WRITE_ERRORS)
 async def record_action(
-    alert_id: uuid.UUID, body: ActionCreate, response: Response, session: DbSession,
-    principal: CurrentPrincipal, purpose: PurposeOfUse, today: Today, if_match: IfMatch = None,
+    alert_id: uuid.UUID,
+    body: ActionCreate,
+    response: Response,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    purpose: PurposeOfUse,
+    today: Today,
+    if_match: IfMatch = None,
 ) -> AlertRead:
     alert = await lifecycle.add_action(
         session, actor=principal, alert_id=alert_id, if_match=if_match, purpose=purpose, data=body, today=today
@@ -138,8 +166,14 @@ async def record_action(
 
 @router.post("/alerts/{alert_id}/close", response_model=AlertRead, responses=_WRITE_ERRORS)
 async def close_alert(
-    alert_id: uuid.UUID, body: AlertClose, response: Response, session: DbSession,
-    principal: CurrentPrincipal, purpose: PurposeOfUse, today: Today, if_match: IfMatch = None,
+    alert_id: uuid.UUID,
+    body: AlertClose,
+    response: Response,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    purpose: PurposeOfUse,
+    today: Today,
+    if_match: IfMatch = None,
 ) -> AlertRead:
     alert = await lifecycle.close(
         session, actor=principal, alert_id=alert_id, if_match=if_match, purpose=purpose, data=body, today=today
@@ -149,12 +183,20 @@ async def close_alert(
 
 
 @router.post(
-    "/alerts/{alert_id}/referral-answer", response_model=AlertRead, responses=_WRITE_ERRORS,
+    "/alerts/{alert_id}/referral-answer",
+    response_model=AlertRead,
+    responses=_WRITE_ERRORS,
     summary="A referred provider accepts the case, or declines it with a reason",
 )
 async def answer_referral(
-    alert_id: uuid.UUID, body: ReferralAnswer, response: Response, session: DbSession,
-    principal: CurrentPrincipal, purpose: PurposeOfUse, today: Today, if_match: IfMatch = None,
+    alert_id: uuid.UUID,
+    body: ReferralAnswer,
+    response: Response,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    purpose: PurposeOfUse,
+    today: Today,
+    if_match: IfMatch = None,
 ) -> AlertRead:
     alert = await lifecycle.answer_referral(
         session, actor=principal, alert_id=alert_id, if_match=if_match, purpose=purpose, data=body, today=today
@@ -164,12 +206,20 @@ async def answer_referral(
 
 
 @router.get(
-    "/inbox", response_model=InboxPage, responses=_READ_ERRORS,
+    "/inbox",
+    response_model=InboxPage,
+    responses=_READ_ERRORS,
     summary="Change feed of alerts routed to the caller's organisation (poll with ?after=next)",
 )
 async def read_inbox(
-    request: Request, response: Response, session: DbSession, principal: CurrentPrincipal,
-    purpose: PurposeOfUse, today: Today, limit: Limit = 50, after: CursorParam = None,
+    request: Request,
+    response: Response,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    purpose: PurposeOfUse,
+    today: Today,
+    limit: Limit = 50,
+    after: CursorParam = None,
 ) -> InboxPage:
     position = position_after(after)
     overdue, items, last = await service.inbox(

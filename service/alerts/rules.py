@@ -17,7 +17,10 @@ from service.core.problems import ValidationProblem
 
 async def read(session: AsyncSession) -> RoutingRules:
     return RoutingRules(
-        items=[RoutingRuleBody.model_validate(rule, from_attributes=True) for rule in await repository.routing_rules(session)]
+        items=[
+            RoutingRuleBody.model_validate(rule, from_attributes=True)
+            for rule in await repository.routing_rules(session)
+        ]
     )
 
 
@@ -40,15 +43,24 @@ async def replace(session: AsyncSession, *, actor: Principal, data: RoutingRules
     await session.execute(
         insert(RoutingRule),
         [
-            {"alert_type": r.alert_type.value, "recipient_kinds": [k.value for k in r.recipient_kinds],
-             "legal_basis": r.legal_basis.value,
-             "forced_severity": r.forced_severity.value if r.forced_severity else None, "updated_at": utcnow()}
+            {
+                "alert_type": r.alert_type.value,
+                "recipient_kinds": [k.value for k in r.recipient_kinds],
+                "legal_basis": r.legal_basis.value,
+                "forced_severity": r.forced_severity.value if r.forced_severity else None,
+                "updated_at": utcnow(),
+            }
             for r in data.items
         ],
     )
     await record(
         session,
-        AuditRecord(actor=actor, action="routing_rules.replace", decision="allow",
-                    reason="administrator changed configuration", resource_type="routing_rules"),
+        AuditRecord(
+            actor=actor,
+            action="routing_rules.replace",
+            decision="allow",
+            reason="administrator changed configuration",
+            resource_type="routing_rules",
+        ),
     )
     return await read(session)

@@ -81,9 +81,7 @@ async def _consented_provider(
     if data.consent_id is None:
         raise field_error("/consent_id", "sharing with a provider needs the guardian's consent_id")
     facts = (await consents.facts_by_id(session, [data.consent_id])).get(data.consent_id)
-    refusal = sharing_refusal(
-        facts, child_id=child_id, recipient=provider_id, purpose=details["purpose"], today=today
-    )
+    refusal = sharing_refusal(facts, child_id=child_id, recipient=provider_id, purpose=details["purpose"], today=today)
     if refusal is not None:
         raise field_error("/consent_id", refusal)
     return provider_id
@@ -98,8 +96,10 @@ async def create_alert(
     child = await children.get_child(session, data.child_id)
     if child is None:
         raise AccessDenied(
-            actor, Decision(False, Action.create_alert, "no such child", decision.purpose, deny_status=404),
-            resource_type="child", resource_id=str(data.child_id),
+            actor,
+            Decision(False, Action.create_alert, "no such child", decision.purpose, deny_status=404),
+            resource_type="child",
+            resource_id=str(data.child_id),
         )
     facts = await children.child_facts(session, child, today)
     decision = decide_child(actor, Action.create_alert, facts, purpose=purpose)
@@ -127,40 +127,80 @@ async def create_alert(
         basis = (data.legal_basis or LegalBasis(default_basis)).value
 
     alert = await _insert_alert(
-        session, actor=actor, child_id=child.id, municipality_code=facts.municipality_code,
-        alert_type=data.type.value, severity=forced_severity or data.severity.value, details=details,
-        note=data.note, basis=basis, consent_id=consent_id, recipients=recipients, purpose=decision.purpose,
+        session,
+        actor=actor,
+        child_id=child.id,
+        municipality_code=facts.municipality_code,
+        alert_type=data.type.value,
+        severity=forced_severity or data.severity.value,
+        details=details,
+        note=data.note,
+        basis=basis,
+        consent_id=consent_id,
+        recipients=recipients,
+        purpose=decision.purpose,
     )
     return (await alert_reads(session, [alert], scope_for(actor, decision, today)))[0]
 
 
 async def _insert_alert(
-    session: AsyncSession, *, actor: Principal, child_id: uuid.UUID, municipality_code: str, alert_type: str,
-    severity: str, details: dict[str, Any], note: str | None, basis: str, consent_id: uuid.UUID | None,
-    recipients: list[tuple[uuid.UUID, bool]], purpose: Purpose | None,
+    session: AsyncSession,
+    *,
+    actor: Principal,
+    child_id: uuid.UUID,
+    municipality_code: str,
+    alert_type: str,
+    severity: str,
+    details: dict[str, Any],
+    note: str | None,
+    basis: str,
+    consent_id: uuid.UUID | None,
+    recipients: list[tuple[uuid.UUID, bool]],
+    purpose: Purpose | None,
 ) -> Alert:
     """Store an alert, its audit event and its recipients (one feed position for all)."""
     now = utcnow()
     alert = Alert(
-        child_id=child_id, municipality_code=municipality_code,
+        child_id=child_id,
+        municipality_code=municipality_code,
         source_organisation_id=actor.organisation_id,  # type: ignore[arg-type]
-        author_id=actor.id, type=alert_type, severity=severity, details=details, note=note,
-        legal_basis=basis, consent_id=consent_id, created_at=now, updated_at=now,
+        author_id=actor.id,
+        type=alert_type,
+        severity=severity,
+        details=details,
+        note=note,
+        legal_basis=basis,
+        consent_id=consent_id,
+        created_at=now,
+        updated_at=now,
     )
     session.add(alert)
     await session.flush()
     await enforce(
-        session, actor, Decision(True, Action.create_alert, "alert raised and routed", purpose, basis, consent_id),
-        resource_type="alert", resource_id=alert.id, child_id=child_id,
+        session,
+        actor,
+        Decision(True, Action.create_alert, "alert raised and routed", purpose, basis, consent_id),
+        resource_type="alert",
+        resource_id=alert.id,
+        child_id=child_id,
     )
     position = await repository.next_feed_position(session)
     due = await deadlines.due_at(session, severity, now)
     await repository.insert_recipients(
         session,
         [
-            {"id": uuid.uuid4(), "alert_id": alert.id, "organisation_id": org, "is_lead": lead,
-             "state": RecipientState.delivered.value, "delivered_at": now, "change_seq": position,
-             "consent_id": consent_id, "referral_status": "pending" if consent_id else None, "due_at": due}
+            {
+                "id": uuid.uuid4(),
+                "alert_id": alert.id,
+                "organisation_id": org,
+                "is_lead": lead,
+                "state": RecipientState.delivered.value,
+                "delivered_at": now,
+                "change_seq": position,
+                "consent_id": consent_id,
+                "referral_status": "pending" if consent_id else None,
+                "due_at": due,
+            }
             for org, lead in recipients
         ],
     )
@@ -172,10 +212,20 @@ async def emit_alert_event(
     session: AsyncSession, alert: Alert, event_type: EventType, organisations: list[uuid.UUID], position: int
 ) -> None:
     await emit(
-        session, event_type=event_type, organisations=organisations, ordering_key=f"alert:{alert.id}",
+        session,
+        event_type=event_type,
+        organisations=organisations,
+        ordering_key=f"alert:{alert.id}",
         position=position,
-        payload=alert_payload(event_type, alert_id=alert.id, child_id=alert.child_id, alert_type=alert.type,
-                              severity=alert.severity, status=alert.status, at=alert.updated_at),
+        payload=alert_payload(
+            event_type,
+            alert_id=alert.id,
+            child_id=alert.child_id,
+            alert_type=alert.type,
+            severity=alert.severity,
+            status=alert.status,
+            at=alert.updated_at,
+        ),
     )
 
 
@@ -215,50 +265,105 @@ async def apply_rule_hits(
             routes[route_key] = await _route(session, hit.alert_type, hit.municipality_code)
         new.append((hit, *routes[route_key]))
     alert_rows = [
-        {"id": uuid.uuid4(), "child_id": hit.child_id, "municipality_code": hit.municipality_code,
-         "source_organisation_id": actor.organisation_id, "author_id": actor.id, "type": hit.alert_type.value,
-         "severity": forced or hit.severity, "details": _validated_details(hit.alert_type, hit.details),
-         "legal_basis": basis, "status": "open", "version": 1, "dedup_key": hit.dedup_key,
-         "created_at": now, "updated_at": now}
+        {
+            "id": uuid.uuid4(),
+            "child_id": hit.child_id,
+            "municipality_code": hit.municipality_code,
+            "source_organisation_id": actor.organisation_id,
+            "author_id": actor.id,
+            "type": hit.alert_type.value,
+            "severity": forced or hit.severity,
+            "details": _validated_details(hit.alert_type, hit.details),
+            "legal_basis": basis,
+            "status": "open",
+            "version": 1,
+            "dedup_key": hit.dedup_key,
+            "created_at": now,
+            "updated_at": now,
+        }
         for hit, _, basis, forced in new
     ]
     await session.flush()
     await repository.insert_alerts(session, alert_rows)
-    await record_many(session, [
-        audit_record(actor, Decision(True, Action.create_alert, "alert raised by an absence rule", None, row["legal_basis"]),
-                     "alert", row["id"], row["child_id"])
-        for row in alert_rows
-    ] + [
-        audit_record(actor, Decision(True, Action.create_alert, "alert updated by an absence rule", None, alert.legal_basis),
-                     "alert", alert.id, alert.child_id)
-        for alert in changed
-    ])
+    await record_many(
+        session,
+        [
+            audit_record(
+                actor,
+                Decision(True, Action.create_alert, "alert raised by an absence rule", None, row["legal_basis"]),
+                "alert",
+                row["id"],
+                row["child_id"],
+            )
+            for row in alert_rows
+        ]
+        + [
+            audit_record(
+                actor,
+                Decision(True, Action.create_alert, "alert updated by an absence rule", None, alert.legal_basis),
+                "alert",
+                alert.id,
+                alert.child_id,
+            )
+            for alert in changed
+        ],
+    )
     positions = await repository.next_feed_positions(session, len(alert_rows) + len(changed))
-    dues = {severity: await deadlines.due_at(session, severity, now) for severity in {r["severity"] for r in alert_rows}}
-    await repository.insert_recipients(session, [
-        {"id": uuid.uuid4(), "alert_id": row["id"], "organisation_id": org, "is_lead": lead,
-         "state": RecipientState.delivered.value, "delivered_at": now, "change_seq": position,
-         "due_at": dues[row["severity"]]}
-        for row, (_, recipients, _, _), position in zip(alert_rows, new, positions, strict=False)
-        for org, lead in recipients
-    ])
+    dues = {
+        severity: await deadlines.due_at(session, severity, now) for severity in {r["severity"] for r in alert_rows}
+    }
+    await repository.insert_recipients(
+        session,
+        [
+            {
+                "id": uuid.uuid4(),
+                "alert_id": row["id"],
+                "organisation_id": org,
+                "is_lead": lead,
+                "state": RecipientState.delivered.value,
+                "delivered_at": now,
+                "change_seq": position,
+                "due_at": dues[row["severity"]],
+            }
+            for row, (_, recipients, _, _), position in zip(alert_rows, new, positions, strict=False)
+            for org, lead in recipients
+        ],
+    )
     for row, (_, recipients, _, _), position in zip(alert_rows, new, positions, strict=False):
         await emit(
-            session, event_type=EventType.alert_routed, organisations=[org for org, _ in recipients],
-            ordering_key=f"alert:{row['id']}", position=position,
-            payload=alert_payload(EventType.alert_routed, alert_id=row["id"], child_id=row["child_id"],
-                                  alert_type=row["type"], severity=row["severity"], status="open", at=now),
+            session,
+            event_type=EventType.alert_routed,
+            organisations=[org for org, _ in recipients],
+            ordering_key=f"alert:{row['id']}",
+            position=position,
+            payload=alert_payload(
+                EventType.alert_routed,
+                alert_id=row["id"],
+                child_id=row["child_id"],
+                alert_type=row["type"],
+                severity=row["severity"],
+                status="open",
+                at=now,
+            ),
         )
-    for alert, position in zip(changed, positions[len(alert_rows):], strict=True):
+    for alert, position in zip(changed, positions[len(alert_rows) :], strict=True):
         await repository.stamp_recipients(session, alert.id, position)
-        await emit_alert_event(session, alert, EventType.alert_updated,
-                               await repository.audience(session, alert, now.date()), position)
+        await emit_alert_event(
+            session, alert, EventType.alert_updated, await repository.audience(session, alert, now.date()), position
+        )
     return [row["id"] for row in alert_rows], [alert.id for alert in changed]
 
 
 async def alert_for(
-    session: AsyncSession, *, actor: Principal, alert_id: uuid.UUID, action: Action,
-    purpose: Purpose | None, audit_action: str, today: date, for_update: bool = False,
+    session: AsyncSession,
+    *,
+    actor: Principal,
+    alert_id: uuid.UUID,
+    action: Action,
+    purpose: Purpose | None,
+    audit_action: str,
+    today: date,
+    for_update: bool = False,
 ) -> tuple[Alert, Decision]:
     """The alert after the audited relationship check (404 when unrelated or absent)."""
     base = decide(actor, action, purpose=purpose)
@@ -267,8 +372,10 @@ async def alert_for(
     alert = await repository.get_alert(session, alert_id, for_update=for_update)
     if alert is None:
         raise AccessDenied(
-            actor, Decision(False, action, "no such alert", base.purpose, deny_status=404),
-            resource_type="alert", resource_id=str(alert_id),
+            actor,
+            Decision(False, action, "no such alert", base.purpose, deny_status=404),
+            resource_type="alert",
+            resource_id=str(alert_id),
         )
     facts = await repository.alert_facts(session, alert)
     decision = decide_alert(actor, action, facts, purpose=purpose, today=today)
@@ -283,15 +390,26 @@ async def read_alert(
     session: AsyncSession, *, actor: Principal, alert_id: uuid.UUID, purpose: Purpose | None, today: date
 ) -> AlertRead:
     alert, decision = await alert_for(
-        session, actor=actor, alert_id=alert_id, action=Action.read_alert, purpose=purpose,
-        audit_action="alert read", today=today,
+        session,
+        actor=actor,
+        alert_id=alert_id,
+        action=Action.read_alert,
+        purpose=purpose,
+        audit_action="alert read",
+        today=today,
     )
     return (await alert_reads(session, [alert], scope_for(actor, decision, today)))[0]
 
 
 async def list_alerts(
-    session: AsyncSession, *, actor: Principal, purpose: Purpose | None, filters: dict[str, Any],
-    before: tuple[datetime, uuid.UUID] | None, limit: int, today: date,
+    session: AsyncSession,
+    *,
+    actor: Principal,
+    purpose: Purpose | None,
+    filters: dict[str, Any],
+    before: tuple[datetime, uuid.UUID] | None,
+    limit: int,
+    today: date,
 ) -> tuple[list[AlertRead], tuple[datetime, uuid.UUID] | None]:
     decision = decide(actor, Action.read_alert, purpose=purpose)
     if not decision.allowed or actor.organisation_id is None:
@@ -323,15 +441,17 @@ async def inbox(
     overdue = await repository.overdue_for(session, scope)
     alerts = [item for _, item in merged if isinstance(item, Alert)]
     await audit_reads(session, actor, decision, alerts + [a for a in overdue if a not in alerts])
-    reads = {read.id: read for read in await alert_reads(session, list({a.id: a for a in alerts + overdue}.values()), scope)}
+    reads = {
+        read.id: read for read in await alert_reads(session, list({a.id: a for a in alerts + overdue}.values()), scope)
+    }
     items = [
         InboxItem(kind="alert", alert=reads[item.id], change=position)
         if isinstance(item, Alert)
         else InboxItem(
-            kind="notice", change=position,
+            kind="notice",
+            change=position,
             notice=InboxNoticeRead.model_validate(item, from_attributes=True),
         )
         for position, item in merged
     ]
     return [reads[a.id] for a in overdue], items, (merged[-1][0] if merged else after)
-

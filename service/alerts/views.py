@@ -53,9 +53,14 @@ def alert_read(
         municipality_code=alert.municipality_code,
         recipients=[
             RecipientRead(
-                organisation_id=r.organisation_id, state=RecipientState(r.state), lead=r.is_lead,
-                delivered_at=r.delivered_at, acknowledged_at=r.acknowledged_at, done_at=r.done_at,
-                due_at=r.due_at, overdue=r.overdue_at is not None and r.acknowledged_at is None,
+                organisation_id=r.organisation_id,
+                state=RecipientState(r.state),
+                lead=r.is_lead,
+                delivered_at=r.delivered_at,
+                acknowledged_at=r.acknowledged_at,
+                done_at=r.done_at,
+                due_at=r.due_at,
+                overdue=r.overdue_at is not None and r.acknowledged_at is None,
                 outcome=r.outcome,  # type: ignore[arg-type]
                 referral_status=r.referral_status,  # type: ignore[arg-type]
                 referral_reason=None if school_view else r.referral_reason,
@@ -88,9 +93,19 @@ async def audit_reads(session: AsyncSession, actor: Principal, decision: Decisio
         [
             audit_record(
                 actor,
-                Decision(True, decision.action, decision.reason, decision.purpose, alert.legal_basis,
-                         alert.consent_id, decision.break_glass, decision.break_glass_reason),
-                "alert", alert.id, alert.child_id,
+                Decision(
+                    True,
+                    decision.action,
+                    decision.reason,
+                    decision.purpose,
+                    alert.legal_basis,
+                    alert.consent_id,
+                    decision.break_glass,
+                    decision.break_glass_reason,
+                ),
+                "alert",
+                alert.id,
+                alert.child_id,
             )
             for alert in alerts
         ],

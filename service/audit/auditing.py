@@ -29,32 +29,51 @@ from service.core.problems import Conflict
 
 
 async def _audit_auditor(
-    session: AsyncSession, actor: Principal, decision: Decision, reason: str, *,
-    resource_type: str, resource_id: uuid.UUID | None = None, child_id: uuid.UUID | None = None,
+    session: AsyncSession,
+    actor: Principal,
+    decision: Decision,
+    reason: str,
+    *,
+    resource_type: str,
+    resource_id: uuid.UUID | None = None,
+    child_id: uuid.UUID | None = None,
 ) -> None:
     audited = Decision(True, decision.action, reason, decision.purpose, "legal_obligation")
     await record(session, audit_record(actor, audited, resource_type, resource_id, child_id))
 
 
 async def search_events(
-    session: AsyncSession, *, actor: Principal, purpose: Purpose | None, where: EventFilter,
-    after_seq: int, limit: int,
+    session: AsyncSession,
+    *,
+    actor: Principal,
+    purpose: Purpose | None,
+    where: EventFilter,
+    after_seq: int,
+    limit: int,
 ) -> tuple[list[AuditEventRead], int | None]:
     decision = require(actor, Action.read_audit, purpose=purpose)
     events = await repository.search(session, where, after_seq=after_seq, limit=limit + 1)
     page = events[:limit]
-    await _audit_auditor(session, actor, decision, "audit trail searched", resource_type="audit_event",
-                         child_id=where.child_id)
+    await _audit_auditor(
+        session, actor, decision, "audit trail searched", resource_type="audit_event", child_id=where.child_id
+    )
     items = [AuditEventRead.model_validate(e, from_attributes=True) for e in page]
     return items, (page[-1].seq if len(events) > limit else None)
 
 
 async def break_glass_queue(
-    session: AsyncSession, *, actor: Principal, purpose: Purpose | None, pending_only: bool,
-    after_seq: int, limit: int,
+    session: AsyncSession,
+    *,
+    actor: Principal,
+    purpose: Purpose | None,
+    pending_only: bool,
+    after_seq: int,
+    limit: int,
 ) -> tuple[list[BreakGlassRead], int | None]:
     decision = require(actor, Action.read_audit, purpose=purpose)
-    rows = await repository.break_glass_reviews(session, pending_only=pending_only, after_seq=after_seq, limit=limit + 1)
+    rows = await repository.break_glass_reviews(
+        session, pending_only=pending_only, after_seq=after_seq, limit=limit + 1
+    )
     page = rows[:limit]
     await _audit_auditor(session, actor, decision, "break-glass queue read", resource_type="break_glass_review")
     items = [BreakGlassRead.model_validate(r, from_attributes=True) for r in page]
@@ -62,7 +81,11 @@ async def break_glass_queue(
 
 
 async def review_break_glass(
-    session: AsyncSession, *, actor: Principal, purpose: Purpose | None, review_id: uuid.UUID,
+    session: AsyncSession,
+    *,
+    actor: Principal,
+    purpose: Purpose | None,
+    review_id: uuid.UUID,
     data: BreakGlassReviewBody,
 ) -> BreakGlassRead:
     decision = require(actor, Action.read_audit, purpose=purpose)
@@ -78,8 +101,13 @@ async def review_break_glass(
     review.review_comment = data.comment
     await session.flush()
     await _audit_auditor(
-        session, actor, decision, f"break-glass access reviewed: {data.outcome.value}",
-        resource_type="break_glass_review", resource_id=review.id, child_id=review.child_id,
+        session,
+        actor,
+        decision,
+        f"break-glass access reviewed: {data.outcome.value}",
+        resource_type="break_glass_review",
+        resource_id=review.id,
+        child_id=review.child_id,
     )
     return BreakGlassRead.model_validate(review, from_attributes=True)
 
@@ -92,13 +120,25 @@ async def access_report(
     that happened, and no staff identities."""
     decision = require(actor, Action.read_audit, purpose=purpose)
     rows = await repository.child_accesses(session, child_id, allowed_only=for_guardian)
-    await _audit_auditor(session, actor, decision, "child access report" + (" (guardian)" if for_guardian else ""),
-                         resource_type="access_report", child_id=child_id)
+    await _audit_auditor(
+        session,
+        actor,
+        decision,
+        "child access report" + (" (guardian)" if for_guardian else ""),
+        resource_type="access_report",
+        child_id=child_id,
+    )
     entries = [
         AccessEntry(
-            at=event.occurred_at, organisation_id=event.actor_organisation_id, organisation_code=code,
-            organisation_name=name, roles=event.actor_roles, action=event.action, purpose=event.purpose,
-            basis=event.basis, break_glass=event.break_glass,
+            at=event.occurred_at,
+            organisation_id=event.actor_organisation_id,
+            organisation_code=code,
+            organisation_name=name,
+            roles=event.actor_roles,
+            action=event.action,
+            purpose=event.purpose,
+            basis=event.basis,
+            break_glass=event.break_glass,
             actor_id=None if for_guardian else event.actor_id,
             decision=None if for_guardian else event.decision,
             reason=None if for_guardian else event.reason,
@@ -108,13 +148,16 @@ async def access_report(
     return AccessReport(child_id=child_id, version="guardian" if for_guardian else "staff", entries=entries)
 
 
-async def verify(
-    session: AsyncSession, *, actor: Principal, purpose: Purpose | None
-) -> Verification:
+async def verify(session: AsyncSession, *, actor: Principal, purpose: Purpose | None) -> Verification:
     decision = require(actor, Action.read_audit, purpose=purpose)
     result = await verify_chain(session)
-    await _audit_auditor(session, actor, decision, "audit chain verified: " + ("intact" if result.ok else "broken"),
-                         resource_type="audit_event")
+    await _audit_auditor(
+        session,
+        actor,
+        decision,
+        "audit chain verified: " + ("intact" if result.ok else "broken"),
+        resource_type="audit_event",
+    )
     return result
 
 
@@ -132,7 +175,9 @@ async def create_checkpoint(
     checkpoint = await checkpoints.create(session, keys) or await checkpoints.latest(session)
     if checkpoint is None:
         raise Conflict("the audit trail is empty; there is nothing to checkpoint")
-    await _audit_auditor(session, actor, decision, f"checkpoint at event {checkpoint.seq}", resource_type="audit_checkpoint")
+    await _audit_auditor(
+        session, actor, decision, f"checkpoint at event {checkpoint.seq}", resource_type="audit_checkpoint"
+    )
     return CheckpointRead.model_validate(checkpoint, from_attributes=True)
 
 
@@ -141,5 +186,6 @@ async def record_export(
 ) -> None:
     """The export is audited (in the request's transaction) before the first line is sent."""
     decision = require(actor, Action.read_audit, purpose=purpose)
-    await _audit_auditor(session, actor, decision, f"audit trail exported as {fmt}", resource_type="audit_event",
-                         child_id=child_id)
+    await _audit_auditor(
+        session, actor, decision, f"audit trail exported as {fmt}", resource_type="audit_event", child_id=child_id
+    )

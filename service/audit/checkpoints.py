@@ -31,7 +31,9 @@ async def create(session: AsyncSession, keys: KeyRing) -> AuditCheckpoint | None
     key = keys.active
     signature = sign_document(
         {"seq": int(seq), "hash": head_hash, "signed_at": canonical_time(signed_at)},
-        private_pem=key.private_pem, algorithm=SIGNING_ALGORITHM, kid=key.kid,
+        private_pem=key.private_pem,
+        algorithm=SIGNING_ALGORITHM,
+        kid=key.kid,
     )
     checkpoint = AuditCheckpoint(seq=seq, hash=head_hash, signed_at=signed_at, kid=key.kid, signature=signature)
     session.add(checkpoint)
@@ -42,8 +44,11 @@ async def create(session: AsyncSession, keys: KeyRing) -> AuditCheckpoint | None
 def exported(checkpoint: AuditCheckpoint) -> dict[str, Any]:
     """The form kept outside the database (and given to `obhvat audit verify --checkpoint`)."""
     return {
-        "seq": checkpoint.seq, "hash": checkpoint.hash, "signed_at": canonical_time(checkpoint.signed_at),
-        "kid": checkpoint.kid, "signature": checkpoint.signature,
+        "seq": checkpoint.seq,
+        "hash": checkpoint.hash,
+        "signed_at": canonical_time(checkpoint.signed_at),
+        "kid": checkpoint.kid,
+        "signature": checkpoint.signature,
     }
 
 

@@ -17,9 +17,27 @@ from service.core.database import Database
 
 BATCH = 2000
 EXPORT_FIELDS = (
-    "seq", "occurred_at", "actor_id", "actor_kind", "actor_organisation_id", "actor_roles", "action",
-    "resource_type", "resource_id", "child_id", "purpose", "basis", "consent_id", "decision", "reason",
-    "break_glass", "break_glass_reason", "request_id", "client_address", "prev_hash", "hash",
+    "seq",
+    "occurred_at",
+    "actor_id",
+    "actor_kind",
+    "actor_organisation_id",
+    "actor_roles",
+    "action",
+    "resource_type",
+    "resource_id",
+    "child_id",
+    "purpose",
+    "basis",
+    "consent_id",
+    "decision",
+    "reason",
+    "break_glass",
+    "break_glass_reason",
+    "request_id",
+    "client_address",
+    "prev_hash",
+    "hash",
 )
 _FORMULA_LEADS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -71,7 +89,9 @@ async def export_lines(database: Database, where: EventFilter, fmt: str) -> Asyn
         if fmt == "csv":
             writer.writerow([_csv_cell(v) for v in values])
         else:
-            buffer.write(json.dumps(dict(zip(EXPORT_FIELDS, (_plain(v) for v in values), strict=True)), ensure_ascii=False))
+            buffer.write(
+                json.dumps(dict(zip(EXPORT_FIELDS, (_plain(v) for v in values), strict=True)), ensure_ascii=False)
+            )
             buffer.write("\n")
         pending += 1
         if pending == BATCH:
@@ -86,7 +106,11 @@ async def export_lines(database: Database, where: EventFilter, fmt: str) -> Asyn
 def access_report_csv(report: AccessReport) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    names = [n for n in AccessEntry.model_fields if not (report.version == "guardian" and n in ("actor_id", "decision", "reason"))]
+    names = [
+        n
+        for n in AccessEntry.model_fields
+        if not (report.version == "guardian" and n in ("actor_id", "decision", "reason"))
+    ]
     writer.writerow(names)
     for entry in report.entries:
         writer.writerow([_csv_cell(getattr(entry, n)) for n in names])

@@ -72,7 +72,9 @@ async def get_break_glass(session: AsyncSession, review_id: uuid.UUID) -> BreakG
     ).scalar_one_or_none()
 
 
-async def child_accesses(session: AsyncSession, child_id: uuid.UUID, *, allowed_only: bool) -> list[tuple[AuditEvent, str | None, str | None]]:
+async def child_accesses(
+    session: AsyncSession, child_id: uuid.UUID, *, allowed_only: bool
+) -> list[tuple[AuditEvent, str | None, str | None]]:
     """Every event about a child with the acting organisation's code and name, oldest first."""
     query = (
         select(AuditEvent, _organisation.c.code, _organisation.c.name)

@@ -41,7 +41,10 @@ _ERRORS = problem_responses(Unauthenticated, Forbidden, NotFound, Conflict, Vali
 
 @router.get("/audit/events", response_model=AuditEventPage, responses=_ERRORS)
 async def search_events(
-    request: Request, response: Response, session: DbSession, principal: CurrentPrincipal,
+    request: Request,
+    response: Response,
+    session: DbSession,
+    principal: CurrentPrincipal,
     purpose: PurposeOfUse,
     child_id: Annotated[uuid.UUID | None, Query()] = None,
     actor_id: Annotated[str | None, Query(max_length=200)] = None,
@@ -52,12 +55,19 @@ async def search_events(
     break_glass: Annotated[bool | None, Query()] = None,
     occurred_from: Annotated[datetime | None, Query(alias="from")] = None,
     occurred_to: Annotated[datetime | None, Query(alias="to")] = None,
-    limit: Limit = 100, after: CursorParam = None,
+    limit: Limit = 100,
+    after: CursorParam = None,
 ) -> AuditEventPage:
     where = EventFilter(
-        child_id=child_id, actor_id=actor_id, organisation_id=organisation_id, action=action,
-        decision=decision, purpose=purpose_of_use, break_glass=break_glass,
-        occurred_from=occurred_from, occurred_to=occurred_to,
+        child_id=child_id,
+        actor_id=actor_id,
+        organisation_id=organisation_id,
+        action=action,
+        decision=decision,
+        purpose=purpose_of_use,
+        break_glass=break_glass,
+        occurred_from=occurred_from,
+        occurred_to=occurred_to,
     )
     items, last = await auditing.search_events(
         session, actor=principal, purpose=purpose, where=where, after_seq=position_after(after), limit=limit
@@ -69,14 +79,22 @@ async def search_events(
 
 @router.get("/audit/break-glass", response_model=BreakGlassPage, responses=_ERRORS)
 async def break_glass_queue(
-    request: Request, response: Response, session: DbSession, principal: CurrentPrincipal,
+    request: Request,
+    response: Response,
+    session: DbSession,
+    principal: CurrentPrincipal,
     purpose: PurposeOfUse,
     status: Annotated[str, Query(pattern="^(pending|all)$")] = "pending",
-    limit: Limit = 100, after: CursorParam = None,
+    limit: Limit = 100,
+    after: CursorParam = None,
 ) -> BreakGlassPage:
     items, last = await auditing.break_glass_queue(
-        session, actor=principal, purpose=purpose, pending_only=status == "pending",
-        after_seq=position_after(after), limit=limit,
+        session,
+        actor=principal,
+        purpose=purpose,
+        pending_only=status == "pending",
+        after_seq=position_after(after),
+        limit=limit,
     )
     next_cursor = encode_cursor([last]) if last is not None else None
     link_next(request, response, next_cursor)
@@ -85,20 +103,26 @@ async def break_glass_queue(
 
 @router.post("/audit/break-glass/{review_id}/review", response_model=BreakGlassRead, responses=_ERRORS)
 async def review_break_glass(
-    review_id: uuid.UUID, body: BreakGlassReviewBody, session: DbSession, principal: CurrentPrincipal,
+    review_id: uuid.UUID,
+    body: BreakGlassReviewBody,
+    session: DbSession,
+    principal: CurrentPrincipal,
     purpose: PurposeOfUse,
 ) -> BreakGlassRead:
-    return await auditing.review_break_glass(
-        session, actor=principal, purpose=purpose, review_id=review_id, data=body
-    )
+    return await auditing.review_break_glass(session, actor=principal, purpose=purpose, review_id=review_id, data=body)
 
 
 @router.get(
-    "/audit/events/export", responses=_ERRORS, response_class=StreamingResponse,
+    "/audit/events/export",
+    responses=_ERRORS,
+    response_class=StreamingResponse,
     summary="Stream matching events as JSON lines or CSV (spreadsheet formulas neutralised)",
 )
 async def export_events(
-    request: Request, session: DbSession, principal: CurrentPrincipal, purpose: PurposeOfUse,
+    request: Request,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    purpose: PurposeOfUse,
     format: Annotated[str, Query(pattern="^(jsonl|csv)$")] = "jsonl",  # noqa: A002 - the contract's name
     child_id: Annotated[uuid.UUID | None, Query()] = None,
     actor_id: Annotated[str | None, Query(max_length=200)] = None,
@@ -110,13 +134,20 @@ async def export_events(
     occurred_to: Annotated[datetime | None, Query(alias="to")] = None,
 ) -> StreamingResponse:
     where = EventFilter(
-        child_id=child_id, actor_id=actor_id, organisation_id=organisation_id, action=action,
-        decision=decision, break_glass=break_glass, occurred_from=occurred_from, occurred_to=occurred_to,
+        child_id=child_id,
+        actor_id=actor_id,
+        organisation_id=organisation_id,
+        action=action,
+        decision=decision,
+        break_glass=break_glass,
+        occurred_from=occurred_from,
+        occurred_to=occurred_to,
     )
     await auditing.record_export(session, actor=principal, purpose=purpose, child_id=child_id, fmt=format)
     media = "text/csv; charset=utf-8" if format == "csv" else "application/x-ndjson"
     return StreamingResponse(
-        export_lines(request.app.state.database, where, format), media_type=media,
+        export_lines(request.app.state.database, where, format),
+        media_type=media,
         headers={"Content-Disposition": f'attachment; filename="audit-events.{format}"'},
     )
 
@@ -132,7 +163,10 @@ async def list_checkpoints(session: DbSession, principal: CurrentPrincipal, purp
 
 
 @router.post(
-    "/audit/checkpoints", status_code=201, response_model=CheckpointRead, responses=_ERRORS,
+    "/audit/checkpoints",
+    status_code=201,
+    response_model=CheckpointRead,
+    responses=_ERRORS,
     summary="Sign the chain head now (keep the answer outside the database)",
 )
 async def create_checkpoint(
@@ -145,7 +179,10 @@ async def create_checkpoint(
 
 @router.get("/audit/children/{child_id}/access-report", response_model=AccessReport, responses=_ERRORS)
 async def access_report(
-    child_id: uuid.UUID, session: DbSession, principal: CurrentPrincipal, purpose: PurposeOfUse,
+    child_id: uuid.UUID,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    purpose: PurposeOfUse,
     for_: Annotated[str | None, Query(alias="for", pattern="^guardian$")] = None,
     format: Annotated[str, Query(pattern="^(json|csv)$")] = "json",  # noqa: A002
 ) -> Any:
@@ -155,6 +192,7 @@ async def access_report(
     if format == "json":
         return report
     return Response(
-        access_report_csv(report), media_type="text/csv; charset=utf-8",
+        access_report_csv(report),
+        media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="access-report-{child_id}.csv"'},
     )

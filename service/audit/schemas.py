@@ -67,7 +67,6 @@ class BreakGlassPage(BaseModel):
 
 
 class BreakGlassReviewBody(RequestModel):
-
     outcome: ReviewOutcome
     comment: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
 

@@ -96,16 +96,18 @@ def _fields(entry: AuditRecord, seq: int, request_id: str | None, client_address
     }
 
 
-
-
 async def queue_break_glass_review(session: AsyncSession, *, seq: int, entry: AuditRecord) -> None:
     """Put an emergency access (already audited as `seq`) in the auditors' review queue."""
     if entry.child_id is None or not entry.break_glass_reason:
         raise ValueError("a break-glass review needs the child and the reason")
     session.add(
         BreakGlassReview(
-            audit_seq=seq, actor_id=entry.actor.id, actor_organisation_id=entry.actor.organisation_id,
-            child_id=entry.child_id, reason=entry.break_glass_reason, accessed_at=entry.occurred_at,
+            audit_seq=seq,
+            actor_id=entry.actor.id,
+            actor_organisation_id=entry.actor.organisation_id,
+            child_id=entry.child_id,
+            reason=entry.break_glass_reason,
+            accessed_at=entry.occurred_at,
         )
     )
     await session.flush()

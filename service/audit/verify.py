@@ -36,8 +36,13 @@ class Verification:
             self.ok, self.first_bad_seq, self.problem = False, seq, problem
 
     def as_dict(self) -> dict[str, Any]:
-        return {"ok": self.ok, "checked": self.checked, "first_bad_seq": self.first_bad_seq,
-                "problem": self.problem, "head": self.head}
+        return {
+            "ok": self.ok,
+            "checked": self.checked,
+            "first_bad_seq": self.first_bad_seq,
+            "problem": self.problem,
+            "head": self.head,
+        }
 
 
 async def _rows(session: AsyncSession) -> AsyncIterator[dict[str, Any]]:
@@ -45,10 +50,14 @@ async def _rows(session: AsyncSession) -> AsyncIterator[dict[str, Any]]:
     after = 0
     while True:
         rows = (
-            await session.execute(
-                select(*_COLUMNS).where(AuditEvent.seq > after).order_by(AuditEvent.seq).limit(BATCH)  # type: ignore[operator]
+            (
+                await session.execute(
+                    select(*_COLUMNS).where(AuditEvent.seq > after).order_by(AuditEvent.seq).limit(BATCH)  # type: ignore[operator]
+                )
             )
-        ).mappings().all()
+            .mappings()
+            .all()
+        )
         if not rows:
             return
         for row in rows:
@@ -56,9 +65,7 @@ async def _rows(session: AsyncSession) -> AsyncIterator[dict[str, Any]]:
         after = rows[-1]["seq"]
 
 
-async def verify_chain(
-    session: AsyncSession, *, progress: Callable[[int], None] | None = None
-) -> Verification:
+async def verify_chain(session: AsyncSession, *, progress: Callable[[int], None] | None = None) -> Verification:
     result = Verification()
     expected_seq, previous_hash = 1, GENESIS_HASH
     async for row in _rows(session):
@@ -67,8 +74,11 @@ async def verify_chain(
             if seq != expected_seq:
                 result.fail(expected_seq, f"event {expected_seq} is missing (the trail jumps to {seq})")
             elif row["prev_hash"] != previous_hash:
-                result.fail(seq, "the link to the previous event does not hold (an event was inserted, "
-                                 "removed or reordered before this one)")
+                result.fail(
+                    seq,
+                    "the link to the previous event does not hold (an event was inserted, "
+                    "removed or reordered before this one)",
+                )
             elif event_hash(row["prev_hash"], row) != row["hash"]:
                 result.fail(seq, "the event's contents do not match its hash (it was changed)")
         result.checked += 1
@@ -80,8 +90,10 @@ async def verify_chain(
     last_seq = expected_seq - 1
     if result.ok and (head[0] != last_seq or head[1] != previous_hash):
         if head[0] > last_seq:
-            result.fail(last_seq + 1, f"the trail ends at event {last_seq} but its head records event {head[0]} "
-                                      "(the tail was truncated)")
+            result.fail(
+                last_seq + 1,
+                f"the trail ends at event {last_seq} but its head records event {head[0]} (the tail was truncated)",
+            )
         elif head[0] < last_seq:
             result.fail(head[0] + 1, f"events after the chain head ({head[0]}) were added outside the service")
         else:

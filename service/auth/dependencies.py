@@ -16,7 +16,8 @@ from service.core.passwords import Passwords
 
 # The OAuth2 password scheme lets the interactive docs log in with a username and password.
 _bearer = OAuth2PasswordBearer(
-    tokenUrl="/api/v1/auth/token", auto_error=False,
+    tokenUrl="/api/v1/auth/token",
+    auto_error=False,
     description="a token from POST /api/v1/auth/token",
 )
 

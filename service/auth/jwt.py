@@ -55,9 +55,7 @@ def decode_verified(
         **{f"require_{claim}": True for claim in required},
     }
     try:
-        claims = jwt.decode(
-            token, key, algorithms=[algorithm], audience=audience, issuer=issuer, options=options
-        )
+        claims = jwt.decode(token, key, algorithms=[algorithm], audience=audience, issuer=issuer, options=options)
     except JOSEError as exc:
         raise TokenInvalid(str(exc) or type(exc).__name__) from exc
     if not isinstance(claims, dict):

@@ -95,9 +95,7 @@ async def issue_token(
         )
         kind, generation = "client", 0
     else:
-        raise BadRequest(
-            "grant_type must be password or client_credentials", error="unsupported_grant_type"
-        )
+        raise BadRequest("grant_type must be password or client_credentials", error="unsupported_grant_type")
     token, lifetime = tokens.issue(
         subject=uuid.UUID(principal.id),
         kind=kind,
@@ -118,7 +116,9 @@ async def jwks(tokens: Tokens) -> dict[str, Any]:
 
 
 @router.get(
-    "/me", response_model=Me, responses=problem_responses(Unauthenticated),
+    "/me",
+    response_model=Me,
+    responses=problem_responses(Unauthenticated),
     summary="The caller: principal, organisation, roles and allowed purposes",
 )
 async def me(session: DbSession, principal: CurrentPrincipal) -> dict[str, Any]:

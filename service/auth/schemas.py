@@ -12,7 +12,7 @@ from service.access.vocabulary import OrganisationKind, Purpose, Role
 
 class TokenResponse(BaseModel):
     access_token: str
-    token_type: str = "bearer"
+    token_type: str = "bearer"  # noqa: S105 - the OAuth2 token type, not a secret
     expires_in: int
 
 

@@ -23,9 +23,7 @@ class AuthenticationFailed(Unauthenticated):
 
     def __init__(self, reason: str, *, actor: Principal = ANONYMOUS, action: str = "authenticate") -> None:
         super().__init__()
-        self.audit_entry = AuditRecord(
-            actor=actor, action=action, decision="deny", reason=reason
-        )
+        self.audit_entry = AuditRecord(actor=actor, action=action, decision="deny", reason=reason)
 
 
 class LoginFailed(AuthenticationFailed):
@@ -50,7 +48,11 @@ class LoginThrottled(TooManyRequests):
 
 
 async def _principal_for(
-    session: AsyncSession, *, kind: PrincipalKind, subject_id: uuid.UUID, roles: list[str],
+    session: AsyncSession,
+    *,
+    kind: PrincipalKind,
+    subject_id: uuid.UUID,
+    roles: list[str],
     organisation: Organisation | None,
 ) -> Principal:
     codes: list[str] = []
@@ -75,7 +77,9 @@ async def login_with_password(
         actor = Principal(id=str(user.id), kind=PrincipalKind.user, roles=frozenset()) if user else ANONYMOUS
         raise LoginFailed("wrong username or password", actor=actor)
     if user.disabled:
-        raise LoginFailed("user is disabled", actor=Principal(id=str(user.id), kind=PrincipalKind.user, roles=frozenset()))
+        raise LoginFailed(
+            "user is disabled", actor=Principal(id=str(user.id), kind=PrincipalKind.user, roles=frozenset())
+        )
     found = await organisations.user_with_organisation(session, user.id)
     organisation = found[1] if found else None
     principal = await _principal_for(
@@ -134,7 +138,10 @@ async def principal_from_token(
             raise AuthenticationFailed("client disabled or removed")
         client, client_organisation = found_client
         return await _principal_for(
-            session, kind=PrincipalKind.client, subject_id=client.id, roles=client.roles,
+            session,
+            kind=PrincipalKind.client,
+            subject_id=client.id,
+            roles=client.roles,
             organisation=client_organisation,
         )
     raise AuthenticationFailed("unknown token kind")
@@ -152,7 +159,8 @@ async def _external_principal(
     kind = OrganisationKind(organisation.kind)
     raw_roles = claims.get(roles_claim)
     roles = [
-        role for role in (raw_roles if isinstance(raw_roles, list) else [])
+        role
+        for role in (raw_roles if isinstance(raw_roles, list) else [])
         if role in Role.__members__ and Role(role) is not Role.admin and role_allowed_in(Role(role), kind)
     ]
     if not roles:
@@ -179,7 +187,10 @@ async def describe(session: AsyncSession, principal: Principal) -> dict[str, Any
         org = await organisations.get_organisation(session, principal.organisation_id)
         if org is not None:
             organisation = {
-                "id": org.id, "code": org.code, "kind": org.kind, "name": org.name,
+                "id": org.id,
+                "code": org.code,
+                "kind": org.kind,
+                "name": org.name,
                 "municipality_codes": sorted(principal.municipality_codes),
             }
     return {

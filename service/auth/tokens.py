@@ -88,9 +88,7 @@ class TokenService:
             "gen": generation,
         }
         active = self.keys.active
-        token = encode_signed(
-            claims, private_pem=active.private_pem, algorithm=SIGNING_ALGORITHM, kid=active.kid
-        )
+        token = encode_signed(claims, private_pem=active.private_pem, algorithm=SIGNING_ALGORITHM, kid=active.kid)
         return token, lifetime
 
     async def verify(self, token: str) -> VerifiedToken:

@@ -95,7 +95,10 @@ async def child_facts(session: AsyncSession, child: Child, today: date) -> Child
         org for org, consent_id in recipient_rows
         if consent_id is None or (
             consent_id in consent_facts
-            and sharing_refusal(consent_facts[consent_id], child_id=child.id, recipient=org, purpose=None, today=today) is None
+            and sharing_refusal(
+                consent_facts[consent_id], child_id=child.id, recipient=org, purpose=None, today=today
+            )
+            is None
         )
     }
     sources = (

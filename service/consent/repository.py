@@ -34,8 +34,9 @@ async def recipients_of(session: AsyncSession, consent_ids: Sequence[uuid.UUID])
     if not consent_ids:
         return found
     rows = await session.execute(
-        select(ConsentRecipient.consent_id, ConsentRecipient.organisation_id)
-        .where(ConsentRecipient.consent_id.in_(consent_ids))  # type: ignore[attr-defined]
+        select(ConsentRecipient.consent_id, ConsentRecipient.organisation_id).where(
+            ConsentRecipient.consent_id.in_(consent_ids)
+        )  # type: ignore[attr-defined]
     )
     for consent_id, org in rows:
         found[consent_id].append(org)

@@ -25,8 +25,12 @@ _ERRORS = problem_responses(Unauthenticated, Forbidden, NotFound, Conflict, Vali
 
 @router.post("/children/{child_id}/consents", status_code=201, response_model=ConsentRead, responses=_ERRORS)
 async def record_consent(
-    child_id: uuid.UUID, body: ConsentCreate, session: DbSession, principal: CurrentPrincipal,
-    purpose: PurposeOfUse, today: Today,
+    child_id: uuid.UUID,
+    body: ConsentCreate,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    purpose: PurposeOfUse,
+    today: Today,
 ) -> ConsentRead:
     return await service.record(session, actor=principal, child_id=child_id, data=body, purpose=purpose, today=today)
 
@@ -40,7 +44,13 @@ async def list_consents(
 
 @router.post("/consents/{consent_id}/withdraw", response_model=ConsentRead, responses=_ERRORS)
 async def withdraw_consent(
-    consent_id: uuid.UUID, body: ConsentWithdraw, session: DbSession, principal: CurrentPrincipal,
-    purpose: PurposeOfUse, today: Today,
+    consent_id: uuid.UUID,
+    body: ConsentWithdraw,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    purpose: PurposeOfUse,
+    today: Today,
 ) -> ConsentRead:
-    return await service.withdraw(session, actor=principal, consent_id=consent_id, data=body, purpose=purpose, today=today)
+    return await service.withdraw(
+        session, actor=principal, consent_id=consent_id, data=body, purpose=purpose, today=today
+    )

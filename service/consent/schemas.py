@@ -31,7 +31,6 @@ Text300 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, 
 
 
 class ConsentCreate(RequestModel):
-
     guardian_name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
     guardian_relationship: GuardianRelationship
     purposes: list[ConsentPurpose] = Field(min_length=1, max_length=3)
@@ -48,7 +47,6 @@ class ConsentCreate(RequestModel):
 
 
 class ConsentWithdraw(RequestModel):
-
     reason: Text300
 
 

@@ -28,14 +28,21 @@ from service.organisations import repository as organisations
 
 def _read(consent: Consent, recipients: list[uuid.UUID], today: date) -> ConsentRead:
     return ConsentRead(
-        id=consent.id, child_id=consent.child_id, guardian_name=consent.guardian_name,
+        id=consent.id,
+        child_id=consent.child_id,
+        guardian_name=consent.guardian_name,
         guardian_relationship=consent.guardian_relationship,  # type: ignore[arg-type]
         purposes=consent.purposes,  # type: ignore[arg-type]
-        recipient_ids=sorted(recipients, key=str), valid_from=consent.valid_from,
-        valid_until=consent.valid_until, evidence=consent.evidence, recorded_by=consent.recorded_by,
-        recorded_by_organisation_id=consent.recorded_by_organisation_id, created_at=consent.created_at,
+        recipient_ids=sorted(recipients, key=str),
+        valid_from=consent.valid_from,
+        valid_until=consent.valid_until,
+        evidence=consent.evidence,
+        recorded_by=consent.recorded_by,
+        recorded_by_organisation_id=consent.recorded_by_organisation_id,
+        created_at=consent.created_at,
         state=ConsentState(consent_state(repository.facts(consent, recipients), today)),
-        withdrawn_at=consent.withdrawn_at, withdrawal_reason=consent.withdrawal_reason,
+        withdrawn_at=consent.withdrawn_at,
+        withdrawal_reason=consent.withdrawal_reason,
     )
 
 
@@ -46,32 +53,51 @@ async def _check_recipients(session: AsyncSession, recipient_ids: list[uuid.UUID
         if organisation is None:
             errors.append({"pointer": f"#/recipient_ids/{index}", "detail": "no such organisation"})
         elif organisation.kind != OrganisationKind.service_provider.value:
-            errors.append({"pointer": f"#/recipient_ids/{index}",
-                           "detail": f"consent covers service providers, not a {organisation.kind}"})
+            errors.append(
+                {
+                    "pointer": f"#/recipient_ids/{index}",
+                    "detail": f"consent covers service providers, not a {organisation.kind}",
+                }
+            )
     if errors:
         raise ValidationProblem(errors[0]["detail"], errors=errors)
 
 
 async def record(
-    session: AsyncSession, *, actor: Principal, child_id: uuid.UUID, data: ConsentCreate,
-    purpose: Purpose | None, today: date,
+    session: AsyncSession,
+    *,
+    actor: Principal,
+    child_id: uuid.UUID,
+    data: ConsentCreate,
+    purpose: Purpose | None,
+    today: date,
 ) -> ConsentRead:
     base = decide(actor, Action.manage_consents, purpose=purpose)
     if not base.allowed:
         raise AccessDenied(actor, base, resource_type="consent", child_id=child_id)
-    await readable_child(session, actor=actor, child_id=child_id, action=Action.read_child, purpose=purpose, today=today)
+    await readable_child(
+        session, actor=actor, child_id=child_id, action=Action.read_child, purpose=purpose, today=today
+    )
     await _check_recipients(session, data.recipient_ids)
     consent = Consent(
-        child_id=child_id, guardian_name=data.guardian_name,
+        child_id=child_id,
+        guardian_name=data.guardian_name,
         guardian_relationship=data.guardian_relationship.value,
-        purposes=sorted({p.value for p in data.purposes}), valid_from=data.valid_from,
-        valid_until=data.valid_until, evidence=data.evidence, recorded_by=actor.id,
+        purposes=sorted({p.value for p in data.purposes}),
+        valid_from=data.valid_from,
+        valid_until=data.valid_until,
+        evidence=data.evidence,
+        recorded_by=actor.id,
         recorded_by_organisation_id=actor.organisation_id,  # type: ignore[arg-type]
     )
     await repository.add(session, consent, data.recipient_ids)
     await enforce(
-        session, actor, Decision(True, Action.manage_consents, "guardian consent recorded", base.purpose, "consent", consent.id),
-        resource_type="consent", resource_id=consent.id, child_id=child_id,
+        session,
+        actor,
+        Decision(True, Action.manage_consents, "guardian consent recorded", base.purpose, "consent", consent.id),
+        resource_type="consent",
+        resource_id=consent.id,
+        child_id=child_id,
     )
     return _read(consent, list(dict.fromkeys(data.recipient_ids)), today)
 
@@ -82,15 +108,22 @@ async def list_for_child(
     base = decide(actor, Action.manage_consents, purpose=purpose)
     if not base.allowed:
         raise AccessDenied(actor, base, resource_type="consent", child_id=child_id)
-    await readable_child(session, actor=actor, child_id=child_id, action=Action.read_child, purpose=purpose, today=today)
+    await readable_child(
+        session, actor=actor, child_id=child_id, action=Action.read_child, purpose=purpose, today=today
+    )
     consents = await repository.for_child(session, child_id)
     recipients = await repository.recipients_of(session, [c.id for c in consents])
     return ConsentList(items=[_read(c, recipients[c.id], today) for c in consents])
 
 
 async def withdraw(
-    session: AsyncSession, *, actor: Principal, consent_id: uuid.UUID, data: ConsentWithdraw,
-    purpose: Purpose | None, today: date,
+    session: AsyncSession,
+    *,
+    actor: Principal,
+    consent_id: uuid.UUID,
+    data: ConsentWithdraw,
+    purpose: Purpose | None,
+    today: date,
 ) -> ConsentRead:
     """Withdrawal stops sharing from this moment; the record stays."""
     base = decide(actor, Action.manage_consents, purpose=purpose)
@@ -99,10 +132,14 @@ async def withdraw(
     consent = await repository.get(session, consent_id, for_update=True)
     if consent is None:
         raise AccessDenied(
-            actor, Decision(False, Action.manage_consents, "no such consent", base.purpose, deny_status=404),
-            resource_type="consent", resource_id=str(consent_id),
+            actor,
+            Decision(False, Action.manage_consents, "no such consent", base.purpose, deny_status=404),
+            resource_type="consent",
+            resource_id=str(consent_id),
         )
-    await readable_child(session, actor=actor, child_id=consent.child_id, action=Action.read_child, purpose=purpose, today=today)
+    await readable_child(
+        session, actor=actor, child_id=consent.child_id, action=Action.read_child, purpose=purpose, today=today
+    )
     if consent.withdrawn_at is not None:
         raise Conflict("the consent was already withdrawn")
     consent.withdrawn_at = utcnow()
@@ -110,8 +147,12 @@ async def withdraw(
     consent.withdrawal_reason = data.reason
     await session.flush()
     await enforce(
-        session, actor, Decision(True, Action.manage_consents, "guardian consent withdrawn", base.purpose, "consent", consent.id),
-        resource_type="consent", resource_id=consent.id, child_id=consent.child_id,
+        session,
+        actor,
+        Decision(True, Action.manage_consents, "guardian consent withdrawn", base.purpose, "consent", consent.id),
+        resource_type="consent",
+        resource_id=consent.id,
+        child_id=consent.child_id,
     )
     recipients = await repository.recipients_of(session, [consent.id])
     return _read(consent, recipients[consent.id], today)

@@ -27,15 +27,35 @@ class EventType(StrEnum):
     access_break_glass = "access.break_glass"
 
 
-def alert_payload(event_type: EventType, *, alert_id: uuid.UUID, child_id: uuid.UUID, alert_type: str,
-                  severity: str, status: str, at: datetime) -> dict[str, Any]:
-    return {"type": event_type.value, "alert_id": str(alert_id), "child_id": str(child_id),
-            "alert_type": alert_type, "severity": severity, "status": status, "time": canonical_time(at)}
+def alert_payload(
+    event_type: EventType,
+    *,
+    alert_id: uuid.UUID,
+    child_id: uuid.UUID,
+    alert_type: str,
+    severity: str,
+    status: str,
+    at: datetime,
+) -> dict[str, Any]:
+    return {
+        "type": event_type.value,
+        "alert_id": str(alert_id),
+        "child_id": str(child_id),
+        "alert_type": alert_type,
+        "severity": severity,
+        "status": status,
+        "time": canonical_time(at),
+    }
 
 
 async def emit(
-    session: AsyncSession, *, event_type: EventType, organisations: Iterable[uuid.UUID], payload: dict[str, Any],
-    ordering_key: str, position: int,
+    session: AsyncSession,
+    *,
+    event_type: EventType,
+    organisations: Iterable[uuid.UUID],
+    payload: dict[str, Any],
+    ordering_key: str,
+    position: int,
 ) -> int:
     """Queue one delivery per subscribed webhook of `organisations`; returns how many."""
     orgs = list(dict.fromkeys(organisations))
@@ -44,17 +64,29 @@ async def emit(
     hooks = (
         await session.execute(
             select(Webhook.id, Webhook.events).where(
-                Webhook.organisation_id.in_(orgs), Webhook.deleted_at.is_(None)  # type: ignore[attr-defined,union-attr]
+                Webhook.organisation_id.in_(orgs),
+                Webhook.deleted_at.is_(None),  # type: ignore[attr-defined,union-attr]
             )
         )
     ).all()
     event_id = uuid.uuid4()
     now = utcnow()
     rows = [
-        {"id": uuid.uuid4(), "seq": position, "event_id": event_id, "event_type": event_type.value,
-         "webhook_id": hook_id, "ordering_key": ordering_key, "payload": {"id": str(event_id), **payload},
-         "status": "pending", "attempts": 0, "next_attempt_at": now, "created_at": now}
-        for hook_id, events in hooks if event_type.value in events
+        {
+            "id": uuid.uuid4(),
+            "seq": position,
+            "event_id": event_id,
+            "event_type": event_type.value,
+            "webhook_id": hook_id,
+            "ordering_key": ordering_key,
+            "payload": {"id": str(event_id), **payload},
+            "status": "pending",
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+        }
+        for hook_id, events in hooks
+        if event_type.value in events
     ]
     if rows:
         await session.execute(insert(OutboxDelivery), rows)

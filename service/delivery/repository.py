@@ -55,7 +55,11 @@ async def attempts(
     )
     if before is not None:
         at, last_id = before
-        query = query.where(or_(DeliveryAttempt.attempted_at < at,  # type: ignore[operator]
-                                and_(DeliveryAttempt.attempted_at == at, DeliveryAttempt.id < last_id)))  # type: ignore[arg-type,operator]
+        query = query.where(
+            or_(
+                DeliveryAttempt.attempted_at < at,  # type: ignore[operator]
+                and_(DeliveryAttempt.attempted_at == at, DeliveryAttempt.id < last_id),
+            )
+        )  # type: ignore[arg-type,operator]
     query = query.order_by(DeliveryAttempt.attempted_at.desc(), DeliveryAttempt.id.desc()).limit(limit)  # type: ignore[attr-defined]
     return [(row[0], row[1]) for row in await session.execute(query)]

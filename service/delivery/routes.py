@@ -27,7 +27,10 @@ _ERRORS = problem_responses(Unauthenticated, Forbidden, NotFound, Conflict, Vali
 
 
 @router.post(
-    "/webhooks", status_code=201, response_model=WebhookCreated, responses=_ERRORS,
+    "/webhooks",
+    status_code=201,
+    response_model=WebhookCreated,
+    responses=_ERRORS,
     summary="Register an HTTPS endpoint; the signing secret is in this answer only",
 )
 async def create_webhook(
@@ -40,7 +43,8 @@ async def create_webhook(
 
 @router.get("/webhooks", response_model=WebhookList, responses=_ERRORS)
 async def list_webhooks(
-    session: DbSession, principal: CurrentPrincipal,
+    session: DbSession,
+    principal: CurrentPrincipal,
     organisation_id: Annotated[uuid.UUID | None, Query(description="platform admin: filter")] = None,
 ) -> WebhookList:
     return await service.list_for(session, actor=principal, organisation_id=organisation_id)
@@ -54,11 +58,20 @@ async def delete_webhook(webhook_id: uuid.UUID, session: DbSession, principal: C
 
 @router.get("/webhooks/{webhook_id}/deliveries", response_model=AttemptPage, responses=_ERRORS)
 async def deliveries(
-    webhook_id: uuid.UUID, request: Request, response: Response, session: DbSession,
-    principal: CurrentPrincipal, limit: Limit = 50, after: CursorParam = None,
+    webhook_id: uuid.UUID,
+    request: Request,
+    response: Response,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    limit: Limit = 50,
+    after: CursorParam = None,
 ) -> AttemptPage:
     items, last = await service.attempts(
-        session, actor=principal, webhook_id=webhook_id, limit=limit, before=time_and_id_before(after),
+        session,
+        actor=principal,
+        webhook_id=webhook_id,
+        limit=limit,
+        before=time_and_id_before(after),
     )
     next_cursor = time_and_id_cursor(last)
     link_next(request, response, next_cursor)
@@ -66,7 +79,9 @@ async def deliveries(
 
 
 @router.post(
-    "/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver", status_code=202, responses=_ERRORS,
+    "/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver",
+    status_code=202,
+    responses=_ERRORS,
     summary="Queue a dead-lettered (or delivered) event again",
 )
 async def redeliver(

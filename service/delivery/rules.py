@@ -47,8 +47,16 @@ class EscalationRules(BaseModel):
 
 
 async def _audit(session: AsyncSession, actor: Principal, what: str) -> None:
-    await record(session, AuditRecord(actor=actor, action=f"{what}.replace", decision="allow",
-                                      reason="administrator changed configuration", resource_type=what))
+    await record(
+        session,
+        AuditRecord(
+            actor=actor,
+            action=f"{what}.replace",
+            decision="allow",
+            reason="administrator changed configuration",
+            resource_type=what,
+        ),
+    )
 
 
 async def read_deadlines(session: AsyncSession, *, actor: Principal) -> DeadlineRules:
@@ -61,10 +69,14 @@ async def replace_deadlines(session: AsyncSession, *, actor: Principal, data: De
     require(actor, Action.manage_rules)
     severities = [r.severity for r in data.items]
     if len(set(severities)) != len(severities):
-        raise ValidationProblem("a severity is listed twice", errors=[{"pointer": "#/items", "detail": "a severity is listed twice"}])
+        raise ValidationProblem(
+            "a severity is listed twice", errors=[{"pointer": "#/items", "detail": "a severity is listed twice"}]
+        )
     await session.execute(delete(DeadlineRule))
     if data.items:
-        await session.execute(insert(DeadlineRule), [{**r.model_dump(), "severity": r.severity.value} for r in data.items])
+        await session.execute(
+            insert(DeadlineRule), [{**r.model_dump(), "severity": r.severity.value} for r in data.items]
+        )
     await _audit(session, actor, "deadline_rules")
     return await read_deadlines(session, actor=actor)
 
@@ -79,14 +91,16 @@ async def replace_escalations(session: AsyncSession, *, actor: Principal, data: 
     require(actor, Action.manage_rules)
     errors = [
         {"pointer": f"#/items/{i}/organisation_id", "detail": "no such organisation"}
-        for i, r in enumerate(data.items) if await session.get(Organisation, r.organisation_id) is None
+        for i, r in enumerate(data.items)
+        if await session.get(Organisation, r.organisation_id) is None
     ]
     if errors:
         raise ValidationProblem(errors[0]["detail"], errors=errors)
     await session.execute(delete(EscalationRule))
     if data.items:
-        await session.execute(insert(EscalationRule), [
-            {"id": uuid.uuid4(), **r.model_dump(), "severity": r.severity.value} for r in data.items
-        ])
+        await session.execute(
+            insert(EscalationRule),
+            [{"id": uuid.uuid4(), **r.model_dump(), "severity": r.severity.value} for r in data.items],
+        )
     await _audit(session, actor, "escalation_rules")
     return await read_escalations(session, actor=actor)

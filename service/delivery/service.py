@@ -33,11 +33,17 @@ def _may_manage(actor: Principal, organisation_id: uuid.UUID) -> bool:
 
 
 def _hidden(actor: Principal, decision: Decision, what: str, resource_id: uuid.UUID | None = None) -> AccessDenied:
-    return AccessDenied(actor, Decision(False, decision.action, what, deny_status=404),
-                        resource_type="webhook", resource_id=str(resource_id) if resource_id else None)
+    return AccessDenied(
+        actor,
+        Decision(False, decision.action, what, deny_status=404),
+        resource_type="webhook",
+        resource_id=str(resource_id) if resource_id else None,
+    )
 
 
-async def _audit(session: AsyncSession, actor: Principal, decision: Decision, reason: str, webhook_id: uuid.UUID) -> None:
+async def _audit(
+    session: AsyncSession, actor: Principal, decision: Decision, reason: str, webhook_id: uuid.UUID
+) -> None:
     await record(session, audit_record(actor, Decision(True, decision.action, reason), "webhook", webhook_id, None))
 
 
@@ -54,12 +60,17 @@ async def create(
     except UnsafeURL as exc:
         raise field_error("/url", str(exc)) from None
     webhook = Webhook(
-        organisation_id=data.organisation_id, url=data.url, events=sorted({e.value for e in data.events}),
-        secret="whsec_" + base64.b64encode(secrets.token_bytes(32)).decode(), created_by=actor.id,
+        organisation_id=data.organisation_id,
+        url=data.url,
+        events=sorted({e.value for e in data.events}),
+        secret="whsec_" + base64.b64encode(secrets.token_bytes(32)).decode(),
+        created_by=actor.id,
     )
     await repository.add_webhook(session, webhook)
     await _audit(session, actor, decision, "webhook registered", webhook.id)
-    return WebhookCreated(**WebhookRead.model_validate(webhook, from_attributes=True).model_dump(), secret=webhook.secret)
+    return WebhookCreated(
+        **WebhookRead.model_validate(webhook, from_attributes=True).model_dump(), secret=webhook.secret
+    )
 
 
 async def list_for(session: AsyncSession, *, actor: Principal, organisation_id: uuid.UUID | None) -> WebhookList:
@@ -88,15 +99,27 @@ async def delete(session: AsyncSession, *, actor: Principal, webhook_id: uuid.UU
 
 
 async def attempts(
-    session: AsyncSession, *, actor: Principal, webhook_id: uuid.UUID, limit: int,
+    session: AsyncSession,
+    *,
+    actor: Principal,
+    webhook_id: uuid.UUID,
+    limit: int,
     before: tuple[datetime, uuid.UUID] | None,
 ) -> tuple[list[AttemptRead], tuple[datetime, uuid.UUID] | None]:
     webhook, _ = await _owned(session, actor, webhook_id)
     rows = await repository.attempts(session, webhook.id, limit=limit + 1, before=before)
     page = rows[:limit]
     items = [
-        AttemptRead(delivery_id=d.id, event_id=d.event_id, event_type=d.event_type, delivery_status=d.status,
-                    attempted_at=a.attempted_at, status_code=a.status_code, error=a.error, duration_ms=a.duration_ms)
+        AttemptRead(
+            delivery_id=d.id,
+            event_id=d.event_id,
+            event_type=d.event_type,
+            delivery_status=d.status,
+            attempted_at=a.attempted_at,
+            status_code=a.status_code,
+            error=a.error,
+            duration_ms=a.duration_ms,
+        )
         for a, d in page
     ]
     last = (page[-1][0].attempted_at, page[-1][0].id) if len(rows) > limit else None

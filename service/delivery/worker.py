@@ -98,20 +98,27 @@ class Worker:
         )
         async with self.database.transaction() as session:
             rows = (
-                await session.execute(
-                    select(OutboxDelivery)
-                    .where(due, ~blocked)
-                    .order_by(OutboxDelivery.seq, OutboxDelivery.id)
-                    .limit(self.settings.worker_batch_size)
-                    .with_for_update(skip_locked=True, of=OutboxDelivery)
+                (
+                    await session.execute(
+                        select(OutboxDelivery)
+                        .where(due, ~blocked)
+                        .order_by(OutboxDelivery.seq, OutboxDelivery.id)
+                        .limit(self.settings.worker_batch_size)
+                        .with_for_update(skip_locked=True, of=OutboxDelivery)
+                    )
                 )
-            ).scalars().all()
+                .scalars()
+                .all()
+            )
             if not rows:
                 return []
             hooks = {
-                h.id: h for h in (await session.execute(
-                    select(Webhook).where(Webhook.id.in_({r.webhook_id for r in rows}))  # type: ignore[attr-defined]
-                )).scalars()
+                h.id: h
+                for h in (
+                    await session.execute(
+                        select(Webhook).where(Webhook.id.in_({r.webhook_id for r in rows}))  # type: ignore[attr-defined]
+                    )
+                ).scalars()
             }
             lease = now + timedelta(seconds=self.settings.worker_lease_seconds)
             claimed = []
@@ -154,21 +161,37 @@ class Worker:
         async with self.database.transaction() as session:
             for outcome in outcomes:
                 item = outcome.claimed
-                session.add(DeliveryAttempt(
-                    delivery_id=item.delivery_id, webhook_id=item.webhook_id, attempted_at=now,
-                    status_code=outcome.status_code, error=outcome.error, duration_ms=outcome.duration_ms,
-                ))
+                session.add(
+                    DeliveryAttempt(
+                        delivery_id=item.delivery_id,
+                        webhook_id=item.webhook_id,
+                        attempted_at=now,
+                        status_code=outcome.status_code,
+                        error=outcome.error,
+                        duration_ms=outcome.duration_ms,
+                    )
+                )
                 if outcome.delivered:
                     values: dict[str, object] = {"status": "delivered", "delivered_at": now, "lease_until": None}
                 elif item.attempts >= self.settings.webhook_max_attempts:
                     values = {"status": "dead", "lease_until": None}
                 else:
-                    values = {"status": "pending", "lease_until": None, "next_attempt_at": now + self.backoff(item.attempts)}
+                    values = {
+                        "status": "pending",
+                        "lease_until": None,
+                        "next_attempt_at": now + self.backoff(item.attempts),
+                    }
                 await session.execute(
                     update(OutboxDelivery).where(OutboxDelivery.id == item.delivery_id).values(**values)  # type: ignore[arg-type]
                 )
-                log.info("webhook_delivery", delivery_id=str(item.delivery_id), webhook_id=str(item.webhook_id),
-                         attempt=item.attempts, status_code=outcome.status_code, outcome=values["status"])
+                log.info(
+                    "webhook_delivery",
+                    delivery_id=str(item.delivery_id),
+                    webhook_id=str(item.webhook_id),
+                    attempt=item.attempts,
+                    status_code=outcome.status_code,
+                    outcome=values["status"],
+                )
 
     async def deliver_once(self) -> int:
         """Claim, send and record one batch; returns how many were attempted."""
@@ -214,42 +237,103 @@ class Worker:
         escalated = await self._escalate(session, alert, now, position) if alert.severity == "urgent" else []
         await alerts.stamp_recipients(session, alert.id, position)
         audience = [org for org in await alerts.audience(session, alert, now.date()) if org not in escalated]
-        payload = alert_payload(EventType.alert_overdue, alert_id=alert.id, child_id=alert.child_id,
-                                alert_type=alert.type, severity=alert.severity, status=alert.status, at=now)
-        await emit(session, event_type=EventType.alert_overdue, organisations=audience, payload=payload,
-                   ordering_key=f"alert:{alert.id}", position=position)
-        entries = [AuditRecord(actor=WORKER, action="alert.overdue", decision="allow",
-                               reason="acknowledgement deadline passed", resource_type="alert",
-                               resource_id=str(alert.id), child_id=alert.child_id, basis=alert.legal_basis)]
-        entries += [AuditRecord(actor=WORKER, action="alert.escalate", decision="allow",
-                                reason=f"escalated to organisation {org}", resource_type="alert",
-                                resource_id=str(alert.id), child_id=alert.child_id, basis=alert.legal_basis)
-                    for org in escalated]
+        payload = alert_payload(
+            EventType.alert_overdue,
+            alert_id=alert.id,
+            child_id=alert.child_id,
+            alert_type=alert.type,
+            severity=alert.severity,
+            status=alert.status,
+            at=now,
+        )
+        await emit(
+            session,
+            event_type=EventType.alert_overdue,
+            organisations=audience,
+            payload=payload,
+            ordering_key=f"alert:{alert.id}",
+            position=position,
+        )
+        entries = [
+            AuditRecord(
+                actor=WORKER,
+                action="alert.overdue",
+                decision="allow",
+                reason="acknowledgement deadline passed",
+                resource_type="alert",
+                resource_id=str(alert.id),
+                child_id=alert.child_id,
+                basis=alert.legal_basis,
+            )
+        ]
+        entries += [
+            AuditRecord(
+                actor=WORKER,
+                action="alert.escalate",
+                decision="allow",
+                reason=f"escalated to organisation {org}",
+                resource_type="alert",
+                resource_id=str(alert.id),
+                child_id=alert.child_id,
+                basis=alert.legal_basis,
+            )
+            for org in escalated
+        ]
         await record_many(session, entries)
 
     async def _escalate(self, session: AsyncSession, alert: Alert, now: datetime, position: int) -> list[uuid.UUID]:
         targets = (
-            await session.execute(
-                select(EscalationRule.organisation_id).where(
-                    EscalationRule.severity == alert.severity,  # type: ignore[arg-type]
-                    or_(EscalationRule.municipality_code.is_(None),  # type: ignore[union-attr]
-                        EscalationRule.municipality_code == alert.municipality_code),  # type: ignore[arg-type]
+            (
+                await session.execute(
+                    select(EscalationRule.organisation_id).where(
+                        EscalationRule.severity == alert.severity,  # type: ignore[arg-type]
+                        or_(
+                            EscalationRule.municipality_code.is_(None),  # type: ignore[union-attr]
+                            EscalationRule.municipality_code == alert.municipality_code,
+                        ),  # type: ignore[arg-type]
+                    )
                 )
             )
-        ).scalars().all()
+            .scalars()
+            .all()
+        )
         present = {r.organisation_id for r in (await alerts.recipients_of(session, [alert.id]))[alert.id]}
         added = [org for org in dict.fromkeys(targets) if org not in present]
         due = await deadlines.due_at(session, alert.severity, now)
-        await alerts.insert_recipients(session, [
-            {"id": uuid.uuid4(), "alert_id": alert.id, "organisation_id": org, "is_lead": False,
-             "state": "delivered", "delivered_at": now, "change_seq": position, "due_at": due}
-            for org in added
-        ])
+        await alerts.insert_recipients(
+            session,
+            [
+                {
+                    "id": uuid.uuid4(),
+                    "alert_id": alert.id,
+                    "organisation_id": org,
+                    "is_lead": False,
+                    "state": "delivered",
+                    "delivered_at": now,
+                    "change_seq": position,
+                    "due_at": due,
+                }
+                for org in added
+            ],
+        )
         if added:
-            payload = alert_payload(EventType.alert_routed, alert_id=alert.id, child_id=alert.child_id,
-                                    alert_type=alert.type, severity=alert.severity, status=alert.status, at=now)
-            await emit(session, event_type=EventType.alert_routed, organisations=added, payload=payload,
-                       ordering_key=f"alert:{alert.id}", position=position)
+            payload = alert_payload(
+                EventType.alert_routed,
+                alert_id=alert.id,
+                child_id=alert.child_id,
+                alert_type=alert.type,
+                severity=alert.severity,
+                status=alert.status,
+                at=now,
+            )
+            await emit(
+                session,
+                event_type=EventType.alert_routed,
+                organisations=added,
+                payload=payload,
+                ordering_key=f"alert:{alert.id}",
+                position=position,
+            )
         return added
 
     async def run(self, *, once: bool = False) -> None:

@@ -36,9 +36,7 @@ class DemoSummary:
     usernames: list[str] = field(default_factory=list)
 
     def describe(self) -> str:
-        sample = ", ".join(
-            u for u in self.usernames if u.startswith(("school-koprinka", "cp-kazanlak", "platform"))
-        )
+        sample = ", ".join(u for u in self.usernames if u.startswith(("school-koprinka", "cp-kazanlak", "platform")))
         return (
             f"demo loaded: {self.organisations_created} organisations, {self.users_created} users, "
             f"{self.children_created} children created\n"
@@ -55,8 +53,11 @@ def school_year_start(today: date) -> date:
 
 
 async def _load_children(
-    session: AsyncSession, children: list[dict[str, Any]], organisation_ids: dict[str, uuid.UUID],
-    secret: bytes, today: date,
+    session: AsyncSession,
+    children: list[dict[str, Any]],
+    organisation_ids: dict[str, uuid.UUID],
+    secret: bytes,
+    today: date,
 ) -> int:
     """Demo pupils, each enrolled at its school since the start of the school year."""
     created = 0
@@ -66,16 +67,21 @@ async def _load_children(
             if await children_repository.child_by_pin_hash(session, digest):
                 continue
             child = Child(
-                pin_hash=digest, given_name=entry["given_name"], family_name=entry["family_name"],
-                date_of_birth=date.fromisoformat(entry["date_of_birth"]), sex=entry["sex"],
+                pin_hash=digest,
+                given_name=entry["given_name"],
+                family_name=entry["family_name"],
+                date_of_birth=date.fromisoformat(entry["date_of_birth"]),
+                sex=entry["sex"],
                 municipality_code=entry.get("municipality_code"),
             )
             session.add(child)
             await session.flush()
             session.add(
                 Enrolment(
-                    child_id=child.id, school_id=organisation_ids[entry["school"]],
-                    grade=entry["grade"], start_date=school_year_start(today),
+                    child_id=child.id,
+                    school_id=organisation_ids[entry["school"]],
+                    grade=entry["grade"],
+                    start_date=school_year_start(today),
                 )
             )
             created += 1
@@ -95,9 +101,7 @@ async def load_demo(
         for entry in document.get("organisations", []):
             existing = await repository.organisation_by_code(session, entry["code"])
             if existing is None:
-                created = await service.create_organisation(
-                    session, actor=actor, data=OrganisationCreate(**entry)
-                )
+                created = await service.create_organisation(session, actor=actor, data=OrganisationCreate(**entry))
                 organisation_ids[entry["code"]] = created.id
                 summary.organisations_created += 1
             else:

@@ -47,9 +47,11 @@ async def begin(
         return None, None
     if not _KEY.match(key):
         raise _invalid_key("Idempotency-Key must be 1–200 printable ASCII characters")
-    payload = body if isinstance(body, bytes) else json.dumps(
-        body.model_dump(mode="json"), sort_keys=True, ensure_ascii=False
-    ).encode()
+    payload = (
+        body
+        if isinstance(body, bytes)
+        else json.dumps(body.model_dump(mode="json"), sort_keys=True, ensure_ascii=False).encode()
+    )
     request = IdempotentRequest(
         principal_id, key, operation, hashlib.sha256(operation.encode() + b"\0" + payload).hexdigest()
     )
@@ -71,7 +73,8 @@ async def begin(
     if stored.request_hash != request.request_hash:
         raise _invalid_key("this Idempotency-Key was used with a different request")
     return request, JSONResponse(
-        stored.response_body, status_code=stored.response_status,
+        stored.response_body,
+        status_code=stored.response_status,
         headers={**stored.response_headers, "Idempotent-Replayed": "true"},
     )
 
@@ -83,8 +86,11 @@ async def remember(
         return
     session.add(
         IdempotencyRecord(
-            principal_id=request.principal_id, key=request.key, operation=request.operation,
-            request_hash=request.request_hash, response_status=status,
+            principal_id=request.principal_id,
+            key=request.key,
+            operation=request.operation,
+            request_hash=request.request_hash,
+            response_status=status,
             response_body=body.model_dump(mode="json") if isinstance(body, BaseModel) else body,
             response_headers=headers,
         )

@@ -36,7 +36,9 @@ async def test_lukovit_utf8_bom_file_imports_and_raises_six_alerts(client, world
     body = response.json()
     assert body["rows_accepted"] == 10
     assert len(body["alerts_raised"]) == 6 and body["alerts_updated"] == []
-    alert = (await client.get(f"/api/v1/alerts/{body['alerts_raised'][0]}", headers=await world.headers("cp-lukovit.cp"))).json()
+    alert = (
+        await client.get(f"/api/v1/alerts/{body['alerts_raised'][0]}", headers=await world.headers("cp-lukovit.cp"))
+    ).json()
     assert alert["type"] == "unexcused_absences" and alert["details"]["month"] == "2026-10"
     again = await client.get(f"/api/v1/absence-reports/{body['id']}", headers=school)
     assert again.json() == body
@@ -61,7 +63,8 @@ async def test_file_with_bad_rows_3_and_5_is_refused_naming_them_and_nothing_cha
     lines[5] = lines[5].replace(";6;", ";шест;")
     before = (await _count(database, AbsenceReport), await _count(database, Alert), await _count(database, AuditEvent))
     response = await client.post(
-        "/api/v1/absence-reports/csv", content="\r\n".join(lines).encode("cp1251"),
+        "/api/v1/absence-reports/csv",
+        content="\r\n".join(lines).encode("cp1251"),
         headers=await world.headers("school-koprinka.staff", **CSV),
     )
     assert response.status_code == 422, response.text
@@ -99,10 +102,16 @@ async def test_resending_a_pupil_month_replaces_the_figure_and_updates_the_same_
 async def test_three_months_over_the_threshold_in_a_school_year_raise_dropout_risk(client, world):
     headers = await world.headers("school-koprinka.staff")
     for month in ("2026-09", "2026-10"):
-        await client.post("/api/v1/absence-reports", json={"rows": [
-            {"pin": "1152035081", "month": month, "unexcused_hours": 8, "excused_hours": 0}]}, headers=headers)
-    third = await client.post("/api/v1/absence-reports", json={"rows": [
-        {"pin": "1152035081", "month": "2026-11", "unexcused_hours": 7, "excused_hours": 0}]}, headers=headers)
+        await client.post(
+            "/api/v1/absence-reports",
+            json={"rows": [{"pin": "1152035081", "month": month, "unexcused_hours": 8, "excused_hours": 0}]},
+            headers=headers,
+        )
+    third = await client.post(
+        "/api/v1/absence-reports",
+        json={"rows": [{"pin": "1152035081", "month": "2026-11", "unexcused_hours": 7, "excused_hours": 0}]},
+        headers=headers,
+    )
     assert third.status_code == 201, third.text
     types = {}
     for alert_id in third.json()["alerts_raised"]:
@@ -112,13 +121,23 @@ async def test_three_months_over_the_threshold_in_a_school_year_raise_dropout_ri
 
 
 async def test_json_rows_errors_name_row_and_field_and_future_months_are_refused(client, world):
-    response = await client.post("/api/v1/absence-reports", json={"rows": [
-        {"pin": "1152035081", "month": "2026-10", "unexcused_hours": 2, "excused_hours": 0},
-        {"pin": "1152035082", "month": "2027-01", "unexcused_hours": 2.5, "excused_hours": -1},
-    ]}, headers=await world.headers("school-koprinka.staff"))
+    response = await client.post(
+        "/api/v1/absence-reports",
+        json={
+            "rows": [
+                {"pin": "1152035081", "month": "2026-10", "unexcused_hours": 2, "excused_hours": 0},
+                {"pin": "1152035082", "month": "2027-01", "unexcused_hours": 2.5, "excused_hours": -1},
+            ]
+        },
+        headers=await world.headers("school-koprinka.staff"),
+    )
     assert response.status_code == 422
     assert [(e["row"], e["field"]) for e in response.json()["errors"]] == [
-        (2, "excused_hours"), (2, "month"), (2, "pin"), (2, "unexcused_hours")]
+        (2, "excused_hours"),
+        (2, "month"),
+        (2, "pin"),
+        (2, "unexcused_hours"),
+    ]
 
 
 async def test_idempotency_key_replays_the_first_batch_result(client, world, database):
@@ -141,7 +160,9 @@ async def test_non_school_roles_cannot_submit_and_other_types_are_415(client, wo
 async def test_absence_rules_are_data_the_admin_edits(client, world, admin):
     rules = (await client.get("/api/v1/absence-rules", headers=admin)).json()["items"]
     assert {(r["alert_type"], r["threshold_hours"], r["months"]) for r in rules} == {
-        ("unexcused_absences", 5, 1), ("dropout_risk", 5, 3)}
+        ("unexcused_absences", 5, 1),
+        ("dropout_risk", 5, 3),
+    }
     stricter = [{**r, "threshold_hours": 10} if r["months"] == 1 else r for r in rules]
     assert (await client.put("/api/v1/absence-rules", json={"items": stricter}, headers=admin)).status_code == 200
     response = await client.post(

@@ -37,33 +37,72 @@ PRINCIPALS = {
 }
 
 
-def _row(school_rel, school_same, school_other, admin_rel, admin_same, admin_other, cp_rel, cp_other,
-         mun_rel, mun_other, police_same, police_other, provider_same, provider_other, auditor, admin):
-    return dict(zip(PRINCIPALS, (school_rel, school_same, school_other, admin_rel, admin_same, admin_other,
-                                 cp_rel, cp_other, mun_rel, mun_other, police_same, police_other, provider_same,
-                                 provider_other, auditor, admin), strict=True))
+def _row(
+    school_rel,
+    school_same,
+    school_other,
+    admin_rel,
+    admin_same,
+    admin_other,
+    cp_rel,
+    cp_other,
+    mun_rel,
+    mun_other,
+    police_same,
+    police_other,
+    provider_same,
+    provider_other,
+    auditor,
+    admin,
+):
+    return dict(
+        zip(
+            PRINCIPALS,
+            (
+                school_rel,
+                school_same,
+                school_other,
+                admin_rel,
+                admin_same,
+                admin_other,
+                cp_rel,
+                cp_other,
+                mun_rel,
+                mun_other,
+                police_same,
+                police_other,
+                provider_same,
+                provider_other,
+                auditor,
+                admin,
+            ),
+            strict=True,
+        )
+    )
 
 
 # "in"/"out": a list or feed answered 200 that does / does not contain the alert.
 #                         school staff    school admin     cp         municipal   police     provider   aud  adm
 EXPECTED = {
-    "POST /children":      _row(403, 403, 403, 200, 200, 200, 200, 200, 200, 200, 403, 403, 403, 403, 403, 403),
+    "POST /children": _row(403, 403, 403, 200, 200, 200, 200, 200, 200, 200, 403, 403, 403, 403, 403, 403),
     "POST /children/lookup": _row(200, 404, 404, 200, 404, 404, 200, 404, 200, 404, 403, 403, 403, 403, 403, 403),
-    "GET /children/{id}":  _row(200, 404, 404, 200, 404, 404, 200, 404, 200, 404, 404, 404, 404, 404, 403, 403),
+    "GET /children/{id}": _row(200, 404, 404, 200, 404, 404, 200, 404, 200, 404, 404, 404, 404, 404, 403, 403),
     "GET /children/{id}/history": _row(200, 404, 404, 200, 404, 404, 200, 404, 200, 404, 404, 404, 404, 404, 403, 403),
     "PATCH /enrolments/{id}": _row(403, 403, 403, 200, 404, 404, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403),
-    "POST /alerts":        _row(201, 404, 404, 201, 404, 404, 201, 404, 201, 404, 201, 404, 404, 404, 403, 403),
-    "GET /alerts":         _row("in", "out", "out", "in", "out", "out", "in", "out", "in", "out", "out", "out",
-                                "out", "out", 403, 403),
-    "GET /alerts/{id}":    _row(200, 404, 404, 200, 404, 404, 200, 404, 200, 404, 404, 404, 404, 404, 403, 403),
-    "POST /alerts/{id}/acknowledge": _row(403, 403, 403, 403, 403, 403, 200, 404, 200, 404, 404, 404, 404, 404, 403, 403),
+    "POST /alerts": _row(201, 404, 404, 201, 404, 404, 201, 404, 201, 404, 201, 404, 404, 404, 403, 403),
+    "GET /alerts": _row(
+        "in", "out", "out", "in", "out", "out", "in", "out", "in", "out", "out", "out", "out", "out", 403, 403
+    ),
+    "GET /alerts/{id}": _row(200, 404, 404, 200, 404, 404, 200, 404, 200, 404, 404, 404, 404, 404, 403, 403),
+    "POST /alerts/{id}/acknowledge": _row(
+        403, 403, 403, 403, 403, 403, 200, 404, 200, 404, 404, 404, 404, 404, 403, 403
+    ),
     "POST /alerts/{id}/actions": _row(403, 403, 403, 403, 403, 403, 200, 404, 200, 404, 404, 404, 404, 404, 403, 403),
     # child protection is asked first and, as the lead, closes the alert: the municipality is
     # still related, but then finds it closed (409)
     "POST /alerts/{id}/close": _row(403, 403, 403, 403, 403, 403, 200, 404, 409, 404, 404, 404, 404, 404, 403, 403),
-    "GET /inbox":          _row(403, 403, 403, 403, 403, 403, "in", "out", "in", "out", "out", "out", "out", "out",
-                                403, 403),
-    "GET /routing-rules":  _row(403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200),
+    "GET /inbox": _row(403, 403, 403, 403, 403, 403, "in", "out", "in", "out", "out", "out", "out", "out", 403, 403),
+    "GET /routing-rules": _row(403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200),
 }
 
 
@@ -84,8 +123,11 @@ class Scenario:
         c, child, alert = self.client, self.child_id, self.alert_id
         match endpoint:
             case "POST /children":
-                return await c.post("/api/v1/children", headers=h, json={
-                    "pin": PUPIL_PIN, "given_name": "Ангел", "family_name": "Ангелов", "sex": "male"})
+                return await c.post(
+                    "/api/v1/children",
+                    headers=h,
+                    json={"pin": PUPIL_PIN, "given_name": "Ангел", "family_name": "Ангелов", "sex": "male"},
+                )
             case "POST /children/lookup":
                 return await c.post("/api/v1/children/lookup", json={"pin": PUPIL_PIN}, headers=h)
             case "GET /children/{id}":
@@ -95,8 +137,11 @@ class Scenario:
             case "PATCH /enrolments/{id}":
                 return await c.patch(f"/api/v1/enrolments/{self.enrolment_id}", json={"grade": 9}, headers=h)
             case "POST /alerts":
-                return await c.post("/api/v1/alerts", headers=h, json={
-                    "child_id": child, "type": "dropout_risk", "details": {"indicators": ["absences"]}})
+                return await c.post(
+                    "/api/v1/alerts",
+                    headers=h,
+                    json={"child_id": child, "type": "dropout_risk", "details": {"indicators": ["absences"]}},
+                )
             case "GET /alerts":
                 return await c.get("/api/v1/alerts", params={"child_id": child}, headers=h)
             case "GET /alerts/{id}":
@@ -104,11 +149,9 @@ class Scenario:
             case "POST /alerts/{id}/acknowledge":
                 return await c.post(f"/api/v1/alerts/{alert}/acknowledge", headers=h)
             case "POST /alerts/{id}/actions":
-                return await c.post(f"/api/v1/alerts/{alert}/actions", json={"kind": "contact_family"},
-                                    headers=h)
+                return await c.post(f"/api/v1/alerts/{alert}/actions", json={"kind": "contact_family"}, headers=h)
             case "POST /alerts/{id}/close":
-                return await c.post(f"/api/v1/alerts/{alert}/close", json={"outcome": "unfounded"},
-                                    headers=h)
+                return await c.post(f"/api/v1/alerts/{alert}/close", json={"outcome": "unfounded"}, headers=h)
             case "GET /inbox":
                 return await c.get("/api/v1/inbox", headers=h)
             case "GET /routing-rules":
@@ -120,8 +163,15 @@ class Scenario:
 async def scenario(client, world) -> Scenario:
     teacher = await world.headers("school-koprinka.staff")
     child = (await client.post("/api/v1/children/lookup", json={"pin": PUPIL_PIN}, headers=teacher)).json()
-    alert = await client.post("/api/v1/alerts", headers=teacher, json={
-        "child_id": child["id"], "type": "unexcused_absences", "details": {"month": "2026-10", "unexcused_hours": 12}})
+    alert = await client.post(
+        "/api/v1/alerts",
+        headers=teacher,
+        json={
+            "child_id": child["id"],
+            "type": "unexcused_absences",
+            "details": {"month": "2026-10", "unexcused_hours": 12},
+        },
+    )
     assert alert.status_code == 201, alert.text
     return Scenario(client, world, child["id"], alert.json()["id"], child["current_enrolment"]["id"])
 
@@ -134,8 +184,9 @@ def _listed(body: dict, alert_id: str) -> bool:
 
 async def _denials(world) -> int:
     async with world.database.transaction() as session:
-        return (await session.execute(select(func.count()).select_from(AuditEvent)
-                                      .where(AuditEvent.decision == "deny"))).scalar_one()
+        return (
+            await session.execute(select(func.count()).select_from(AuditEvent).where(AuditEvent.decision == "deny"))
+        ).scalar_one()
 
 
 @pytest.mark.parametrize("endpoint", list(EXPECTED))
@@ -146,8 +197,11 @@ async def test_access(scenario, world, endpoint):
         denials_before = await _denials(world)
         response = await scenario.call(endpoint, username)
         if expected in ("in", "out"):
-            got = response.status_code if response.status_code != 200 else (
-                "in" if _listed(response.json(), scenario.alert_id) else "out")
+            got = (
+                response.status_code
+                if response.status_code != 200
+                else ("in" if _listed(response.json(), scenario.alert_id) else "out")
+            )
         else:
             got = response.status_code
         if got != expected:
@@ -164,13 +218,17 @@ async def test_access(scenario, world, endpoint):
 
 async def test_police_related_through_a_whereabouts_alert(client, world, scenario):
     municipal = await world.headers("mun-kazanlak.municipal")
-    missing = await client.post("/api/v1/alerts", headers=municipal, json={
-        "child_id": scenario.child_id, "type": "whereabouts_unknown", "severity": "urgent", "details": {}})
+    missing = await client.post(
+        "/api/v1/alerts",
+        headers=municipal,
+        json={"child_id": scenario.child_id, "type": "whereabouts_unknown", "severity": "urgent", "details": {}},
+    )
     assert missing.status_code == 201
     police = await world.headers("police-kazanlak.police")
     assert (await client.get(f"/api/v1/alerts/{missing.json()['id']}", headers=police)).status_code == 200
-    assert (await client.post(f"/api/v1/alerts/{missing.json()['id']}/acknowledge",
-                              headers={**police, "If-Match": '"1"'})).status_code == 200
+    assert (
+        await client.post(f"/api/v1/alerts/{missing.json()['id']}/acknowledge", headers={**police, "If-Match": '"1"'})
+    ).status_code == 200
     history = await client.get(f"/api/v1/children/{scenario.child_id}/history", headers=police)
     assert history.status_code == 200
     assert {e["alert_id"] for e in history.json()["entries"]} == {missing.json()["id"]}  # not the absences alert
@@ -183,9 +241,11 @@ async def test_an_unknown_child_or_alert_answers_exactly_like_an_unrelated_one(c
     outsider = await world.headers("cp-lukovit.cp")
     unknown = uuid.uuid4()
     for path in ("/api/v1/children/{}", "/api/v1/children/{}/history", "/api/v1/alerts/{}"):
-        existing = await client.get(path.format(scenario.child_id if "children" in path else scenario.alert_id),
-                                    headers=outsider)
+        existing = await client.get(
+            path.format(scenario.child_id if "children" in path else scenario.alert_id), headers=outsider
+        )
         missing = await client.get(path.format(unknown), headers=outsider)
         assert existing.status_code == missing.status_code == 404
-        assert {k: v for k, v in existing.json().items() if k not in ("instance", "request_id")} == \
-               {k: v for k, v in missing.json().items() if k not in ("instance", "request_id")}
+        assert {k: v for k, v in existing.json().items() if k not in ("instance", "request_id")} == {
+            k: v for k, v in missing.json().items() if k not in ("instance", "request_id")
+        }

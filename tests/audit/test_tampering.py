@@ -6,7 +6,9 @@ Each test first does what a database superuser could: switch the append-only tri
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, settings as hypothesis_settings, strategies as st
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 from sqlalchemy import func, insert, select, text
 
 from service.audit import checkpoints
@@ -83,7 +85,9 @@ async def test_an_inserted_event_breaks_the_link_of_the_event_after_it(client, w
     async with database.transaction() as session:
         await _superuser(session)
         for seq in range(await _last_seq(session), 9, -1):
-            await session.execute(text("UPDATE audit_event SET seq = :new WHERE seq = :old"), {"new": seq + 1, "old": seq})
+            await session.execute(
+                text("UPDATE audit_event SET seq = :new WHERE seq = :old"), {"new": seq + 1, "old": seq}
+            )
         await _forge_after(session, 9, 10)
         await session.execute(text("UPDATE audit_head SET seq = seq + 1"))
     result = await _verify(client, world)
@@ -125,8 +129,11 @@ async def test_truncation_with_a_rewritten_head_is_caught_by_a_checkpoint(app, w
         made = await checkpoints.create(session, app.state.tokens.keys)
         kept_elsewhere = checkpoints.exported(made)
         new_tail = (await session.execute(text(f"SELECT hash FROM audit_event WHERE seq = {trail - 3}"))).scalar_one()
-    await _tamper(database, f"DELETE FROM audit_event WHERE seq > {trail - 3}",
-                  f"UPDATE audit_head SET seq = {trail - 3}, hash = '{new_tail}'")
+    await _tamper(
+        database,
+        f"DELETE FROM audit_event WHERE seq > {trail - 3}",
+        f"UPDATE audit_head SET seq = {trail - 3}, hash = '{new_tail}'",
+    )
     async with database.transaction() as session:
         result = await verify_chain(session)
         assert result.ok, "the chain alone cannot see a truncation that also rewrote the head"
@@ -151,8 +158,10 @@ async def test_a_wholesale_rewrite_is_caught_by_a_checkpoint(app, world, databas
             previous = new_hash
         session.expunge_all()
         for seq, prev_hash, new_hash in links:
-            await session.execute(text("UPDATE audit_event SET prev_hash = :p, hash = :h WHERE seq = :s"),
-                                  {"p": prev_hash, "h": new_hash, "s": seq})
+            await session.execute(
+                text("UPDATE audit_event SET prev_hash = :p, hash = :h WHERE seq = :s"),
+                {"p": prev_hash, "h": new_hash, "s": seq},
+            )
         await session.execute(text("UPDATE audit_head SET seq = :s, hash = :h"), {"s": links[-1][0], "h": previous})
     async with database.transaction() as session:
         result = await verify_chain(session)
@@ -163,16 +172,27 @@ async def test_a_wholesale_rewrite_is_caught_by_a_checkpoint(app, world, databas
 
 
 _FIELD_VALUES = {
-    "seq": st.integers(1, 10**9), "actor_id": st.text(max_size=20), "reason": st.text(max_size=40),
-    "action": st.text(max_size=20), "decision": st.sampled_from(["allow", "deny"]),
-    "break_glass": st.booleans(), "purpose": st.none() | st.text(max_size=10),
+    "seq": st.integers(1, 10**9),
+    "actor_id": st.text(max_size=20),
+    "reason": st.text(max_size=40),
+    "action": st.text(max_size=20),
+    "decision": st.sampled_from(["allow", "deny"]),
+    "break_glass": st.booleans(),
+    "purpose": st.none() | st.text(max_size=10),
 }
 
 
 @hypothesis_settings(max_examples=60, deadline=None)
 @given(field=st.sampled_from(sorted(_FIELD_VALUES)), data=st.data())
 def test_changing_any_hashed_field_changes_the_hash(field, data):
-    base = {name: None for name in HASHED_FIELDS} | {"seq": 1, "actor_roles": [], "break_glass": False,
-                                                     "actor_id": "u", "reason": "r", "action": "a", "decision": "allow"}
+    base = {name: None for name in HASHED_FIELDS} | {
+        "seq": 1,
+        "actor_roles": [],
+        "break_glass": False,
+        "actor_id": "u",
+        "reason": "r",
+        "action": "a",
+        "decision": "allow",
+    }
     value = data.draw(_FIELD_VALUES[field].filter(lambda v: v != base[field]))
     assert event_hash("0" * 64, base) != event_hash("0" * 64, {**base, field: value})

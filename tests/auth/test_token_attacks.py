@@ -43,9 +43,14 @@ class Minter:
         self.key = app.state.tokens.keys.active
         self.settings = app.state.settings
         self.base = {
-            "iss": self.settings.token_issuer, "aud": self.settings.token_audience, "sub": str(user_id),
-            "jti": uuid.uuid4().hex, "kind": "user", "org": str(organisation_id) if organisation_id else None,
-            "roles": roles, "gen": 0,
+            "iss": self.settings.token_issuer,
+            "aud": self.settings.token_audience,
+            "sub": str(user_id),
+            "jti": uuid.uuid4().hex,
+            "kind": "user",
+            "org": str(organisation_id) if organisation_id else None,
+            "roles": roles,
+            "gen": 0,
         }
 
     def claims(self, **changes) -> dict:
@@ -54,8 +59,9 @@ class Minter:
         return {k: v for k, v in claims.items() if v is not ...}
 
     def sign(self, claims: dict, *, private_pem: str | None = None, kid: str | None = None) -> str:
-        return jwt.encode(claims, private_pem or self.key.private_pem, algorithm="RS256",
-                          headers={"kid": kid or self.key.kid})
+        return jwt.encode(
+            claims, private_pem or self.key.private_pem, algorithm="RS256", headers={"kid": kid or self.key.kid}
+        )
 
 
 @pytest.fixture
@@ -101,16 +107,19 @@ async def test_alg_none_is_rejected(client, minter):
 async def test_hs256_signed_with_the_services_public_key_is_rejected(client, minter, encoding):
     public = serialization.load_pem_public_key(minter.key.public_pem.encode())
     secret = (
-        minter.key.public_pem.encode() if encoding == "pem"
+        minter.key.public_pem.encode()
+        if encoding == "pem"
         else public.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
     )
     await _assert_401(client, _bearer(_hs256(minter.claims(roles=["admin"]), secret, minter.key.kid)))
 
 
 async def test_another_key_claiming_the_services_kid_is_rejected(client, minter):
-    other = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode()
+    other = (
+        rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        .private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+        .decode()
+    )
     await _assert_401(client, _bearer(minter.sign(minter.claims(), private_pem=other)))
 
 
@@ -149,9 +158,15 @@ async def test_a_disabled_users_token_fails_at_once(client, world, admin, minter
 async def test_rejected_tokens_are_audited_as_denials(client, world, minter):
     await client.get(ME, headers=_bearer(minter.sign(minter.claims(aud="another-service"))))
     async with world.database.transaction() as session:
-        events = (await session.execute(
-            select(AuditEvent).where(AuditEvent.action == "authenticate", AuditEvent.decision == "deny")
-        )).scalars().all()
+        events = (
+            (
+                await session.execute(
+                    select(AuditEvent).where(AuditEvent.action == "authenticate", AuditEvent.decision == "deny")
+                )
+            )
+            .scalars()
+            .all()
+        )
     assert events and "invalid token" in events[-1].reason
 
 
@@ -161,7 +176,12 @@ def test_no_module_but_auth_jwt_decodes_tokens():
     for path in root.rglob("*.py"):
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
-            if isinstance(node, ast.Attribute) and node.attr == "decode" and isinstance(node.value, ast.Name) \
-                    and node.value.id == "jwt" and path.relative_to(root).as_posix() != "auth/jwt.py":
+            if (
+                isinstance(node, ast.Attribute)
+                and node.attr == "decode"
+                and isinstance(node.value, ast.Name)
+                and node.value.id == "jwt"
+                and path.relative_to(root).as_posix() != "auth/jwt.py"
+            ):
                 offenders.append(f"{path.relative_to(root)}:{node.lineno}")
     assert offenders == []

@@ -10,10 +10,16 @@ REASON = "Детето е в болница след инцидент, спеш�
 
 async def _raise_absences_alert(client, world) -> tuple[str, dict]:
     teacher = await world.headers("school-koprinka.staff")
-    child_id = (await client.post("/api/v1/children/lookup", json={"pin": KOPRINKA_PUPIL_PIN}, headers=teacher)).json()["id"]
+    child_id = (await client.post("/api/v1/children/lookup", json={"pin": KOPRINKA_PUPIL_PIN}, headers=teacher)).json()[
+        "id"
+    ]
     raised = await client.post(
         "/api/v1/alerts",
-        json={"child_id": child_id, "type": "unexcused_absences", "details": {"month": "2026-10", "unexcused_hours": 12}},
+        json={
+            "child_id": child_id,
+            "type": "unexcused_absences",
+            "details": {"month": "2026-10", "unexcused_hours": 12},
+        },
         headers=teacher,
     )
     assert raised.status_code == 201, raised.text
@@ -32,9 +38,15 @@ async def test_referral_under_consent_reaches_the_provider_until_consent_is_with
 
     consent = await client.post(
         f"/api/v1/children/{child_id}/consents",
-        json={"guardian_name": "Мария Ангелова", "guardian_relationship": "mother",
-              "purposes": ["support_services"], "recipient_ids": [provider_id],
-              "valid_from": "2026-11-01", "valid_until": "2027-06-30", "evidence": "вх. № 123/2026"},
+        json={
+            "guardian_name": "Мария Ангелова",
+            "guardian_relationship": "mother",
+            "purposes": ["support_services"],
+            "recipient_ids": [provider_id],
+            "valid_from": "2026-11-01",
+            "valid_until": "2027-06-30",
+            "evidence": "вх. № 123/2026",
+        },
         headers=cp,
     )
     assert consent.status_code == 201, consent.text
@@ -53,7 +65,8 @@ async def test_referral_under_consent_reaches_the_provider_until_consent_is_with
     read = await client.get(f"/api/v1/alerts/{alert['id']}", headers=provider)
     assert read.status_code == 200, read.text
     answered = await client.post(
-        f"/api/v1/alerts/{alert['id']}/referral-answer", json={"accepted": True},
+        f"/api/v1/alerts/{alert['id']}/referral-answer",
+        json={"accepted": True},
         headers={**provider, "If-Match": read.headers["ETag"]},
     )
     assert answered.status_code == 200, answered.text
@@ -66,7 +79,9 @@ async def test_referral_under_consent_reaches_the_provider_until_consent_is_with
     assert withdrawn.status_code == 200 and withdrawn.json()["state"] == "withdrawn"
     after = await client.get(f"/api/v1/alerts/{alert['id']}", headers=provider)
     assert after.status_code == 404
-    assert alert["id"] not in {i["alert"]["id"] for i in (await client.get("/api/v1/inbox", headers=provider)).json()["items"] if i["alert"]}
+    assert alert["id"] not in {
+        i["alert"]["id"] for i in (await client.get("/api/v1/inbox", headers=provider)).json()["items"] if i["alert"]
+    }
 
     denials = await client.get(
         "/api/v1/audit/events", params={"child_id": child_id, "decision": "deny"}, headers=auditor
@@ -101,12 +116,15 @@ async def test_police_of_another_municipality_reads_history_only_through_break_g
 
     queue = (await client.get("/api/v1/audit/break-glass", headers=auditor)).json()["items"]
     assert [(q["child_id"], q["reason"]) for q in queue] == [(child_id, REASON)]
-    notices = [i for i in (await client.get("/api/v1/inbox", headers=cp_kazanlak)).json()["items"] if i["kind"] == "notice"]
+    notices = [
+        i for i in (await client.get("/api/v1/inbox", headers=cp_kazanlak)).json()["items"] if i["kind"] == "notice"
+    ]
     assert [(n["notice"]["kind"], n["notice"]["child_id"]) for n in notices] == [("break_glass", child_id)]
 
     reviewed = await client.post(
         f"/api/v1/audit/break-glass/{queue[0]['id']}/review",
-        json={"outcome": "justified", "comment": "Потвърдено от дежурния."}, headers=auditor,
+        json={"outcome": "justified", "comment": "Потвърдено от дежурния."},
+        headers=auditor,
     )
     assert reviewed.status_code == 200 and reviewed.json()["review_outcome"] == "justified"
     assert (await client.get("/api/v1/audit/break-glass", headers=auditor)).json()["items"] == []
@@ -114,9 +132,18 @@ async def test_police_of_another_municipality_reads_history_only_through_break_g
 
 async def test_roles_without_break_glass_get_403_with_emergency_purpose(client, world):
     child_id, _ = await _raise_absences_alert(client, world)
-    for username in ("school-koprinka.staff", "mun-kazanlak.municipal", "provider-kazanlak.provider", "rue-lovech.auditor"):
+    for username in (
+        "school-koprinka.staff",
+        "mun-kazanlak.municipal",
+        "provider-kazanlak.provider",
+        "rue-lovech.auditor",
+    ):
         response = await client.get(
             f"/api/v1/children/{child_id}/history",
-            headers={**await world.headers(username), "X-Purpose-Of-Use": "emergency", "X-Break-Glass-Reason": quote(REASON)},
+            headers={
+                **await world.headers(username),
+                "X-Purpose-Of-Use": "emergency",
+                "X-Break-Glass-Reason": quote(REASON),
+            },
         )
         assert response.status_code == 403, (username, response.text)

@@ -37,7 +37,9 @@ async def _deliver_until_quiet(worker: Worker, rounds: int = 20) -> None:
                 return
 
 
-async def test_urgent_alert_reaches_kazanlak_police_signed_after_two_503s(client, world, admin, database, insecure_settings):
+async def test_urgent_alert_reaches_kazanlak_police_signed_after_two_503s(
+    client, world, admin, database, insecure_settings
+):
     police_org = str(await world.organisation_id("police-kazanlak"))
     municipal = await world.headers("mun-kazanlak.municipal")
     with receiver([503, 503]) as endpoint:
@@ -52,7 +54,9 @@ async def test_urgent_alert_reaches_kazanlak_police_signed_after_two_503s(client
         listed = (await client.get("/api/v1/webhooks", headers=admin)).json()["items"]
         assert all("secret" not in item for item in listed)
 
-        child_id = (await client.post("/api/v1/children/lookup", json={"pin": KOPRINKA_PUPIL_PIN}, headers=municipal)).json()["id"]
+        child_id = (
+            await client.post("/api/v1/children/lookup", json={"pin": KOPRINKA_PUPIL_PIN}, headers=municipal)
+        ).json()["id"]
         raised = await client.post(
             "/api/v1/alerts",
             json={"child_id": child_id, "type": "whereabouts_unknown", "severity": "urgent", "details": {}},
@@ -89,19 +93,37 @@ async def test_receiver_down_for_a_while_gets_every_event_in_order(client, world
     with receiver([503] * 5) as endpoint:
         registered = await client.post(
             "/api/v1/webhooks",
-            json={"organisation_id": cp_org, "url": endpoint.url,
-                  "events": ["alert.routed", "alert.updated", "alert.closed"]},
+            json={
+                "organisation_id": cp_org,
+                "url": endpoint.url,
+                "events": ["alert.routed", "alert.updated", "alert.closed"],
+            },
             headers=admin,
         )
         secret = registered.json()["secret"]
-        child_id = (await client.post("/api/v1/children/lookup", json={"pin": KOPRINKA_PUPIL_PIN}, headers=teacher)).json()["id"]
-        alert = (await client.post("/api/v1/alerts", json={
-            "child_id": child_id, "type": "unexcused_absences", "details": {"month": "2026-10", "unexcused_hours": 12}},
-            headers=teacher)).json()
+        child_id = (
+            await client.post("/api/v1/children/lookup", json={"pin": KOPRINKA_PUPIL_PIN}, headers=teacher)
+        ).json()["id"]
+        alert = (
+            await client.post(
+                "/api/v1/alerts",
+                json={
+                    "child_id": child_id,
+                    "type": "unexcused_absences",
+                    "details": {"month": "2026-10", "unexcused_hours": 12},
+                },
+                headers=teacher,
+            )
+        ).json()
         etag = f'"{alert["version"]}"'
-        etag = (await client.post(f"/api/v1/alerts/{alert['id']}/acknowledge", headers={**cp, "If-Match": etag})).headers["ETag"]
-        await client.post(f"/api/v1/alerts/{alert['id']}/close", json={"outcome": "returned_to_school"},
-                          headers={**cp, "If-Match": etag})
+        etag = (
+            await client.post(f"/api/v1/alerts/{alert['id']}/acknowledge", headers={**cp, "If-Match": etag})
+        ).headers["ETag"]
+        await client.post(
+            f"/api/v1/alerts/{alert['id']}/close",
+            json={"outcome": "returned_to_school"},
+            headers={**cp, "If-Match": etag},
+        )
 
         import httpx
 
@@ -116,7 +138,9 @@ async def test_receiver_down_for_a_while_gets_every_event_in_order(client, world
         assert len({p["id"] for p in delivered}) == 3
 
 
-async def test_webhook_urls_must_be_https_and_public_unless_insecure_is_allowed(client, world, admin, settings, database):
+async def test_webhook_urls_must_be_https_and_public_unless_insecure_is_allowed(
+    client, world, admin, settings, database
+):
     from service.app import create_app
 
     strict = create_app(settings, database=database)
@@ -124,11 +148,16 @@ async def test_webhook_urls_must_be_https_and_public_unless_insecure_is_allowed(
 
     org = str(await world.organisation_id("police-kazanlak"))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=strict), base_url="http://t") as http:
-        for url, why in [("http://example.org/hook", "https"), ("https://127.0.0.1/hook", "loopback"),
-                         ("https://10.1.2.3/hook", "private"), ("https://169.254.169.254/latest", "link-local"),
-                         ("ftp://example.org/x", "https")]:
-            response = await http.post("/api/v1/webhooks", json={"organisation_id": org, "url": url,
-                                                                 "events": ["alert.routed"]}, headers=admin)
+        for url, why in [
+            ("http://example.org/hook", "https"),
+            ("https://127.0.0.1/hook", "loopback"),
+            ("https://10.1.2.3/hook", "private"),
+            ("https://169.254.169.254/latest", "link-local"),
+            ("ftp://example.org/x", "https"),
+        ]:
+            response = await http.post(
+                "/api/v1/webhooks", json={"organisation_id": org, "url": url, "events": ["alert.routed"]}, headers=admin
+            )
             assert response.status_code == 422, (url, response.text)
             assert response.json()["errors"][0]["pointer"] == "#/url"
             assert why.split("-")[0] in response.json()["detail"] or why == "https", response.json()["detail"]
@@ -138,11 +167,19 @@ async def test_only_admins_of_the_organisation_manage_its_webhooks(client, world
     school = await world.headers("school-koprinka.admin")
     own = str(await world.organisation_id("school-koprinka"))
     other = str(await world.organisation_id("police-kazanlak"))
-    assert (await client.post("/api/v1/webhooks", json={"organisation_id": other, "url": "https://example.org/h",
-                                                       "events": ["alert.routed"]}, headers=school)).status_code == 422
+    assert (
+        await client.post(
+            "/api/v1/webhooks",
+            json={"organisation_id": other, "url": "https://example.org/h", "events": ["alert.routed"]},
+            headers=school,
+        )
+    ).status_code == 422
     assert (await client.get("/api/v1/webhooks", headers=await world.headers("cp-kazanlak.cp"))).status_code == 403
-    created = await client.post("/api/v1/webhooks", json={"organisation_id": own, "url": "http://127.0.0.1:9/h",
-                                                         "events": ["alert.closed"]}, headers=school)
+    created = await client.post(
+        "/api/v1/webhooks",
+        json={"organisation_id": own, "url": "http://127.0.0.1:9/h", "events": ["alert.closed"]},
+        headers=school,
+    )
     assert created.status_code == 201, created.text
     hook_id = created.json()["id"]
     other_school = await world.headers("school-kazanlak.admin")

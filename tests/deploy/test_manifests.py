@@ -89,6 +89,9 @@ def test_compose_runs_db_migrate_api_and_worker_with_secrets_from_files():
 
 
 def test_app_role_sql_is_exactly_what_grant_app_role_runs():
-    statements = [line.rstrip(";") for line in (DEPLOY / "sql" / "app-role.sql").read_text().splitlines()
-                  if line and not line.startswith("--")]
+    statements = [
+        line.rstrip(";")
+        for line in (DEPLOY / "sql" / "app-role.sql").read_text().splitlines()
+        if line and not line.startswith("--")
+    ]
     assert statements == app_role_grants("obhvat_app")
