@@ -26,7 +26,7 @@ test: install ## the whole test suite, on SQLite and PostgreSQL
 	$(BIN)/python -m pytest
 
 lint: install ## ruff and mypy
-	$(BIN)/ruff check service tests migrations
+	$(BIN)/ruff check service tests migrations bench
 	$(BIN)/mypy
 
 schemas: install ## regenerate the committed OpenAPI and JSON Schemas under schemas/

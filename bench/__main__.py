@@ -14,9 +14,10 @@ from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
 
-from bench import absence_import, audit_throughput
+from bench import absence_import, alert_creation, audit_throughput
 
 BENCHMARKS: dict[str, Callable[[float], dict[str, object]]] = {
+    "alerts": alert_creation.run,
     "audit": audit_throughput.run,
     "absences": absence_import.run,
 }

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime
-import io
 import os
 import random
 import resource

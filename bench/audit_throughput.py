@@ -13,7 +13,7 @@ CLIENTS = 16
 PUPIL_PIN = "1152035081"
 
 
-async def _alert_load(base_url: str, seconds: float) -> LoadResult:
+async def alert_load(base_url: str, seconds: float) -> LoadResult:
     async with httpx.AsyncClient(base_url=base_url) as client:
         token = (
             await client.post(
@@ -42,9 +42,9 @@ async def _alert_load(base_url: str, seconds: float) -> LoadResult:
 def run(seconds: float) -> dict[str, object]:
     with fresh_database() as url:
         with server(url) as base:
-            audited = asyncio.run(_alert_load(base, seconds))
+            audited = asyncio.run(alert_load(base, seconds))
         with server(url, "--no-audit") as base:
-            unaudited = asyncio.run(_alert_load(base, seconds))
+            unaudited = asyncio.run(alert_load(base, seconds))
     ratio = audited.rate / unaudited.rate if unaudited.rate else 0.0
     return {
         "name": "audit linking cost (alert creation, 16 clients, PostgreSQL)",

@@ -69,7 +69,7 @@ def server(database_url: str, *extra: str) -> Iterator[str]:
     """`bench/serve.py` (the real app, optionally altered for a baseline) on a free port."""
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, str(ROOT / "bench" / "serve.py"), "--port", str(port), *extra],
+        [sys.executable, "-m", "bench.serve", "--port", str(port), *extra],
         env=bench_env(database_url),
         cwd=ROOT,
         stdout=subprocess.DEVNULL,

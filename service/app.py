@@ -35,6 +35,7 @@ from service.core.settings import Settings, load_settings
 from service.delivery.routes import router as delivery_router
 from service.health.routes import router as health_router
 from service.organisations.routes import router as organisations_router
+from service.reports.routes import router as reports_router
 
 log = structlog.get_logger("service.app")
 
@@ -141,6 +142,7 @@ def create_app(
     app.include_router(audit_router)
     app.include_router(absences_router)
     app.include_router(delivery_router)
+    app.include_router(reports_router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

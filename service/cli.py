@@ -502,9 +502,7 @@ def worker(
 def retention_run(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="print what would change; change nothing")] = False,
 ) -> None:
-    """Apply the retention periods (OBHVAT_RETENTION_*): anonymise long-inactive children, clear
-    old closed alerts' texts, drop guardian names from long-ended consents, purge old
-    idempotency records and delivered webhook events. Each change is audited."""
+    """Anonymise, clear and purge what was kept longer than OBHVAT_RETENTION_* allow; each change is audited."""
     from service.core.clock import utcnow
     from service.retention import service
 
@@ -525,7 +523,7 @@ def retention_run(
         f"consents {periods.consent_years} years, idempotency records and delivered events {periods.keys_days} days"
     )
     if done is None:
-        typer.echo("dry run: nothing was changed; a run would change")
+        typer.echo("dry run, nothing was changed; a run now would give:")
         for name, count in plan.counts.items():
             typer.echo(f"  {service.label(name)}: {count}")
         return

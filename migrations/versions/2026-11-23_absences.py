@@ -30,7 +30,7 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    
+
     op.create_table('absence_rule',
     sa.Column('name', sa.String(length=50), nullable=False),
     sa.Column('alert_type', sa.String(length=50), nullable=False),
@@ -86,7 +86,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    
+
     with op.batch_alter_table('alert', schema=None) as batch_op:
         batch_op.drop_index('uq_alert_open_child_id_dedup_key', sqlite_where=sa.text("status = 'open' AND dedup_key IS NOT NULL"), postgresql_where=sa.text("status = 'open' AND dedup_key IS NOT NULL"))
         batch_op.drop_column('dedup_key')
@@ -101,4 +101,4 @@ def downgrade() -> None:
 
     op.drop_table('absence_batch')
     op.drop_table('absence_rule')
-    
+

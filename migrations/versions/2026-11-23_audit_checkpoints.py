@@ -12,7 +12,6 @@ from alembic import op
 
 from service.core.database import UtcDateTime
 
-
 revision: str = '0004'
 down_revision: str | None = '0003'
 branch_labels: str | Sequence[str] | None = None
@@ -20,7 +19,7 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    
+
     op.create_table('audit_checkpoint',
     sa.Column('id', sa.Uuid(), nullable=False),
     sa.Column('seq', sa.BigInteger(), nullable=False),
@@ -33,13 +32,13 @@ def upgrade() -> None:
     with op.batch_alter_table('audit_checkpoint', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_audit_checkpoint_seq'), ['seq'], unique=False)
 
-    
+
 
 
 def downgrade() -> None:
-    
+
     with op.batch_alter_table('audit_checkpoint', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_audit_checkpoint_seq'))
 
     op.drop_table('audit_checkpoint')
-    
+

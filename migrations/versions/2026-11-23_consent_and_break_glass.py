@@ -13,7 +13,6 @@ from alembic import op
 
 from service.core.database import UtcDateTime
 
-
 revision: str = '0003'
 down_revision: str | None = '0002'
 branch_labels: str | Sequence[str] | None = None
@@ -21,7 +20,7 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    
+
     op.create_table('break_glass_review',
     sa.Column('id', sa.Uuid(), nullable=False),
     sa.Column('audit_seq', sa.BigInteger(), nullable=False),
@@ -94,11 +93,11 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('referral_reason', sa.Text(), nullable=True))
         batch_op.create_foreign_key(batch_op.f('fk_alert_recipient_consent_id_consent'), 'consent', ['consent_id'], ['id'])
 
-    
+
 
 
 def downgrade() -> None:
-    
+
     with op.batch_alter_table('alert_recipient', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('fk_alert_recipient_consent_id_consent'), type_='foreignkey')
         batch_op.drop_column('referral_reason')
@@ -121,4 +120,4 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_break_glass_review_child_id'))
 
     op.drop_table('break_glass_review')
-    
+

@@ -14,7 +14,6 @@ from alembic import op
 
 from service.core.database import UtcDateTime
 
-
 revision: str = '0007'
 down_revision: str | None = '0005'
 branch_labels: str | Sequence[str] | None = None
@@ -22,7 +21,7 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    
+
     op.create_table('deadline_rule',
     sa.Column('severity', sa.String(length=10), nullable=False),
     sa.Column('hours', sa.Integer(), nullable=True),
@@ -105,7 +104,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    
+
     with op.batch_alter_table('alert_recipient', schema=None) as batch_op:
         batch_op.drop_column('overdue_at')
         batch_op.drop_column('due_at')
@@ -127,4 +126,4 @@ def downgrade() -> None:
     op.drop_table('webhook')
     op.drop_table('escalation_rule')
     op.drop_table('deadline_rule')
-    
+

@@ -33,7 +33,7 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    
+
     op.create_table('child',
     sa.Column('id', sa.Uuid(), nullable=False),
     sa.Column('pin_hash', sa.String(length=64), nullable=False),
@@ -177,7 +177,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    
+
     with op.batch_alter_table('alert_recipient', schema=None) as batch_op:
         batch_op.drop_index('uq_alert_recipient_alert_id_organisation_id')
         batch_op.drop_index('ix_alert_recipient_organisation_id_change_seq')
@@ -209,4 +209,4 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_child_municipality_code'))
 
     op.drop_table('child')
-    
+

@@ -10,9 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from service.core.database import UtcDateTime
 from service.audit.ddl import create_append_only_triggers, drop_append_only_triggers
-
+from service.core.database import UtcDateTime
 
 revision: str = '0001'
 down_revision: str | None = None
@@ -21,7 +20,7 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    
+
     op.create_table('audit_event',
     sa.Column('seq', sa.BigInteger(), autoincrement=False, nullable=False),
     sa.Column('occurred_at', UtcDateTime(), nullable=False),
@@ -113,12 +112,12 @@ def upgrade() -> None:
     with op.batch_alter_table('organisation_municipality', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_organisation_municipality_municipality_code'), ['municipality_code'], unique=False)
 
-    
+
 
 
 def downgrade() -> None:
     drop_append_only_triggers(op.get_bind().dialect.name, op.execute)
-    
+
     with op.batch_alter_table('organisation_municipality', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_organisation_municipality_municipality_code'))
 
@@ -142,4 +141,4 @@ def downgrade() -> None:
         batch_op.drop_index('ix_audit_event_actor_id_seq')
 
     op.drop_table('audit_event')
-    
+

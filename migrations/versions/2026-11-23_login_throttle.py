@@ -12,7 +12,6 @@ from alembic import op
 
 from service.core.database import UtcDateTime
 
-
 revision: str = '0008'
 down_revision: str | None = '0007'
 branch_labels: str | Sequence[str] | None = None
@@ -20,7 +19,7 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    
+
     op.create_table('login_throttle',
     sa.Column('key', sa.String(length=300), nullable=False),
     sa.Column('failures', sa.Integer(), nullable=False),
@@ -28,10 +27,10 @@ def upgrade() -> None:
     sa.Column('blocked_until', UtcDateTime(), nullable=True),
     sa.PrimaryKeyConstraint('key', name=op.f('pk_login_throttle'))
     )
-    
+
 
 
 def downgrade() -> None:
-    
+
     op.drop_table('login_throttle')
-    
+

@@ -9,7 +9,8 @@ from fastapi import Depends, Header
 from service.access.vocabulary import Purpose
 
 
-def _purpose_of_use(
+# async, like every dependency here: FastAPI runs a plain `def` one in a thread pool, a hop per request
+async def _purpose_of_use(
     x_purpose_of_use: Annotated[
         Purpose | None,
         Header(

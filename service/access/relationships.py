@@ -145,8 +145,8 @@ def decide_child(
     if action is Action.create_alert:
         if kind is OrganisationKind.school:
             ok, why = enrolled, "pupil currently enrolled at the school"
-        elif kind is OrganisationKind.service_provider:
-            ok, why = routed, "child referred to the provider"
+        elif kind in (OrganisationKind.service_provider, OrganisationKind.police):
+            ok, why = routed, "an alert about the child was routed to the organisation"
         else:
             ok, why = in_jurisdiction, "child in the organisation's municipalities"
         return _allow(base, why, basis) if ok else _hide(base, "no relationship with the child")
@@ -238,3 +238,19 @@ def decide_break_glass(principal: Principal, reason: str) -> Decision:
         True, base.action, "break-glass emergency access", Purpose.emergency, _basis_for(principal),
         break_glass=True, break_glass_reason=reason,
     )
+
+
+def decide_municipal_report(
+    principal: Principal, municipality_code: str, *, purpose: Purpose | None
+) -> Decision:
+    """Reading a municipality's aggregate report: a municipal coordinator only for the
+    municipalities its organisation serves (another one is a 403: the municipality's existence
+    is no secret), an auditor for any."""
+    base = decide(principal, Action.read_reports, purpose=purpose)
+    if not base.allowed:
+        return base
+    if Role.auditor in principal.roles and base.purpose is Purpose.audit:
+        return _allow(base, "auditor may read any municipality's report", "legal_obligation")
+    if Role.municipal_coordinator in principal.roles and municipality_code in principal.municipality_codes:
+        return _allow(base, "municipality served by the organisation", "public_task")
+    return Decision(False, base.action, "municipality not served by the organisation", base.purpose)

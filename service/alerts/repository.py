@@ -5,10 +5,11 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, exists, insert, or_, select, update
+from sqlalchemy import and_, exists, func, insert, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
@@ -24,6 +25,7 @@ from service.alerts.models import (
 )
 from service.consent import repository as consents
 from service.consent.models import Consent, ConsentRecipient
+from service.delivery.models import DeadlineRule
 from service.organisations.models import Organisation, OrganisationMunicipality
 
 
@@ -144,8 +146,45 @@ async def organisation_kinds(session: AsyncSession, ids: Sequence[uuid.UUID]) ->
     return {row[0]: row[1] for row in rows}
 
 
-async def routing_rule(session: AsyncSession, alert_type: str) -> RoutingRule | None:
-    return await session.get(RoutingRule, alert_type)
+@dataclass(frozen=True, slots=True)
+class Route:
+    """What routing a new alert needs, read in one round trip (it runs on every alert raised)."""
+
+    rule: RoutingRule
+    #: every organisation serving the municipality, as (id, kind), by code
+    serving: list[tuple[uuid.UUID, str]]
+    #: the acknowledgement deadline for the severity the alert will have (None: no deadline)
+    deadline: DeadlineRule | None
+
+
+async def route_for(session: AsyncSession, alert_type: str, municipality_code: str, severity: str) -> Route | None:
+    """The routing rule of `alert_type`, the organisations serving the municipality and the
+    deadline rule of the alert's severity (the rule's forced severity, else `severity`)."""
+    serving = (
+        select(Organisation.id, Organisation.kind, Organisation.code)
+        .join(OrganisationMunicipality, OrganisationMunicipality.organisation_id == Organisation.id)  # type: ignore[arg-type]
+        .where(OrganisationMunicipality.municipality_code == municipality_code)  # type: ignore[arg-type]
+        .subquery()
+    )
+    rows = (
+        await session.execute(
+            select(RoutingRule, DeadlineRule, serving.c.id, serving.c.kind)
+            .outerjoin(
+                DeadlineRule,
+                DeadlineRule.severity == func.coalesce(RoutingRule.forced_severity, severity),  # type: ignore[arg-type]
+            )
+            .outerjoin(serving, true())
+            .where(RoutingRule.alert_type == alert_type)  # type: ignore[arg-type]
+            .order_by(serving.c.code)
+        )
+    ).all()
+    if not rows:
+        return None
+    return Route(
+        rule=rows[0][0],
+        serving=[(row[2], row[3]) for row in rows if row[2] is not None],
+        deadline=rows[0][1],
+    )
 
 
 async def routing_rules(session: AsyncSession) -> list[RoutingRule]:

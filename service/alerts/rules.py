@@ -9,7 +9,7 @@ from service.access.principal import Principal
 from service.alerts import repository
 from service.alerts.details import AlertType
 from service.alerts.models import RoutingRule
-from service.alerts.schemas import RoutingRuleBody, RoutingRules
+from service.alerts.schemas import LegalBasis, RoutingRuleBody, RoutingRules
 from service.audit.service import AuditRecord, record
 from service.core.clock import utcnow
 from service.core.problems import ValidationProblem
@@ -34,6 +34,15 @@ async def replace(session: AsyncSession, *, actor: Principal, data: RoutingRules
         seen[rule.alert_type.value] = index
         if len(set(rule.recipient_kinds)) != len(rule.recipient_kinds):
             errors.append({"pointer": f"#/items/{index}/recipient_kinds", "detail": "a kind is listed twice"})
+        # DESIGN §3: public bodies share under legal obligation or public task; consent is only
+        # the sharing condition of support_needed referrals to providers (which always use it)
+        is_referral = rule.alert_type is AlertType.support_needed
+        if (rule.legal_basis is LegalBasis.consent) != is_referral:
+            errors.append({
+                "pointer": f"#/items/{index}/legal_basis",
+                "detail": "support_needed is shared on the basis of consent"
+                if is_referral else "public bodies share under legal_obligation or public_task, not consent",
+            })
     missing = sorted(t.value for t in AlertType if t.value not in seen)
     if missing:
         errors.append({"pointer": "#/items", "detail": f"no rule for {', '.join(missing)}"})

@@ -17,7 +17,7 @@ from service.access.relationships import decide_alert, decide_child, scope_for
 from service.access.vocabulary import Action, OrganisationKind, Purpose
 from service.alerts import repository
 from service.alerts.details import DETAILS_MODELS, AlertType
-from service.alerts.models import Alert
+from service.alerts.models import Alert, AlertRecipient
 from service.alerts.schemas import (
     AlertCreate,
     AlertRead,
@@ -26,14 +26,15 @@ from service.alerts.schemas import (
     LegalBasis,
     RecipientState,
 )
-from service.alerts.views import alert_reads, audit_reads
+from service.alerts.views import alert_read, alert_reads, audit_reads
 from service.audit.service import record_many
 from service.children import repository as children
 from service.consent import repository as consents
 from service.core.clock import utcnow
 from service.core.problems import ValidationProblem, field_error
 from service.delivery import deadlines
-from service.delivery.events import EventType, alert_payload, emit
+from service.delivery.events import EventType, alert_payload, emit, queue, subscribers
+from service.delivery.models import DeadlineRule
 from service.organisations import repository as organisations
 
 
@@ -50,23 +51,24 @@ def _validated_details(alert_type: AlertType, details: dict[str, Any]) -> dict[s
 
 
 async def _route(
-    session: AsyncSession, alert_type: AlertType, municipality_code: str
-) -> tuple[list[tuple[uuid.UUID, bool]], str, str | None]:
-    """Recipients as (organisation id, is lead), the default legal basis and forced severity."""
-    rule = await repository.routing_rule(session, alert_type.value)
-    if rule is None:
+    session: AsyncSession, alert_type: AlertType, municipality_code: str, severity: str
+) -> tuple[list[tuple[uuid.UUID, bool]], str, str | None, DeadlineRule | None]:
+    """Recipients as (organisation id, is lead), the default legal basis, the forced severity
+    and the deadline rule of the severity the alert will have."""
+    route = await repository.route_for(session, alert_type.value, municipality_code, severity)
+    if route is None:
         raise field_error("/type", f"no routing rule for {alert_type.value}")
-    found = await repository.organisations_serving(session, municipality_code, rule.recipient_kinds)
-    order = {kind: i for i, kind in enumerate(rule.recipient_kinds)}
-    found.sort(key=lambda item: order[item[1]])
+    kinds = route.rule.recipient_kinds
+    order = {kind: i for i, kind in enumerate(kinds)}
+    found = sorted((item for item in route.serving if item[1] in order), key=lambda item: order[item[1]])
     if not found:
         raise field_error(
             "/type",
-            f"no organisation of kinds {', '.join(rule.recipient_kinds)} serves municipality "
+            f"no organisation of kinds {', '.join(kinds)} serves municipality "
             f"{municipality_code}; ask an administrator to register one",
         )
     lead = found[0][0]
-    return [(org, org == lead) for org, _ in found], rule.legal_basis, rule.forced_severity
+    return [(org, org == lead) for org, _ in found], route.rule.legal_basis, route.rule.forced_severity, route.deadline
 
 
 async def _consented_provider(
@@ -115,6 +117,7 @@ async def create_alert(
             raise field_error("/legal_basis", "a referral to a provider is shared on the basis of consent")
         provider = await _consented_provider(session, data=data, details=details, child_id=child.id, today=today)
         recipients, basis, forced_severity = [(provider, True)], LegalBasis.consent.value, None
+        deadline = await deadlines.deadline_rule(session, data.severity.value)
         consent_id = data.consent_id
     else:
         if data.legal_basis is LegalBasis.consent or data.consent_id is not None:
@@ -123,10 +126,12 @@ async def create_alert(
                 "public bodies share under legal obligation or public task, not consent; "
                 "consent is for support_needed alerts and referrals to providers",
             )
-        recipients, default_basis, forced_severity = await _route(session, data.type, facts.municipality_code)
+        recipients, default_basis, forced_severity, deadline = await _route(
+            session, data.type, facts.municipality_code, data.severity.value
+        )
         basis = (data.legal_basis or LegalBasis(default_basis)).value
 
-    alert = await _insert_alert(
+    alert, routed = await _insert_alert(
         session,
         actor=actor,
         child_id=child.id,
@@ -138,9 +143,11 @@ async def create_alert(
         basis=basis,
         consent_id=consent_id,
         recipients=recipients,
+        deadline=deadline,
         purpose=decision.purpose,
     )
-    return (await alert_reads(session, [alert], scope_for(actor, decision, today)))[0]
+    # a new alert has the recipients just written and no actions: nothing to read back
+    return alert_read(alert, routed, [], scope_for(actor, decision, today))
 
 
 async def _insert_alert(
@@ -156,8 +163,9 @@ async def _insert_alert(
     basis: str,
     consent_id: uuid.UUID | None,
     recipients: list[tuple[uuid.UUID, bool]],
+    deadline: DeadlineRule | None,
     purpose: Purpose | None,
-) -> Alert:
+) -> tuple[Alert, list[AlertRecipient]]:
     """Store an alert, its audit event and its recipients (one feed position for all)."""
     now = utcnow()
     alert = Alert(
@@ -176,6 +184,11 @@ async def _insert_alert(
     )
     session.add(alert)
     await session.flush()
+    organisations = [org for org, _ in recipients]
+    hooks = await subscribers(session, EventType.alert_routed, organisations)
+    # From here on this transaction holds the audit head's lock and then the feed counter's
+    # until it commits, and every other change waits for them: keep what follows short. Every
+    # path takes them in this order (audit first), or two of them could deadlock.
     await enforce(
         session,
         actor,
@@ -185,39 +198,31 @@ async def _insert_alert(
         child_id=child_id,
     )
     position = await repository.next_feed_position(session)
-    due = await deadlines.due_at(session, severity, now)
-    await repository.insert_recipients(
-        session,
-        [
-            {
-                "id": uuid.uuid4(),
-                "alert_id": alert.id,
-                "organisation_id": org,
-                "is_lead": lead,
-                "state": RecipientState.delivered.value,
-                "delivered_at": now,
-                "change_seq": position,
-                "consent_id": consent_id,
-                "referral_status": "pending" if consent_id else None,
-                "due_at": due,
-            }
-            for org, lead in recipients
-        ],
-    )
-    await emit_alert_event(session, alert, EventType.alert_routed, [org for org, _ in recipients], position)
-    return alert
+    rows = [
+        {
+            "id": uuid.uuid4(),
+            "alert_id": alert.id,
+            "organisation_id": org,
+            "is_lead": lead,
+            "state": RecipientState.delivered.value,
+            "delivered_at": now,
+            "change_seq": position,
+            "consent_id": consent_id,
+            "referral_status": "pending" if consent_id else None,
+            "due_at": deadlines.due_by(deadline, now),
+        }
+        for org, lead in recipients
+    ]
+    await repository.insert_recipients(session, rows)
+    await queue(session, hooks, **_alert_event(alert, EventType.alert_routed), position=position)
+    return alert, [AlertRecipient(**row) for row in rows]
 
 
-async def emit_alert_event(
-    session: AsyncSession, alert: Alert, event_type: EventType, organisations: list[uuid.UUID], position: int
-) -> None:
-    await emit(
-        session,
-        event_type=event_type,
-        organisations=organisations,
-        ordering_key=f"alert:{alert.id}",
-        position=position,
-        payload=alert_payload(
+def _alert_event(alert: Alert, event_type: EventType) -> dict[str, Any]:
+    return {
+        "event_type": event_type,
+        "ordering_key": f"alert:{alert.id}",
+        "payload": alert_payload(
             event_type,
             alert_id=alert.id,
             child_id=alert.child_id,
@@ -226,7 +231,13 @@ async def emit_alert_event(
             status=alert.status,
             at=alert.updated_at,
         ),
-    )
+    }
+
+
+async def emit_alert_event(
+    session: AsyncSession, alert: Alert, event_type: EventType, organisations: list[uuid.UUID], position: int
+) -> None:
+    await emit(session, organisations=organisations, position=position, **_alert_event(alert, event_type))
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,7 +273,7 @@ async def apply_rule_hits(
             continue
         route_key = (hit.alert_type, hit.municipality_code)
         if route_key not in routes:
-            routes[route_key] = await _route(session, hit.alert_type, hit.municipality_code)
+            routes[route_key] = (await _route(session, hit.alert_type, hit.municipality_code, hit.severity))[:3]
         new.append((hit, *routes[route_key]))
     alert_rows = [
         {

@@ -7,6 +7,7 @@ import csv
 import io
 import json
 from collections.abc import AsyncIterator
+from datetime import datetime
 from typing import Any
 
 from service.audit import repository
@@ -57,6 +58,18 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
+def _json_default(value: Any) -> Any:
+    """Times and UUIDs for the JSON encoder; everything else in an event is JSON already."""
+    if isinstance(value, datetime):
+        return canonical_time(value)
+    return str(value)
+
+
+# One encoder for every line (json.dumps with options builds a new one per call); with
+# `default` it writes the same lines as json.dumps(_plain(...), ensure_ascii=False) did.
+_JSON = json.JSONEncoder(ensure_ascii=False, default=_json_default)
+
+
 def _csv_cell(value: Any) -> str:
     plain = _plain(value)
     if plain is None:
@@ -66,12 +79,11 @@ def _csv_cell(value: Any) -> str:
     return neutralise_formula(str(plain))
 
 
-async def rows(database: Database, where: EventFilter) -> AsyncIterator[list[Any]]:
+async def rows(database: Database, where: EventFilter) -> AsyncIterator[tuple[Any, ...]]:
     after = 0
     while True:
         async with database.transaction() as session:
-            batch = await repository.search(session, where, after_seq=after, limit=BATCH)
-            values = [[getattr(event, name) for name in EXPORT_FIELDS] for event in batch]
+            values = await repository.search_values(session, where, EXPORT_FIELDS, after_seq=after, limit=BATCH)
         if not values:
             return
         for value in values:
@@ -89,9 +101,7 @@ async def export_lines(database: Database, where: EventFilter, fmt: str) -> Asyn
         if fmt == "csv":
             writer.writerow([_csv_cell(v) for v in values])
         else:
-            buffer.write(
-                json.dumps(dict(zip(EXPORT_FIELDS, (_plain(v) for v in values), strict=True)), ensure_ascii=False)
-            )
+            buffer.write(_JSON.encode(dict(zip(EXPORT_FIELDS, values, strict=True))))
             buffer.write("\n")
         pending += 1
         if pending == BATCH:

@@ -54,6 +54,17 @@ async def search(session: AsyncSession, where: EventFilter, *, after_seq: int, l
     return list(rows.scalars())
 
 
+async def search_values(
+    session: AsyncSession, where: EventFilter, fields: tuple[str, ...], *, after_seq: int, limit: int
+) -> list[tuple]:
+    """As `search`, but only the named columns as plain tuples (no ORM objects): for exports,
+    which read the whole trail and must stay fast and small."""
+    columns = [getattr(AuditEvent, name) for name in fields]
+    query = _filtered(select(*columns), where).where(AuditEvent.seq > after_seq)  # type: ignore[operator]
+    rows = await session.execute(query.order_by(AuditEvent.seq).limit(limit))  # type: ignore[arg-type]
+    return [tuple(row) for row in rows]
+
+
 async def break_glass_reviews(
     session: AsyncSession, *, pending_only: bool, after_seq: int, limit: int
 ) -> list[BreakGlassReview]:

@@ -22,12 +22,13 @@ _bearer = OAuth2PasswordBearer(
 )
 
 
-def get_token_service(request: Request) -> TokenService:
+# async, like every dependency here: FastAPI runs a plain `def` one in a thread pool, a hop per request
+async def get_token_service(request: Request) -> TokenService:
     service: TokenService = request.app.state.tokens
     return service
 
 
-def get_passwords(request: Request) -> Passwords:
+async def get_passwords(request: Request) -> Passwords:
     passwords: Passwords = request.app.state.passwords
     return passwords
 

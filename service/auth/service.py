@@ -47,17 +47,14 @@ class LoginThrottled(TooManyRequests):
         )
 
 
-async def _principal_for(
-    session: AsyncSession,
+def _principal_for(
     *,
     kind: PrincipalKind,
     subject_id: uuid.UUID,
     roles: list[str],
     organisation: Organisation | None,
+    codes: list[str],
 ) -> Principal:
-    codes: list[str] = []
-    if organisation is not None:
-        codes = (await organisations.municipality_codes(session, [organisation.id]))[organisation.id]
     return Principal(
         id=str(subject_id),
         kind=kind,
@@ -81,9 +78,9 @@ async def login_with_password(
             "user is disabled", actor=Principal(id=str(user.id), kind=PrincipalKind.user, roles=frozenset())
         )
     found = await organisations.user_with_organisation(session, user.id)
-    organisation = found[1] if found else None
-    principal = await _principal_for(
-        session, kind=PrincipalKind.user, subject_id=user.id, roles=user.roles, organisation=organisation
+    organisation, codes = (found[1], found[2]) if found else (None, [])
+    principal = _principal_for(
+        kind=PrincipalKind.user, subject_id=user.id, roles=user.roles, organisation=organisation, codes=codes
     )
     return principal, user.token_generation
 
@@ -99,11 +96,11 @@ async def login_with_client_secret(
     stored_hash = found[0].secret_hash if found else None
     if not passwords.verify(stored_hash, client_secret) or found is None:
         raise LoginFailed("wrong client id or secret", error="invalid_client")
-    client, organisation = found
+    client, organisation, codes = found
     if client.disabled:
         raise LoginFailed("client is disabled", error="invalid_client")
-    return await _principal_for(
-        session, kind=PrincipalKind.client, subject_id=client.id, roles=client.roles, organisation=organisation
+    return _principal_for(
+        kind=PrincipalKind.client, subject_id=client.id, roles=client.roles, organisation=organisation, codes=codes
     )
 
 
@@ -123,26 +120,26 @@ async def principal_from_token(
         found_user = await organisations.user_with_organisation(session, subject)
         if found_user is None:
             raise AuthenticationFailed("user no longer exists")
-        user, organisation = found_user
+        user, organisation, codes = found_user
         actor = Principal(id=str(user.id), kind=PrincipalKind.user, roles=frozenset())
         if user.disabled:
             raise AuthenticationFailed("user is disabled", actor=actor)
         if claims.get("gen") != user.token_generation:
             raise AuthenticationFailed("token revoked", actor=actor)
-        return await _principal_for(
-            session, kind=PrincipalKind.user, subject_id=user.id, roles=user.roles, organisation=organisation
+        return _principal_for(
+            kind=PrincipalKind.user, subject_id=user.id, roles=user.roles, organisation=organisation, codes=codes
         )
     if claims.get("kind") == "client":
         found_client = await organisations.client_with_organisation(session, subject)
         if found_client is None or found_client[0].disabled:
             raise AuthenticationFailed("client disabled or removed")
-        client, client_organisation = found_client
-        return await _principal_for(
-            session,
+        client, client_organisation, client_codes = found_client
+        return _principal_for(
             kind=PrincipalKind.client,
             subject_id=client.id,
             roles=client.roles,
             organisation=client_organisation,
+            codes=client_codes,
         )
     raise AuthenticationFailed("unknown token kind")
 

@@ -13,17 +13,22 @@ from service.core.database import UtcDateTime
 
 
 class Child(SQLModel, table=True):
+    """A child. Retention (`service/retention/`) anonymises a child long inactive: the PIN hash,
+    names and date of birth become NULL and `anonymised_at` is set; the id stays, so the audit
+    trail that names it still verifies."""
+
     __tablename__ = "child"
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
-    pin_hash: str = Field(sa_column=Column(String(64), nullable=False, unique=True))
-    given_name: str = Field(max_length=100)
-    family_name: str = Field(max_length=100)
-    date_of_birth: date
+    pin_hash: str | None = Field(default=None, sa_column=Column(String(64), nullable=True, unique=True))
+    given_name: str | None = Field(default=None, max_length=100)
+    family_name: str | None = Field(default=None, max_length=100)
+    date_of_birth: date | None = None
     sex: str = Field(max_length=10)
     #: municipality of the current address (EKATTE); None when unknown
     municipality_code: str | None = Field(default=None, max_length=10, index=True)
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UtcDateTime(), nullable=False))
+    anonymised_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime(), nullable=True))
 
 
 class Enrolment(SQLModel, table=True):

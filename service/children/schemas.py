@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, StringConstraints
@@ -40,13 +40,28 @@ class CurrentEnrolment(BaseModel):
 
 
 class ChildRead(BaseModel):
+    """A child as the caller may see it. Names and date of birth are None once retention has
+    anonymised the child; everything but the id is None where a registration matched a child
+    the caller is not related to."""
+
     id: uuid.UUID
-    given_name: str
-    family_name: str
-    date_of_birth: date
-    sex: str
+    given_name: str | None
+    family_name: str | None
+    date_of_birth: date | None
+    sex: str | None
     municipality_code: str | None
     current_enrolment: CurrentEnrolment | None
+    anonymised_at: datetime | None = Field(
+        default=None, description="when retention removed the names, date of birth and PIN hash"
+    )
+
+    @classmethod
+    def identifier_only(cls, child_id: uuid.UUID) -> ChildRead:
+        """A registration that matched a child the caller is not related to: the id, nothing on record."""
+        return cls(
+            id=child_id, given_name=None, family_name=None, date_of_birth=None, sex=None,
+            municipality_code=None, current_enrolment=None,
+        )
 
 
 class EnrolmentCreate(RequestModel):

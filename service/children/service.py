@@ -46,6 +46,7 @@ async def child_read(session: AsyncSession, child: Child, today: date) -> ChildR
             id=enrolment.id, school_id=enrolment.school_id, grade=enrolment.grade,
             start_date=enrolment.start_date,
         ) if enrolment else None,
+        anonymised_at=child.anonymised_at,
     )
 
 
@@ -83,6 +84,12 @@ async def register(
         decision.purpose, "public_task",
     )
     await enforce(session, actor, allowed, resource_type="child", resource_id=child.id, child_id=child.id)
+    if not created:
+        facts = await repository.child_facts(session, child, today)
+        if not decide_child(actor, Action.read_child, facts, purpose=purpose).allowed:
+            # the id is the contract of a match; what is on record is only for those related
+            # to the child (its lookup would answer 404 to this caller)
+            return ChildRead.identifier_only(child.id), created
     return await child_read(session, child, today), created
 
 

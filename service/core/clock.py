@@ -19,7 +19,8 @@ def local_today() -> date:
     return datetime.now(LOCAL_ZONE).date()
 
 
-def _today(request: Request) -> date:
+# async, like every dependency here: FastAPI runs a plain `def` one in a thread pool, a hop per request
+async def _today(request: Request) -> date:
     clock = getattr(request.app.state, "clock", None) or local_today
     return clock()
 

@@ -37,8 +37,8 @@ class Settings(BaseSettings):
         default=None, description="signing keys; default: data_dir/keys; generated when empty"
     )
     token_lifetime_seconds: int = Field(default=900, ge=30, le=900)
-    token_issuer: str = "urn:obhvat"
-    token_audience: str = "obhvat-api"
+    token_issuer: str = "urn:obhvat"  # noqa: S105 - a name, not a secret
+    token_audience: str = "obhvat-api"  # noqa: S105 - a name, not a secret
     token_leeway_seconds: int = Field(default=10, ge=0, le=60)
     pin_secret: str | None = Field(
         default=None, description="HMAC key for PINs; in development generated under keys_dir"
@@ -49,7 +49,7 @@ class Settings(BaseSettings):
     max_csv_body_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     argon2_time_cost: int = Field(default=3, ge=1)
     argon2_memory_kib: int = Field(default=65536, ge=8)
-    demo_password: str = "obhvat-demo-2026"
+    demo_password: str = "obhvat-demo-2026"  # noqa: S105 - the published demo password
     oidc_issuer: str | None = None
     oidc_jwks: str | None = Field(default=None, description="path or https URL of the JWKS")
     oidc_audience: str | None = None
@@ -67,6 +67,18 @@ class Settings(BaseSettings):
     worker_poll_seconds: float = Field(default=1.0, gt=0)
     worker_lease_seconds: int = Field(default=60, ge=5)
     deadline_check_seconds: float = Field(default=60.0, gt=0)
+    retention_child_years: int = Field(
+        default=5, ge=1, le=100, description="anonymise a child this long without an open alert or enrolment"
+    )
+    retention_notes_years: int = Field(
+        default=5, ge=1, le=100, description="clear a closed alert's notes and texts this long after closure"
+    )
+    retention_consent_years: int = Field(
+        default=3, ge=1, le=100, description="drop guardian names from consents this long after they ended"
+    )
+    retention_keys_days: int = Field(
+        default=30, ge=1, le=3650, description="purge idempotency records and delivered outbox rows this old"
+    )
 
     @field_validator("database_url")
     @classmethod

@@ -22,8 +22,16 @@ def add_working_days(start: datetime, days: int) -> datetime:
     return local.astimezone(start.tzinfo)
 
 
+async def deadline_rule(session: AsyncSession, severity: str) -> DeadlineRule | None:
+    return (await session.execute(select(DeadlineRule).where(DeadlineRule.severity == severity))).scalar_one_or_none()  # type: ignore[arg-type]
+
+
 async def due_at(session: AsyncSession, severity: str, delivered_at: datetime) -> datetime | None:
-    rule = (await session.execute(select(DeadlineRule).where(DeadlineRule.severity == severity))).scalar_one_or_none()  # type: ignore[arg-type]
+    return due_by(await deadline_rule(session, severity), delivered_at)
+
+
+def due_by(rule: DeadlineRule | None, delivered_at: datetime) -> datetime | None:
+    """When a recipient delivered at `delivered_at` must acknowledge under `rule`."""
     if rule is None:
         return None
     if rule.hours is not None:

@@ -58,9 +58,19 @@ async def emit(
     position: int,
 ) -> int:
     """Queue one delivery per subscribed webhook of `organisations`; returns how many."""
+    hooks = await subscribers(session, event_type, organisations)
+    return await queue(session, hooks, event_type=event_type, payload=payload, ordering_key=ordering_key,
+                       position=position)
+
+
+async def subscribers(
+    session: AsyncSession, event_type: EventType, organisations: Iterable[uuid.UUID]
+) -> list[uuid.UUID]:
+    """The live webhooks of `organisations` subscribed to `event_type`. Apart from `queue` so
+    that a caller can look them up before it takes the feed position (held to commit)."""
     orgs = list(dict.fromkeys(organisations))
     if not orgs:
-        return 0
+        return []
     hooks = (
         await session.execute(
             select(Webhook.id, Webhook.events).where(
@@ -69,6 +79,21 @@ async def emit(
             )
         )
     ).all()
+    return [hook_id for hook_id, events in hooks if event_type.value in events]
+
+
+async def queue(
+    session: AsyncSession,
+    hooks: list[uuid.UUID],
+    *,
+    event_type: EventType,
+    payload: dict[str, Any],
+    ordering_key: str,
+    position: int,
+) -> int:
+    """One pending delivery of the event per webhook in `hooks`; returns how many."""
+    if not hooks:
+        return 0
     event_id = uuid.uuid4()
     now = utcnow()
     rows = [
@@ -85,9 +110,7 @@ async def emit(
             "next_attempt_at": now,
             "created_at": now,
         }
-        for hook_id, events in hooks
-        if event_type.value in events
+        for hook_id in hooks
     ]
-    if rows:
-        await session.execute(insert(OutboxDelivery), rows)
+    await session.execute(insert(OutboxDelivery), rows)
     return len(rows)

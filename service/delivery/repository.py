@@ -33,10 +33,15 @@ async def webhooks(session: AsyncSession, organisation_id: uuid.UUID | None) -> 
 
 
 async def cancel_pending(session: AsyncSession, webhook_id: uuid.UUID) -> None:
+    """Everything not yet settled, including what a worker is sending right now: its outcome is
+    logged, but a failure is not retried (see Worker.record)."""
     await session.execute(
         update(OutboxDelivery)
-        .where(OutboxDelivery.webhook_id == webhook_id, OutboxDelivery.status == "pending")  # type: ignore[arg-type]
-        .values(status="cancelled")
+        .where(
+            OutboxDelivery.webhook_id == webhook_id,  # type: ignore[arg-type]
+            OutboxDelivery.status.in_(("pending", "in_flight")),  # type: ignore[attr-defined]
+        )
+        .values(status="cancelled", lease_until=None)
     )
 
 

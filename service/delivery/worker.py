@@ -181,9 +181,11 @@ class Worker:
                         "lease_until": None,
                         "next_attempt_at": now + self.backoff(item.attempts),
                     }
-                await session.execute(
-                    update(OutboxDelivery).where(OutboxDelivery.id == item.delivery_id).values(**values)  # type: ignore[arg-type]
-                )
+                settle = update(OutboxDelivery).where(OutboxDelivery.id == item.delivery_id)  # type: ignore[arg-type]
+                if not outcome.delivered:
+                    # cancelled while in flight (the webhook was removed): never retried
+                    settle = settle.where(OutboxDelivery.status != "cancelled")  # type: ignore[arg-type]
+                await session.execute(settle.values(**values))
                 log.info(
                     "webhook_delivery",
                     delivery_id=str(item.delivery_id),
@@ -204,7 +206,8 @@ class Worker:
 
     async def check_deadlines(self) -> int:
         """Mark recipients that let their deadline pass; tell everyone concerned; escalate
-        overdue urgent alerts to the organisations the escalation rules name."""
+        overdue alerts to the organisations the escalation rules name for their severity and
+        municipality."""
         now = utcnow()
         async with self.database.transaction() as session:
             rows = (
@@ -218,7 +221,9 @@ class Worker:
                         Alert.status == "open",  # type: ignore[arg-type]
                     )
                     .limit(500)
-                    .with_for_update(skip_locked=True, of=AlertRecipient)
+                    # the alert too: its version is bumped below, and a recipient's change in
+                    # progress holds the alert's lock (SKIP LOCKED: it is checked next round)
+                    .with_for_update(skip_locked=True, of=(AlertRecipient, Alert))
                 )
             ).all()
             alerts: dict[uuid.UUID, Alert] = {}
@@ -234,7 +239,8 @@ class Worker:
         alert.updated_at = now
         await session.flush()
         position = await alerts.next_feed_position(session)
-        escalated = await self._escalate(session, alert, now, position) if alert.severity == "urgent" else []
+        # the rules name the severities they escalate (defaults: none; typically urgent)
+        escalated = await self._escalate(session, alert, now, position)
         await alerts.stamp_recipients(session, alert.id, position)
         audience = [org for org in await alerts.audience(session, alert, now.date()) if org not in escalated]
         payload = alert_payload(

@@ -84,25 +84,34 @@ async def get_client(session: AsyncSession, client_id: uuid.UUID) -> Client | No
 
 async def user_with_organisation(
     session: AsyncSession, user_id: uuid.UUID
-) -> tuple[User, Organisation | None] | None:
-    row = (
+) -> tuple[User, Organisation | None, list[str]] | None:
+    """The user, its organisation and the municipalities that organisation serves, in one round
+    trip: this runs on every authenticated request."""
+    rows = (
         await session.execute(
-            select(User, Organisation)
+            select(User, Organisation, OrganisationMunicipality.municipality_code)
             .outerjoin(Organisation, User.organisation_id == Organisation.id)  # type: ignore[arg-type]
+            .outerjoin(OrganisationMunicipality, OrganisationMunicipality.organisation_id == Organisation.id)  # type: ignore[arg-type]
             .where(User.id == user_id)  # type: ignore[arg-type]
         )
-    ).first()
-    return (row[0], row[1]) if row else None
+    ).all()
+    if not rows:
+        return None
+    return rows[0][0], rows[0][1], sorted(row[2] for row in rows if row[2] is not None)
 
 
 async def client_with_organisation(
     session: AsyncSession, client_id: uuid.UUID
-) -> tuple[Client, Organisation] | None:
-    row = (
+) -> tuple[Client, Organisation, list[str]] | None:
+    """As `user_with_organisation`, for an API client."""
+    rows = (
         await session.execute(
-            select(Client, Organisation)
+            select(Client, Organisation, OrganisationMunicipality.municipality_code)
             .join(Organisation, Client.organisation_id == Organisation.id)  # type: ignore[arg-type]
+            .outerjoin(OrganisationMunicipality, OrganisationMunicipality.organisation_id == Organisation.id)  # type: ignore[arg-type]
             .where(Client.id == client_id)  # type: ignore[arg-type]
         )
-    ).first()
-    return (row[0], row[1]) if row else None
+    ).all()
+    if not rows:
+        return None
+    return rows[0][0], rows[0][1], sorted(row[2] for row in rows if row[2] is not None)

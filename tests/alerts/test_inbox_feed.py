@@ -12,7 +12,7 @@ from sqlalchemy import select
 from service.alerts.models import AlertRecipient
 from service.app import create_app
 from service.demo.loader import DEFAULT_DEMO_FILE, load_demo
-from tests.conftest import OPERATOR, World, _Tee, RUN_LOG
+from tests.conftest import OPERATOR, RUN_LOG, World, _Tee
 
 KAZANLAK_PUPIL_PINS = ["1152035081", "1247183719", "1552049639"]
 WRITERS = 6

@@ -1,0 +1,78 @@
+"""Every query of the municipal reports: aggregate counts and acknowledgement times, never a
+child's identity. Both engines answer the same SQL; percentiles are computed by the service."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Select, and_, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+from sqlalchemy.sql.elements import ColumnElement
+
+from service.alerts.models import Alert, AlertRecipient
+from service.organisations.models import Organisation
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """The alerts a report covers: one municipality, raised in [created_from, created_before)."""
+
+    municipality_code: str
+    created_from: datetime | None = None
+    created_before: datetime | None = None
+
+    def where(self) -> ColumnElement[bool]:
+        clauses: list[ColumnElement[bool]] = [Alert.municipality_code == self.municipality_code]  # type: ignore[list-item]
+        if self.created_from is not None:
+            clauses.append(Alert.created_at >= self.created_from)  # type: ignore[arg-type,operator]
+        if self.created_before is not None:
+            clauses.append(Alert.created_at < self.created_before)  # type: ignore[arg-type,operator]
+        return and_(*clauses)
+
+
+@dataclass(frozen=True, slots=True)
+class AlertCount:
+    type: str
+    status: str
+    outcome: str | None
+    source_kind: str
+    count: int
+
+
+async def alert_counts(session: AsyncSession, selection: Selection) -> list[AlertCount]:
+    """Alerts of the selection counted per type, status, outcome and kind of the raising
+    organisation (the finest cross-tabulation; the service adds up the margins)."""
+    source = aliased(Organisation)
+    query: Select[tuple[str, str, str | None, str, int]] = (
+        select(Alert.type, Alert.status, Alert.outcome, source.kind, func.count())
+        .join(source, source.id == Alert.source_organisation_id)  # type: ignore[arg-type]
+        .where(selection.where())
+        .group_by(Alert.type, Alert.status, Alert.outcome, source.kind)
+    )
+    rows = await session.execute(query)
+    return [AlertCount(t, s, o, k, int(n)) for t, s, o, k, n in rows]
+
+
+async def open_alerts_created_before(session: AsyncSession, selection: Selection, before: datetime) -> int:
+    query = select(func.count()).select_from(Alert).where(
+        selection.where(),
+        Alert.status == "open",  # type: ignore[arg-type]
+        Alert.created_at < before,  # type: ignore[arg-type,operator]
+    )
+    return int((await session.execute(query)).scalar_one())
+
+
+async def acknowledgement_times(session: AsyncSession, selection: Selection) -> list[tuple[str, datetime, datetime]]:
+    """(recipient organisation kind, delivered_at, acknowledged_at) of every acknowledged
+    recipient of the selection's alerts."""
+    recipient = aliased(Organisation)
+    query = (
+        select(recipient.kind, AlertRecipient.delivered_at, AlertRecipient.acknowledged_at)
+        .select_from(AlertRecipient)
+        .join(Alert, Alert.id == AlertRecipient.alert_id)  # type: ignore[arg-type]
+        .join(recipient, recipient.id == AlertRecipient.organisation_id)  # type: ignore[arg-type]
+        .where(selection.where(), AlertRecipient.acknowledged_at.is_not(None))  # type: ignore[union-attr]
+    )
+    return [(kind, delivered, acknowledged) for kind, delivered, acknowledged in await session.execute(query)]

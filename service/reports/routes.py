@@ -1,0 +1,49 @@
+"""Municipal reports API."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import Query, Response
+
+from service.access.dependencies import PurposeOfUse
+from service.auth.dependencies import CurrentPrincipal
+from service.core.clock import Today
+from service.core.database import DbSession, api_router
+from service.core.problems import Forbidden, Unauthenticated, ValidationProblem, problem_responses
+from service.reports import service
+from service.reports.schemas import SummaryReport
+
+router = api_router(tags=["reports"])
+_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **problem_responses(Unauthenticated, Forbidden, ValidationProblem),
+    200: {"content": {"text/csv": {"schema": {"type": "string"}}}, "description": "the report (JSON or CSV)"},
+}
+
+
+@router.get(
+    "/reports/summary", response_model=SummaryReport, responses=_RESPONSES,
+    summary="A municipality's alerts: counts (1 to 4 shown as <5), times to acknowledge, long-open alerts",
+)
+async def summary(
+    session: DbSession, principal: CurrentPrincipal, purpose: PurposeOfUse, today: Today,
+    municipality: Annotated[
+        str | None,
+        Query(pattern=r"^[A-Z]{3}[0-9]{2}$",
+              description="EKATTE code; default: the coordinator organisation's only municipality"),
+    ] = None,
+    first_day: Annotated[date | None, Query(alias="from", description="alerts raised on or after")] = None,
+    last_day: Annotated[date | None, Query(alias="to", description="alerts raised on or before")] = None,
+    format: Annotated[str, Query(pattern="^(json|csv)$")] = "json",  # noqa: A002 - the contract's name
+) -> Any:
+    report = await service.summary(
+        session, actor=principal, purpose=purpose, municipality=municipality, first_day=first_day,
+        last_day=last_day, today=today, fmt=format,
+    )
+    if format == "csv":
+        return Response(
+            service.summary_csv(report), media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="summary-{report.municipality}.csv"'},
+        )
+    return report

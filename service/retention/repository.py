@@ -1,0 +1,224 @@
+"""Every query of data retention: finding what has been kept long enough, and anonymising,
+clearing or purging it.
+
+Each change re-checks its rule in the statement itself (and answers what it changed), so a record
+that became active again between finding and changing it is left alone and not audited.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import date, datetime
+
+from sqlalchemy import and_, delete, exists, or_, select, tuple_, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
+
+from service.alerts.models import Alert, AlertAction, AlertRecipient
+from service.children.models import Child, Enrolment
+from service.consent.models import Consent
+from service.delivery.models import DeliveryAttempt, OutboxDelivery
+from service.idempotency.models import IdempotencyRecord
+
+_UNSYNCED = {"synchronize_session": False}
+
+# -- children ---------------------------------------------------------------------------------
+
+
+def _inactive_child(inactive_before: datetime, ended_before: date) -> ColumnElement[bool]:
+    """Not yet anonymised, and its last activity — the latest of its creation, its alerts'
+    `updated_at` and its enrolments' end dates — is before the cutoff; no alert is open and no
+    enrolment is current (an open-ended enrolment never ended)."""
+    return and_(
+        Child.anonymised_at.is_(None),  # type: ignore[union-attr]
+        Child.created_at < inactive_before,  # type: ignore[arg-type,operator]
+        ~exists().where(
+            Alert.child_id == Child.id,  # type: ignore[arg-type]
+            or_(Alert.status == "open", Alert.updated_at >= inactive_before),  # type: ignore[arg-type,operator]
+        ),
+        ~exists().where(
+            Enrolment.child_id == Child.id,  # type: ignore[arg-type]
+            or_(Enrolment.end_date.is_(None), Enrolment.end_date >= ended_before),  # type: ignore[union-attr,operator]
+        ),
+    )
+
+
+async def inactive_children(session: AsyncSession, *, inactive_before: datetime, ended_before: date) -> list[uuid.UUID]:
+    rows = await session.execute(
+        select(Child.id).where(_inactive_child(inactive_before, ended_before)).order_by(Child.id)
+    )
+    return list(rows.scalars())
+
+
+async def anonymise_children(
+    session: AsyncSession, ids: Sequence[uuid.UUID], *, inactive_before: datetime, ended_before: date, at: datetime
+) -> list[uuid.UUID]:
+    """Remove the PIN hash, names and date of birth of these children (still inactive)."""
+    rows = await session.execute(
+        update(Child)
+        .where(Child.id.in_(ids), _inactive_child(inactive_before, ended_before))  # type: ignore[attr-defined]
+        .values(pin_hash=None, given_name=None, family_name=None, date_of_birth=None, anonymised_at=at)
+        .returning(Child.id)
+        .execution_options(**_UNSYNCED)
+    )
+    return list(rows.scalars())
+
+
+# -- texts of closed alerts -------------------------------------------------------------------
+
+
+def _closed_with_texts(closed_before: datetime) -> ColumnElement[bool]:
+    return and_(
+        Alert.status == "closed",  # type: ignore[arg-type]
+        Alert.closed_at < closed_before,  # type: ignore[arg-type,operator]
+        or_(
+            Alert.note.is_not(None),  # type: ignore[union-attr]
+            Alert.outcome_reason.is_not(None),  # type: ignore[union-attr]
+            exists().where(AlertAction.alert_id == Alert.id, AlertAction.text.is_not(None)),  # type: ignore[arg-type,union-attr]
+            exists().where(
+                AlertRecipient.alert_id == Alert.id,  # type: ignore[arg-type]
+                AlertRecipient.referral_reason.is_not(None),  # type: ignore[union-attr]
+            ),
+        ),
+    )
+
+
+async def closed_alerts_with_texts(
+    session: AsyncSession, *, closed_before: datetime
+) -> list[tuple[uuid.UUID, uuid.UUID]]:
+    """(alert id, child id) of closed alerts that still hold free text: the alert's note and
+    outcome reason, its actions' texts, a provider's reason for declining a referral."""
+    rows = await session.execute(
+        select(Alert.id, Alert.child_id).where(_closed_with_texts(closed_before)).order_by(Alert.id)
+    )
+    return [(alert_id, child_id) for alert_id, child_id in rows]
+
+
+async def clear_alert_texts(
+    session: AsyncSession, ids: Sequence[uuid.UUID], *, closed_before: datetime
+) -> list[tuple[uuid.UUID, uuid.UUID]]:
+    """Clear those texts. `updated_at` is left alone: it is the case's last activity, which the
+    child's own retention period counts from. The version moves, so an `ETag` changes."""
+    changed = [
+        (alert_id, child_id)
+        for alert_id, child_id in await session.execute(
+            update(Alert)
+            .where(Alert.id.in_(ids), _closed_with_texts(closed_before))  # type: ignore[attr-defined]
+            .values(note=None, outcome_reason=None, version=Alert.version + 1)
+            .returning(Alert.id, Alert.child_id)
+            .execution_options(**_UNSYNCED)
+        )
+    ]
+    cleared = [alert_id for alert_id, _ in changed]
+    if cleared:
+        await session.execute(
+            update(AlertAction)
+            .where(AlertAction.alert_id.in_(cleared), AlertAction.text.is_not(None))  # type: ignore[attr-defined,union-attr]
+            .values(text=None)
+            .execution_options(**_UNSYNCED)
+        )
+        await session.execute(
+            update(AlertRecipient)
+            .where(AlertRecipient.alert_id.in_(cleared), AlertRecipient.referral_reason.is_not(None))  # type: ignore[attr-defined,union-attr]
+            .values(referral_reason=None)
+            .execution_options(**_UNSYNCED)
+        )
+    return changed
+
+
+# -- guardians' names on ended consents -------------------------------------------------------
+
+
+def _ended_consent(ended_before: date, withdrawn_before: datetime) -> ColumnElement[bool]:
+    return and_(
+        Consent.guardian_name.is_not(None),  # type: ignore[union-attr]
+        or_(Consent.valid_until < ended_before, Consent.withdrawn_at < withdrawn_before),  # type: ignore[arg-type,operator]
+    )
+
+
+async def ended_consents_with_names(
+    session: AsyncSession, *, ended_before: date, withdrawn_before: datetime
+) -> list[tuple[uuid.UUID, uuid.UUID]]:
+    """(consent id, child id) of consents that expired or were withdrawn before the cutoff and
+    still name the guardian."""
+    rows = await session.execute(
+        select(Consent.id, Consent.child_id).where(_ended_consent(ended_before, withdrawn_before)).order_by(Consent.id)
+    )
+    return [(consent_id, child_id) for consent_id, child_id in rows]
+
+
+async def remove_guardian_names(
+    session: AsyncSession, ids: Sequence[uuid.UUID], *, ended_before: date, withdrawn_before: datetime
+) -> list[tuple[uuid.UUID, uuid.UUID]]:
+    rows = await session.execute(
+        update(Consent)
+        .where(Consent.id.in_(ids), _ended_consent(ended_before, withdrawn_before))  # type: ignore[attr-defined]
+        .values(guardian_name=None)
+        .returning(Consent.id, Consent.child_id)
+        .execution_options(**_UNSYNCED)
+    )
+    return [(consent_id, child_id) for consent_id, child_id in rows]
+
+
+# -- stored first answers of idempotent requests ----------------------------------------------
+
+
+async def old_idempotency_keys(session: AsyncSession, *, created_before: datetime) -> list[tuple[str, str]]:
+    rows = await session.execute(
+        select(IdempotencyRecord.principal_id, IdempotencyRecord.key)
+        .where(IdempotencyRecord.created_at < created_before)  # type: ignore[arg-type,operator]
+        .order_by(IdempotencyRecord.principal_id, IdempotencyRecord.key)
+    )
+    return [(principal_id, key) for principal_id, key in rows]
+
+
+async def purge_idempotency_records(
+    session: AsyncSession, keys: Sequence[tuple[str, str]], *, created_before: datetime
+) -> list[tuple[str, str]]:
+    rows = await session.execute(
+        delete(IdempotencyRecord)
+        .where(
+            tuple_(IdempotencyRecord.principal_id, IdempotencyRecord.key).in_(keys),  # type: ignore[arg-type]
+            IdempotencyRecord.created_at < created_before,  # type: ignore[arg-type,operator]
+        )
+        .returning(IdempotencyRecord.principal_id, IdempotencyRecord.key)
+        .execution_options(**_UNSYNCED)
+    )
+    return [(principal_id, key) for principal_id, key in rows]
+
+
+# -- delivered webhook events -----------------------------------------------------------------
+
+
+def _delivered_before(delivered_before: datetime) -> ColumnElement[bool]:
+    return and_(
+        OutboxDelivery.status == "delivered",  # type: ignore[arg-type]
+        OutboxDelivery.delivered_at < delivered_before,  # type: ignore[arg-type,operator]
+    )
+
+
+async def delivered_outbox_rows(session: AsyncSession, *, delivered_before: datetime) -> list[uuid.UUID]:
+    rows = await session.execute(
+        select(OutboxDelivery.id).where(_delivered_before(delivered_before)).order_by(OutboxDelivery.id)
+    )
+    return list(rows.scalars())
+
+
+async def purge_outbox_rows(
+    session: AsyncSession, ids: Sequence[uuid.UUID], *, delivered_before: datetime
+) -> list[uuid.UUID]:
+    """Delete delivered outbox rows and their attempt logs."""
+    doomed = select(OutboxDelivery.id).where(
+        OutboxDelivery.id.in_(ids), _delivered_before(delivered_before)  # type: ignore[attr-defined]
+    )
+    await session.execute(
+        delete(DeliveryAttempt).where(DeliveryAttempt.delivery_id.in_(doomed)).execution_options(**_UNSYNCED)  # type: ignore[attr-defined]
+    )
+    rows = await session.execute(
+        delete(OutboxDelivery)
+        .where(OutboxDelivery.id.in_(ids), _delivered_before(delivered_before))  # type: ignore[attr-defined]
+        .returning(OutboxDelivery.id)
+        .execution_options(**_UNSYNCED)
+    )
+    return list(rows.scalars())
