@@ -65,6 +65,25 @@ def canonical_json(fields: dict[str, Any]) -> bytes:
 
 
 def event_hash(prev_hash: str, fields: dict[str, Any]) -> str:
-    digest = hashlib.sha256(prev_hash.encode("ascii"))
+    digest = hashlib.sha256(prev_hash.encode("utf-8"))  # hex on every real event; a forged one must not raise
     digest.update(canonical_json(fields))
     return digest.hexdigest()
+
+
+def _sql_value(name: str) -> str:
+    if name == "occurred_at":
+        return f"""'"' || to_char({name} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') || '"'"""
+    if name == "actor_roles":
+        # jsonb prints an array of strings as ["a", "b"]; only the separators carry the space
+        return f"""replace({name}::jsonb::text, '", "', '","')"""
+    return f"coalesce(to_json({name})::text, 'null')"
+
+
+#: The same canonical JSON, built by PostgreSQL from the stored columns. Verification uses it to
+#: avoid rebuilding every event in Python; `canonical_json` stays the authority, so any event
+#: whose SQL form does not hash right is rebuilt and judged in Python before it is reported.
+POSTGRES_CANONICAL_JSON = (
+    "'{' || "
+    + " || ',' || ".join(f"""'"{name}":' || {_sql_value(name)}""" for name in _SORTED_FIELDS)
+    + " || '}'"
+)

@@ -9,14 +9,15 @@ elsewhere, names events the trail no longer has).
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.audit.chain import HASHED_FIELDS, event_hash
+from service.audit.chain import HASHED_FIELDS, POSTGRES_CANONICAL_JSON, event_hash
 from service.audit.models import GENESIS_HASH, AuditEvent, AuditHead
 
 BATCH = 2000
@@ -45,44 +46,66 @@ class Verification:
         }
 
 
-async def _rows(session: AsyncSession) -> AsyncIterator[dict[str, Any]]:
-    """All events in seq order, fetched in keyset batches."""
-    after = 0
-    while True:
-        rows = (
-            (
-                await session.execute(
-                    select(*_COLUMNS).where(AuditEvent.seq > after).order_by(AuditEvent.seq).limit(BATCH)  # type: ignore[operator]
-                )
-            )
-            .mappings()
-            .all()
+async def _python_rows(session: AsyncSession, after: int) -> list[tuple[int, str, str, bool]]:
+    """(seq, prev_hash, hash, whether the hash matches the contents) for a batch, each event's
+    canonical form rebuilt in Python."""
+    rows = (
+        await session.execute(
+            select(*_COLUMNS).where(AuditEvent.seq > after).order_by(AuditEvent.seq).limit(BATCH)  # type: ignore[operator]
         )
-        if not rows:
-            return
+    ).mappings()
+    return [
+        (row["seq"], row["prev_hash"], row["hash"], event_hash(row["prev_hash"], row) == row["hash"]) for row in rows
+    ]
+
+
+_POSTGRES_BATCH = text(
+    f"SELECT seq, prev_hash, hash, {POSTGRES_CANONICAL_JSON} FROM audit_event "  # noqa: S608 (no input in it)
+    "WHERE seq > :after ORDER BY seq LIMIT :limit"
+)
+
+
+async def _postgres_rows(session: AsyncSession, after: int) -> list[tuple[int, str, str, bool]]:
+    """The same, with PostgreSQL building the canonical form (four times faster). An event whose
+    SQL form does not hash right is judged again by the Python form, which is the authority."""
+    rows = (await session.execute(_POSTGRES_BATCH, {"after": after, "limit": BATCH})).tuples().all()
+    checked = []
+    for seq, prev_hash, stored, canonical in rows:
+        matches = hashlib.sha256((prev_hash + canonical).encode("utf-8")).hexdigest() == stored
+        if not matches:
+            fields = (await session.execute(select(*_COLUMNS).where(AuditEvent.seq == seq))).mappings().one()  # type: ignore[arg-type]
+            matches = event_hash(prev_hash, fields) == stored
+        checked.append((seq, prev_hash, stored, matches))
+    return checked
+
+
+async def _rows(session: AsyncSession) -> AsyncIterator[tuple[int, str, str, bool]]:
+    """All events in seq order, fetched in keyset batches (memory stays flat)."""
+    batch = _postgres_rows if session.get_bind().dialect.name == "postgresql" else _python_rows
+    after = 0
+    while rows := await batch(session, after):
         for row in rows:
-            yield dict(row)
-        after = rows[-1]["seq"]
+            yield row
+        after = rows[-1][0]
 
 
 async def verify_chain(session: AsyncSession, *, progress: Callable[[int], None] | None = None) -> Verification:
     result = Verification()
     expected_seq, previous_hash = 1, GENESIS_HASH
-    async for row in _rows(session):
-        seq = row["seq"]
+    async for seq, prev_hash, stored_hash, contents_match in _rows(session):
         if result.ok:
             if seq != expected_seq:
                 result.fail(expected_seq, f"event {expected_seq} is missing (the trail jumps to {seq})")
-            elif row["prev_hash"] != previous_hash:
+            elif prev_hash != previous_hash:
                 result.fail(
                     seq,
                     "the link to the previous event does not hold (an event was inserted, "
                     "removed or reordered before this one)",
                 )
-            elif event_hash(row["prev_hash"], row) != row["hash"]:
+            elif not contents_match:
                 result.fail(seq, "the event's contents do not match its hash (it was changed)")
         result.checked += 1
-        expected_seq, previous_hash = seq + 1, row["hash"]
+        expected_seq, previous_hash = seq + 1, stored_hash
         if progress is not None:
             progress(1)
     head = (await session.execute(select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1))).one()  # type: ignore[arg-type]

@@ -18,10 +18,12 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from sqlalchemy import func, insert, select, text
 
+from service.access.principal import Principal, PrincipalKind
 from service.access.vocabulary import Role
 from service.audit import checkpoints
-from service.audit.chain import HASHED_FIELDS, event_hash
+from service.audit.chain import HASHED_FIELDS, POSTGRES_CANONICAL_JSON, canonical_json, event_hash
 from service.audit.models import GENESIS_HASH, AuditEvent
+from service.audit.service import AuditRecord, record
 from service.audit.verify import Verification, verify_chain
 
 VERIFY = "/api/v1/audit/verify"
@@ -356,3 +358,80 @@ def test_an_event_hash_is_stable_for_equal_values():
     }
     naive = {**fields, "occurred_at": datetime(2026, 11, 23, 8, 30)}
     assert event_hash(GENESIS_HASH, fields) == event_hash(GENESIS_HASH, naive)
+
+
+# --- the PostgreSQL canonical form used to verify fast --------------------------------------------
+
+_AWKWARD_TEXTS = [
+    'кавички " и \\ обратна черта',
+    "tab\tnew line\ncarriage\rbell\x07 unit\x1f del\x7f",
+    "mixed Cyrillic а and Latin a, emoji 🙂, line separator \u2028",
+    "",
+]
+
+
+async def test_postgres_builds_exactly_the_canonical_json_python_hashes(engine_name, database):
+    """Verification on PostgreSQL hashes the form the database builds; for it to be worth
+    anything it must be byte for byte the form the events were hashed over."""
+    if engine_name == "sqlite":
+        pytest.skip("SQLite verifies with the Python form only")
+    async with database.transaction() as session:
+        await session.execute(text("SET LOCAL timezone = 'Asia/Kathmandu'"))  # +05:45: a wrong offset shows
+        for n, reason in enumerate(_AWKWARD_TEXTS):
+            await record(
+                session,
+                AuditRecord(
+                    actor=Principal(
+                        id=f"user-{n}", kind=PrincipalKind.user,
+                        roles=frozenset({Role.cp_officer, Role.auditor}) if n % 2 else frozenset(),
+                        organisation_id=None if n == 3 else uuid.uuid4(),
+                    ),
+                    action="child.read", decision="allow", reason=reason or "-", resource_type="child",
+                    resource_id=reason or None, child_id=uuid.uuid4(), purpose=None, basis="consent",
+                    break_glass=n == 1, break_glass_reason=reason if n == 1 else None,
+                ),
+            )
+        rows = (
+            await session.execute(
+                text(f"SELECT {', '.join(HASHED_FIELDS)}, {POSTGRES_CANONICAL_JSON} AS canonical FROM audit_event")  # noqa: S608
+            )
+        ).mappings().all()
+    assert len(rows) >= len(_AWKWARD_TEXTS)
+    for row in rows:
+        assert row["canonical"].encode("utf-8") == canonical_json(dict(row)), row["seq"]
+
+
+def _json(engine_name: str, literal: str) -> str:
+    """A JSON literal in SQL: PostgreSQL needs the cast; SQLite would turn a cast into a number."""
+    return f"CAST('{literal}' AS JSON)" if engine_name == "postgresql" else f"'{literal}'"
+
+
+async def test_an_intact_event_the_fast_form_cannot_express_still_verifies(
+    client, world, database, trail, engine_name
+):
+    """`1e2` in a stored JSON array reads back in Python as 100.0 but PostgreSQL prints it as
+    100: the fast form disagrees with the authority, so the event is judged in Python, where it
+    holds (this last event was rewritten consistently, head included)."""
+    last = (await _events(database))[-1]
+    fields = {name: last[name] for name in HASHED_FIELDS} | {"actor_roles": [100.0]}
+    rehashed = event_hash(last["prev_hash"], fields)
+    await _tamper(
+        database,
+        f"UPDATE audit_event SET actor_roles = {_json(engine_name, '[1e2]')}, hash = :hash WHERE seq = :seq",
+        "UPDATE audit_head SET hash = :hash",
+        hash=rehashed,
+        seq=last["seq"],
+    )
+
+    result = await _verify(client, world)
+    assert result["ok"] is True, result
+    assert result["checked"] >= last["seq"]
+
+
+async def test_roles_changed_to_something_the_fast_form_cannot_express_are_named(
+    client, world, database, trail, engine_name
+):
+    roles = _json(engine_name, '[{"x": 1}]')
+    await _tamper(database, f"UPDATE audit_event SET actor_roles = {roles} WHERE seq = 7")
+
+    _broken_at(await _verify(client, world), 7, "changed")
