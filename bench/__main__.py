@@ -14,13 +14,14 @@ from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
 
-from bench import absence_import, alert_creation, audit_throughput, audit_verify
+from bench import absence_import, alert_creation, audit_throughput, audit_verify, memory
 
 BENCHMARKS: dict[str, Callable[[float], dict[str, object]]] = {
     "alerts": alert_creation.run,
     "audit": audit_throughput.run,
     "absences": absence_import.run,
     "verify": audit_verify.run,
+    "memory": memory.run,
 }
 RESULTS = Path(__file__).with_name("RESULTS.md")
 

@@ -67,6 +67,21 @@ def free_port() -> int:
 @contextlib.contextmanager
 def server(database_url: str, *extra: str) -> Iterator[str]:
     """`bench/serve.py` (the real app, optionally altered for a baseline) on a free port."""
+    with server_process(database_url, *extra) as (base, _pid):
+        yield base
+
+
+def peak_rss_mib(pid: int) -> float:
+    """The process's peak resident memory so far (Linux: VmHWM)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM in /proc: peak memory needs Linux")
+
+
+@contextlib.contextmanager
+def server_process(database_url: str, *extra: str) -> Iterator[tuple[str, int]]:
+    """As `server`, also handing out the server's pid."""
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "bench.serve", "--port", str(port), *extra],
@@ -85,7 +100,7 @@ def server(database_url: str, *extra: str) -> Iterator[str]:
             if process.poll() is not None:
                 raise RuntimeError(process.stderr.read().decode() if process.stderr else "server died")
             time.sleep(0.2)
-        yield base
+        yield base, process.pid
     finally:
         process.send_signal(signal.SIGTERM)
         try:
