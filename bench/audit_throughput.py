@@ -4,13 +4,21 @@ its lock (the service as it is) against the same service with audit appends remo
 from __future__ import annotations
 
 import asyncio
+import json
 
 import httpx
 
-from bench.harness import LoadResult, drive, fresh_database, server
+from bench.harness import ROOT, LoadResult, drive, fresh_database, server
 
 CLIENTS = 16
 PUPIL_PIN = "1152035081"
+#: Koprinka's ten demo pupils: alerts spread over them, as a school's would, rather than piling
+#: thousands onto one child (whose access checks would then walk thousands of alerts)
+KOPRINKA_PINS = [
+    child["pin"]
+    for child in json.loads((ROOT / "service" / "demo" / "demo.json").read_text(encoding="utf-8"))["children"]
+    if child.get("school") == "school-koprinka"
+]
 
 
 async def alert_load(base_url: str, seconds: float) -> LoadResult:
@@ -22,14 +30,17 @@ async def alert_load(base_url: str, seconds: float) -> LoadResult:
             )
         ).json()["access_token"]
         headers = {"Authorization": f"Bearer {token}"}
-        child_id = (await client.post("/api/v1/children/lookup", json={"pin": PUPIL_PIN}, headers=headers)).json()["id"]
+        child_ids = [
+            (await client.post("/api/v1/children/lookup", json={"pin": pin}, headers=headers)).json()["id"]
+            for pin in KOPRINKA_PINS
+        ]
 
     async def create(http: httpx.AsyncClient, n: int) -> httpx.Response:
         return await http.post(
             "/api/v1/alerts",
             headers=headers,
             json={
-                "child_id": child_id,
+                "child_id": child_ids[n % len(child_ids)],
                 "type": "unexcused_absences",
                 "details": {"month": f"2026-{n % 12 + 1:02d}", "unexcused_hours": 6 + n % 100},
             },

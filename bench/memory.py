@@ -9,7 +9,7 @@ import asyncio
 
 import httpx
 
-from bench.audit_throughput import CLIENTS, PUPIL_PIN
+from bench.audit_throughput import CLIENTS, KOPRINKA_PINS
 from bench.harness import LoadResult, drive, fresh_database, peak_rss_mib, server_process
 
 BUDGET_MIB = 200
@@ -27,7 +27,10 @@ async def _mixed_load(base_url: str, seconds: float) -> LoadResult:
     async with httpx.AsyncClient(base_url=base_url) as client:
         school = await _token(client, "school-koprinka.staff")
         officer = await _token(client, "cp-kazanlak.cp")
-        child_id = (await client.post("/api/v1/children/lookup", json={"pin": PUPIL_PIN}, headers=school)).json()["id"]
+        child_ids = [
+            (await client.post("/api/v1/children/lookup", json={"pin": pin}, headers=school)).json()["id"]
+            for pin in KOPRINKA_PINS
+        ]
     raised: list[str] = []
 
     async def request(http: httpx.AsyncClient, n: int) -> httpx.Response:
@@ -36,7 +39,7 @@ async def _mixed_load(base_url: str, seconds: float) -> LoadResult:
             answer = await http.post(
                 "/api/v1/alerts",
                 headers=school,
-                json={"child_id": child_id, "type": "unexcused_absences",
+                json={"child_id": child_ids[n % len(child_ids)], "type": "unexcused_absences",
                       "details": {"month": f"2026-{n % 12 + 1:02d}", "unexcused_hours": 6 + n % 100}},
             )
             if answer.status_code == 201:
