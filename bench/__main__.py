@@ -14,7 +14,7 @@ from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
 
-from bench import absence_import, alert_creation, audit_throughput, audit_verify, memory
+from bench import absence_import, alert_creation, alert_latency, audit_throughput, audit_verify, memory
 
 BENCHMARKS: dict[str, Callable[[float], dict[str, object]]] = {
     "alerts": alert_creation.run,
@@ -22,6 +22,7 @@ BENCHMARKS: dict[str, Callable[[float], dict[str, object]]] = {
     "absences": absence_import.run,
     "verify": audit_verify.run,
     "memory": memory.run,
+    "latency": alert_latency.run,
 }
 RESULTS = Path(__file__).with_name("RESULTS.md")
 

@@ -36,6 +36,8 @@ class Alert(SQLModel, table=True):
         ),
         Index("ix_alert_source_organisation_id_id", "source_organisation_id", "id"),
         Index("ix_alert_municipality_code_type", "municipality_code", "type"),
+        # the alert list pages newest first on (created_at, id)
+        Index("ix_alert_created_at_id", "created_at", "id"),
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
@@ -68,6 +70,14 @@ class AlertRecipient(SQLModel, table=True):
     __table_args__ = (
         Index("uq_alert_recipient_alert_id_organisation_id", "alert_id", "organisation_id", unique=True),
         Index("ix_alert_recipient_organisation_id_change_seq", "organisation_id", "change_seq"),
+        # the inbox's overdue list, on every poll: only the few unacknowledged overdue rows
+        Index(
+            "ix_alert_recipient_overdue",
+            "organisation_id",
+            "due_at",
+            sqlite_where=text("overdue_at IS NOT NULL AND acknowledged_at IS NULL"),
+            postgresql_where=text("overdue_at IS NOT NULL AND acknowledged_at IS NULL"),
+        ),
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
