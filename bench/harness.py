@@ -1,4 +1,7 @@
-"""Shared benchmark plumbing: a fresh PostgreSQL database, a server process, a load driver."""
+"""Shared benchmark plumbing: a fresh PostgreSQL database, a server process, a load driver.
+
+The robustness tests (tests/robustness) use the database and the server too, with their own
+PostgreSQL URL, database name prefix, environment and server log file."""
 
 from __future__ import annotations
 
@@ -11,7 +14,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,14 +26,16 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @contextlib.contextmanager
-def fresh_database() -> Iterator[str]:
+def fresh_database(
+    *, admin_url: str = POSTGRES_ADMIN_URL, prefix: str = "obhvat_bench", env: Mapping[str, str] | None = None
+) -> Iterator[str]:
     """A new, migrated PostgreSQL database with the demo data; dropped afterwards."""
-    name = f"obhvat_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(admin_url, autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
-    url = POSTGRES_ADMIN_URL.rpartition("/")[0] + "/" + name
+    url = admin_url.rpartition("/")[0] + "/" + name
     try:
-        env = bench_env(url)
+        env = {**bench_env(url), **(env or {})}
         subprocess.run(
             [sys.executable, "-m", "service.cli", "db", "upgrade"], env=env, check=True, capture_output=True, cwd=ROOT
         )
@@ -39,7 +44,7 @@ def fresh_database() -> Iterator[str]:
         )
         yield url
     finally:
-        with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
+        with psycopg.connect(admin_url, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
@@ -65,9 +70,11 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def server(database_url: str, *extra: str) -> Iterator[str]:
+def server(
+    database_url: str, *extra: str, env: Mapping[str, str] | None = None, log: Path | None = None
+) -> Iterator[str]:
     """`bench/serve.py` (the real app, optionally altered for a baseline) on a free port."""
-    with server_process(database_url, *extra) as (base, _pid):
+    with server_process(database_url, *extra, env=env, log=log) as (base, _pid):
         yield base
 
 
@@ -80,25 +87,33 @@ def peak_rss_mib(pid: int) -> float:
 
 
 @contextlib.contextmanager
-def server_process(database_url: str, *extra: str) -> Iterator[tuple[str, int]]:
-    """As `server`, also handing out the server's pid."""
+def server_process(
+    database_url: str, *extra: str, env: Mapping[str, str] | None = None, log: Path | None = None
+) -> Iterator[tuple[str, int]]:
+    """As `server`, also handing out the server's pid. `env` adds to (or overrides) the
+    benchmark environment; `log`, when given, is a file that receives the server's stderr."""
     port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bench.serve", "--port", str(port), *extra],
-        env=bench_env(database_url),
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    with contextlib.ExitStack() as files:
+        stderr = files.enter_context(log.open("ab")) if log is not None else subprocess.PIPE
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bench.serve", "--port", str(port), *extra],
+            env={**bench_env(database_url), **(env or {})},
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+        )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
+        while True:
             with contextlib.suppress(httpx.HTTPError):
                 if httpx.get(base + "/healthz", timeout=1).status_code == 200:
                     break
             if process.poll() is not None:
-                raise RuntimeError(process.stderr.read().decode() if process.stderr else "server died")
+                output = process.stderr.read().decode() if process.stderr else log.read_text() if log else ""
+                raise RuntimeError(output or "server died")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"server on port {port} did not answer /healthz within 30 s")
             time.sleep(0.2)
         yield base, process.pid
     finally:

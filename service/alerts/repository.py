@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, exists, func, insert, or_, select, true, update
+from sqlalchemy import and_, exists, func, insert, literal_column, or_, select, true, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
@@ -45,12 +45,24 @@ def consent_stands(consent_id: Any, organisation_id: uuid.UUID, today: date) -> 
     )
 
 
+def _probed_per_alert(*criteria: Any) -> ColumnElement[bool]:
+    """EXISTS checked alert by alert, through the indexes, as a page walks the alerts.
+
+    Without `OFFSET 0` (PostgreSQL's optimisation fence) PostgreSQL may instead read every row
+    that matches for any alert (every alert routed to the organisation) into a hash on each
+    query, because it plans the check for the whole table, not for the page the LIMIT asks
+    for: a page then costs time in proportion to the organisation's history (55 ms at a
+    million alerts against 4 ms at ten thousand), where alert-by-alert probes cost the same at
+    any size."""
+    return select(literal_column("1")).where(*criteria).offset(0).exists()
+
+
 def visible_to(scope: AccessScope) -> ColumnElement[bool]:
     """SQL twin of `access.relationships.decide_alert` for reading: alerts the scope's
     organisation raised or received (under a consent that still stands), and those it follows
     by jurisdiction."""
     org = scope.organisation_id
-    received = exists().where(
+    received = _probed_per_alert(
         AlertRecipient.alert_id == Alert.id,  # type: ignore[arg-type]
         AlertRecipient.organisation_id == org,  # type: ignore[arg-type]
         consent_stands(AlertRecipient.consent_id, org, scope.today),
@@ -62,7 +74,7 @@ def visible_to(scope: AccessScope) -> ColumnElement[bool]:
         clauses.append(
             and_(
                 Alert.municipality_code.in_(codes),  # type: ignore[attr-defined]
-                exists().where(
+                _probed_per_alert(
                     sibling.child_id == Alert.child_id,
                     sibling_recipient.alert_id == sibling.id,
                     sibling_recipient.organisation_id == org,
@@ -258,9 +270,9 @@ async def list_visible(
         query = query.where(Alert.updated_at >= since)  # type: ignore[operator]
     if before:
         created, last_id = before
-        query = query.where(
-            or_(Alert.created_at < created, and_(Alert.created_at == created, Alert.id < last_id))  # type: ignore[operator,arg-type]
-        )
+        # a row comparison, which PostgreSQL starts the (created_at, id) index scan from; the
+        # equivalent OR of comparisons is only a filter, so a deep page read every newer alert
+        query = query.where(tuple_(Alert.created_at, Alert.id) < (created, last_id))  # type: ignore[arg-type]
     query = query.order_by(Alert.created_at.desc(), Alert.id.desc()).limit(limit)  # type: ignore[attr-defined]
     return list((await session.execute(query)).scalars())
 
