@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 export OBHVAT_DATA_DIR ?= ./var
 
-.PHONY: install demo serve test lint schemas bench clean
+.PHONY: install demo serve test fuzz lint schemas bench clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,9 @@ serve: install ## serve on :8000 with whatever database OBHVAT_DATABASE_URL name
 
 test: install ## the whole test suite, on SQLite and PostgreSQL
 	$(BIN)/python -m pytest
+
+fuzz: install ## schemathesis on every operation as every role, FUZZ_EXAMPLES cases each (PostgreSQL; a few minutes)
+	OBHVAT_FUZZ_EXAMPLES=$(or $(FUZZ_EXAMPLES),20) $(BIN)/python -m pytest -q tests/fuzz
 
 lint: install ## ruff and mypy
 	$(BIN)/ruff check service tests migrations bench

@@ -30,7 +30,7 @@ from service.core.logging import configure_logging
 from service.core.middleware import RequestMiddleware
 from service.core.migrations import head_revision
 from service.core.passwords import Passwords
-from service.core.problems import Problem, install_problem_handlers, problem_response
+from service.core.problems import BadRequest, Problem, install_problem_handlers, problem_response, problem_responses
 from service.core.settings import Settings, load_settings
 from service.delivery.routes import router as delivery_router
 from service.health.routes import router as health_router
@@ -89,6 +89,12 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
         title=app.title, version=app.version, description=app.description, routes=app.routes
     )
     schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
+    # A malformed request (a NUL in the query string, a body that is not UTF-8) is refused
+    # before any route runs, so every operation may answer 400.
+    for path_item in schema.get("paths", {}).values():
+        for operation in path_item.values():
+            for status, response in problem_responses(BadRequest).items():
+                operation.setdefault("responses", {}).setdefault(str(status), response)
     app.openapi_schema = schema
     return schema
 

@@ -57,15 +57,34 @@ def _with_database(url: str, name: str) -> str:
     return f"{base}/{name}"
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """A test marked `postgres_only` has no SQLite half: that half is deselected."""
+    sqlite_halves = [
+        item for item in items
+        if item.get_closest_marker("postgres_only")
+        and getattr(item, "callspec", None) is not None
+        and item.callspec.params.get("engine_name") == "sqlite"  # type: ignore[attr-defined]
+    ]
+    if sqlite_halves:
+        config.hook.pytest_deselected(items=sqlite_halves)
+        dropped = set(sqlite_halves)
+        items[:] = [item for item in items if item not in dropped]
+
+
+def require_postgresql() -> None:
+    """Skip the calling test when PostgreSQL is unreachable; under CI=true, fail it."""
+    problem = _postgres_available()
+    if problem:
+        message = f"PostgreSQL unreachable at {POSTGRES_ADMIN_URL}: {problem}"
+        if IN_CI:
+            pytest.fail(message + " (CI=true: PostgreSQL tests must run)")
+        pytest.skip(message)
+
+
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
 def engine_name(request: pytest.FixtureRequest) -> str:
     if request.param == "postgresql":
-        problem = _postgres_available()
-        if problem:
-            message = f"PostgreSQL unreachable at {POSTGRES_ADMIN_URL}: {problem}"
-            if IN_CI:
-                pytest.fail(message + " (CI=true: PostgreSQL tests must run)")
-            pytest.skip(message)
+        require_postgresql()
     return str(request.param)
 
 
@@ -139,11 +158,10 @@ def keys_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("keys")
 
 
-@pytest.fixture
-def settings(tmp_path: Path, keys_dir: Path) -> Settings:
+def make_settings(data_dir: Path, keys_dir: Path) -> Settings:
     return Settings(
         environment=Environment.test,
-        data_dir=tmp_path,
+        data_dir=data_dir,
         keys_dir=keys_dir,
         pin_secret="test-pin-secret-that-is-long-enough-0123456789",
         argon2_time_cost=1,
@@ -154,15 +172,29 @@ def settings(tmp_path: Path, keys_dir: Path) -> Settings:
     )
 
 
+def make_app(settings: Settings, database: Database) -> Any:
+    """The app in-process, its log lines searched for leaks at the end of the run."""
+    return create_app(settings, database=database, log_stream=_Tee(RUN_LOG))
+
+
+def asgi_client(app: Any) -> httpx.AsyncClient:
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False, client=("203.0.113.7", 50000))
+    return httpx.AsyncClient(transport=transport, base_url="http://obhvat.test")
+
+
+@pytest.fixture
+def settings(tmp_path: Path, keys_dir: Path) -> Settings:
+    return make_settings(tmp_path, keys_dir)
+
+
 @pytest.fixture
 def app(settings: Settings, database: Database) -> Any:
-    return create_app(settings, database=database, log_stream=_Tee(RUN_LOG))
+    return make_app(settings, database)
 
 
 @pytest.fixture
 async def client(app: Any) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False, client=("203.0.113.7", 50000))
-    async with httpx.AsyncClient(transport=transport, base_url="http://obhvat.test") as client:
+    async with asgi_client(app) as client:
         yield client
 
 
@@ -209,11 +241,15 @@ class World:
         return organisation.id
 
 
-@pytest.fixture
-async def world(app: Any, database: Database, settings: Settings) -> World:
+async def demo_world(app: Any, database: Database, settings: Settings) -> World:
     """Loads the shipped demo data (three municipalities, their agencies, schools and people)."""
     await load_demo(settings=settings, database=database, path=DEFAULT_DEMO_FILE, actor=OPERATOR)
     return World(app, database)
+
+
+@pytest.fixture
+async def world(app: Any, database: Database, settings: Settings) -> World:
+    return await demo_world(app, database, settings)
 
 
 @pytest.fixture

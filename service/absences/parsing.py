@@ -75,6 +75,8 @@ def decode(body: bytes) -> str:
 def csv_rows(text: str) -> Iterator[tuple[int, dict[str, str]]]:
     """(row number, field → text) for each non-empty data row; a bad header is a BatchInvalid,
     a row that cannot be split is reported as that row's error by the caller."""
+    if not text.strip():
+        raise BatchInvalid([{"row": 0, "field": None, "detail": "the file is empty"}])
     first_line = text.split("\n", 1)[0]
     delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
@@ -85,6 +87,12 @@ def csv_rows(text: str) -> Iterator[tuple[int, dict[str, str]]]:
     except csv.Error as exc:
         raise BatchInvalid([{"row": 0, "field": None, "detail": f"the header cannot be read: {exc}"}]) from None
     columns = [HEADERS.get(name.strip().lower()) for name in header]
+    repeated = [field for field in REQUIRED if columns.count(field) > 1]
+    if repeated:
+        raise BatchInvalid(
+            [{"row": 0, "field": field, "detail": f"{columns.count(field)} columns give {field}; keep one"}
+             for field in repeated]
+        )
     missing = [field for field in REQUIRED if field not in columns]
     if missing:
         raise BatchInvalid(

@@ -177,7 +177,11 @@ async def create_checkpoint(
     )
 
 
-@router.get("/audit/children/{child_id}/access-report", response_model=AccessReport, responses=_ERRORS)
+@router.get(
+    "/audit/children/{child_id}/access-report",
+    response_model=AccessReport,
+    responses={**_ERRORS, 200: {"content": {"text/csv": {"schema": {"type": "string"}}}}},
+)
 async def access_report(
     child_id: uuid.UUID,
     session: DbSession,

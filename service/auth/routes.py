@@ -16,7 +16,7 @@ from service.auth import service, throttle
 from service.auth.dependencies import AppPasswords, CurrentPrincipal, Tokens
 from service.auth.schemas import Me, TokenResponse
 from service.core.database import DbSession, api_router
-from service.core.problems import BadRequest, Unauthenticated, ValidationProblem, problem_responses
+from service.core.problems import BadRequest, TooManyRequests, Unauthenticated, ValidationProblem, problem_responses
 from service.core.schemas import contains_nul
 
 router = api_router(tags=["auth"])
@@ -47,7 +47,7 @@ def _missing(*names: str) -> ValidationProblem:
 @router.post(
     "/auth/token",
     response_model=TokenResponse,
-    responses=problem_responses(BadRequest, Unauthenticated, ValidationProblem),
+    responses=problem_responses(BadRequest, Unauthenticated, ValidationProblem, TooManyRequests),
     summary="OAuth2 token endpoint (password and client_credentials grants)",
 )
 async def issue_token(

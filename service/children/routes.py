@@ -35,7 +35,8 @@ _ERRORS = problem_responses(Unauthenticated, Forbidden, NotFound, ValidationProb
 
 
 @router.post(
-    "/children", status_code=201, response_model=ChildRead, responses=_ERRORS,
+    "/children", status_code=201, response_model=ChildRead,
+    responses={200: {"model": ChildRead, "description": "The child already known by this PIN"}, **_ERRORS},
     summary="Register a child, or match the one already known by this PIN (200)",
 )
 async def register_child(

@@ -9,7 +9,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, StringConstraints, model_validator
 
-from service.core.schemas import RequestModel
+from service.core.schemas import PersonNameRule, RequestModel
 
 
 class ConsentPurpose(StrEnum):
@@ -31,7 +31,9 @@ Text300 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, 
 
 
 class ConsentCreate(RequestModel):
-    guardian_name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    guardian_name: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), PersonNameRule
+    ]
     guardian_relationship: GuardianRelationship
     purposes: list[ConsentPurpose] = Field(min_length=1, max_length=3)
     recipient_ids: list[uuid.UUID] = Field(min_length=1, max_length=20, description="service providers")

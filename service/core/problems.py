@@ -154,7 +154,12 @@ def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
         location, *path = err.get("loc", ()) or ("body",)
         message = str(err.get("msg", "invalid value"))
         entry: dict[str, Any] = {"detail": message}
-        if location == "body":
+        if err.get("type") == "json_invalid":
+            # the framework puts the character offset where a field name belongs
+            reason = (err.get("ctx") or {}).get("error", "invalid")
+            where = f" at character {path[0]}" if path else ""
+            entry = {"pointer": "#/", "detail": f"the body is not valid JSON ({reason}{where})"}
+        elif location == "body":
             entry["pointer"] = "#/" + "/".join(str(p) for p in path)
         elif location == "query":
             entry["parameter"] = str(path[0]) if path else ""
@@ -166,6 +171,18 @@ def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
             entry["pointer"] = "#/" + "/".join(str(p) for p in (location, *path))
         errors.append(entry)
     return errors
+
+
+def _body_error_detail(cause: BaseException | None) -> str | None:
+    """Why the framework could not read a JSON body (it answers only "There was an error
+    parsing the body", which leaves the client guessing)."""
+    if isinstance(cause, UnicodeDecodeError):
+        return f"the body is not UTF-8 text (byte {cause.start} cannot be decoded); send JSON as UTF-8"
+    if isinstance(cause, RecursionError):
+        return "the JSON body is nested too deeply to be read"
+    if isinstance(cause, ValueError) and "integer string conversion" in str(cause):
+        return "a number in the JSON body has too many digits"
+    return None
 
 
 _STATUS_PROBLEMS: dict[int, type[Problem]] = {
@@ -207,7 +224,7 @@ def install_problem_handlers(app: FastAPI) -> None:
         elif problem_class is Unauthenticated:
             problem = Unauthenticated()
         else:
-            problem = problem_class(str(exc.detail) if exc.detail else None)
+            problem = problem_class(_body_error_detail(exc.__cause__) or (str(exc.detail) if exc.detail else None))
         problem.headers.update(exc.headers or {})
         if exc.status_code == 405 and (allowed := _allowed_methods(request)):
             problem.headers["Allow"] = ", ".join(allowed)

@@ -83,7 +83,8 @@ def test_the_migration_is_not_reverted_over_anonymised_children(obhvat):
         "INSERT INTO child (id, sex, created_at, anonymised_at) VALUES ('0123456789abcdef0123456789abcdef', "
         "'male', '2020-01-01 10:00:00.000000+00:00', '2026-01-01 10:00:00.000000+00:00')"
     )
-    result = CliRunner().invoke(cli, ["db", "downgrade", "0008"], env=obhvat.env, catch_exceptions=False)  # below retention
+    below_retention = "0008"
+    result = CliRunner().invoke(cli, ["db", "downgrade", below_retention], env=obhvat.env, catch_exceptions=False)
 
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert "anonymised" in result.stderr
