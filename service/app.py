@@ -30,7 +30,14 @@ from service.core.logging import configure_logging
 from service.core.middleware import RequestMiddleware
 from service.core.migrations import head_revision
 from service.core.passwords import Passwords
-from service.core.problems import BadRequest, Problem, install_problem_handlers, problem_response, problem_responses
+from service.core.problems import (
+    BadRequest,
+    PayloadTooLarge,
+    Problem,
+    install_problem_handlers,
+    problem_response,
+    problem_responses,
+)
 from service.core.settings import Settings, load_settings
 from service.delivery.routes import router as delivery_router
 from service.health.routes import router as health_router
@@ -90,10 +97,12 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     )
     schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
     # A malformed request (a NUL in the query string, a body that is not UTF-8) is refused
-    # before any route runs, so every operation may answer 400.
+    # before any route runs, so every operation may answer 400; a body over the limit is
+    # refused the same way, so every operation that takes one may answer 413.
     for path_item in schema.get("paths", {}).values():
         for operation in path_item.values():
-            for status, response in problem_responses(BadRequest).items():
+            refusals = (BadRequest, PayloadTooLarge) if "requestBody" in operation else (BadRequest,)
+            for status, response in problem_responses(*refusals).items():
                 operation.setdefault("responses", {}).setdefault(str(status), response)
     app.openapi_schema = schema
     return schema

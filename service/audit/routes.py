@@ -114,7 +114,16 @@ async def review_break_glass(
 
 @router.get(
     "/audit/events/export",
-    responses=_ERRORS,
+    responses={
+        **_ERRORS,
+        200: {
+            "description": "One event per line (`format=jsonl`) or a CSV with a header row (`format=csv`)",
+            "content": {
+                "application/x-ndjson": {"schema": {"type": "string"}},
+                "text/csv": {"schema": {"type": "string"}},
+            },
+        },
+    },
     response_class=StreamingResponse,
     summary="Stream matching events as JSON lines or CSV (spreadsheet formulas neutralised)",
 )

@@ -55,7 +55,7 @@ async def issue_token(
     session: DbSession,
     tokens: Tokens,
     passwords: AppPasswords,
-    grant_type: Annotated[str, Form(max_length=50)],
+    grant_type: Annotated[str | None, Form(max_length=50)] = None,
     username: FormField = None,
     password: FormField = None,
     client_id: FormField = None,
@@ -68,6 +68,9 @@ async def issue_token(
             "form fields must not contain a NUL character",
             errors=[{"pointer": f"#/{name}", "detail": "contains a NUL character"} for name in broken],
         )
+    if not grant_type:
+        # RFC 6749 §5.2: a missing parameter is invalid_request, told as OAuth2 clients expect
+        raise BadRequest("grant_type is required (password or client_credentials)", error="invalid_request")
     if grant_type == "password":
         if not username or not password:
             raise _missing(*[n for n, v in (("username", username), ("password", password)) if not v])
@@ -90,9 +93,18 @@ async def issue_token(
             client_id, client_secret = basic
         if not client_id or not client_secret:
             raise _missing(*[n for n, v in (("client_id", client_id), ("client_secret", client_secret)) if not v])
-        principal = await service.login_with_client_secret(
-            session, client_id=client_id, client_secret=client_secret, passwords=passwords
-        )
+        keys = throttle.keys_for(client_id, request.client.host if request.client else None, kind="client")
+        wait = await throttle.retry_after(session, keys)
+        if wait is not None:
+            raise service.LoginThrottled(wait)
+        try:
+            principal = await service.login_with_client_secret(
+                session, client_id=client_id, client_secret=client_secret, passwords=passwords
+            )
+        except service.LoginFailed as failed:
+            failed.throttle_keys = keys
+            raise
+        await throttle.record_success(session, client_id, kind="client")
         kind, generation = "client", 0
     else:
         raise BadRequest("grant_type must be password or client_credentials", error="unsupported_grant_type")

@@ -1,9 +1,10 @@
-"""Slowing, then refusing, repeated failed logins — per username and per client address.
+"""Slowing, then refusing, repeated failed logins — per username (or API client id) and per
+client address.
 
-Counts live in the database so every API process sees them. A username is refused after
-`USER_LIMIT` failures within the window (only that user: others are unaffected); an address
-after `ADDRESS_LIMIT` (higher, because a school's whole staff may share one address). From
-`SLOW_AFTER` failures on, each failed answer is delayed a little more."""
+Counts live in the database so every API process sees them. A username or client id is refused
+after `USER_LIMIT` failures within the window (only that one: others are unaffected); an
+address after `ADDRESS_LIMIT` (higher, because a school's whole staff may share one address).
+From `SLOW_AFTER` failures on, each failed answer is delayed a little more."""
 
 from __future__ import annotations
 
@@ -34,10 +35,12 @@ class LoginThrottle(SQLModel, table=True):
     blocked_until: datetime | None = Field(default=None, sa_column=Column(UtcDateTime(), nullable=True))
 
 
-def keys_for(username: str | None, address: str | None) -> list[str]:
+def keys_for(username: str | None, address: str | None, *, kind: str = "user") -> list[str]:
+    """Throttle keys for a login by a user's name (`kind="user"`) or an API client's id
+    (`kind="client"`) from an address."""
     keys = []
     if username:
-        keys.append("user:" + username.strip().lower()[:200])
+        keys.append(f"{kind}:" + username.strip().lower()[:200])
     if address:
         keys.append("addr:" + address[:100])
     return keys
@@ -63,17 +66,18 @@ async def record_failure(session: AsyncSession, keys: list[str], now: datetime |
         if now - row.window_started_at > WINDOW:
             row.failures, row.window_started_at = 0, now
         row.failures += 1
-        limit = USER_LIMIT if key.startswith("user:") else ADDRESS_LIMIT
+        per_address = key.startswith("addr:")
+        limit = ADDRESS_LIMIT if per_address else USER_LIMIT
         if row.failures >= limit:
             row.blocked_until = now + BLOCK
-        if key.startswith("user:") and row.failures >= SLOW_AFTER:
+        if not per_address and row.failures >= SLOW_AFTER:
             delay = max(delay, min(MAX_DELAY_SECONDS, 0.25 * 2 ** (row.failures - SLOW_AFTER)))
     await session.flush()
     return delay
 
 
-async def record_success(session: AsyncSession, username: str) -> None:
-    row = await session.get(LoginThrottle, keys_for(username, None)[0])
+async def record_success(session: AsyncSession, username: str, *, kind: str = "user") -> None:
+    row = await session.get(LoginThrottle, keys_for(username, None, kind=kind)[0])
     if row is not None:
         await session.delete(row)
         await session.flush()

@@ -20,7 +20,15 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", summary="Readiness: database reachable and migrations at head")
+_NOT_READY = {
+    503: {
+        "description": "Not ready: the database is unreachable or its schema is not at this release's head",
+        "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+    }
+}
+
+
+@router.get("/readyz", summary="Readiness: database reachable and migrations at head", responses=_NOT_READY)
 async def readyz(request: Request) -> Any:
     database: Database = request.app.state.database
     expected: str = request.app.state.expected_revision

@@ -70,3 +70,37 @@ async def test_an_address_hammering_many_users_is_refused(client, world):
         await client.post(TOKEN, data=_login(f"guess.{n}", "wrong-password-123"))
     response = await client.post(TOKEN, data=_login("school-koprinka.admin", DEMO_PASSWORD))
     assert response.status_code == 429
+
+
+async def _api_client(client, world, name: str) -> tuple[str, str]:
+    """A system account of Koprinka school (an e-diary, say): its id and secret."""
+    admin = await world.headers("platform.admin")
+    school = str(await world.organisation_id("school-koprinka"))
+    body = {"name": name, "organisation_id": school, "roles": ["school_staff"]}
+    created = await client.post("/api/v1/clients", json=body, headers=admin)
+    assert created.status_code == 201, created.text
+    return created.json()["client_id"], created.json()["client_secret"]
+
+
+def _client_login(client_id: str, secret: str) -> dict[str, str]:
+    return {"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret}
+
+
+async def test_guessing_an_api_clients_secret_is_refused_and_other_clients_carry_on(client, world):
+    guessed_id, guessed_secret = await _api_client(client, world, "Копринка e-diary")
+    other_id, other_secret = await _api_client(client, world, "Копринка timetable")
+    for _ in range(throttle.USER_LIMIT):
+        assert (await client.post(TOKEN, data=_client_login(guessed_id, "not-the-secret"))).status_code == 401
+
+    refused = await client.post(TOKEN, data=_client_login(guessed_id, guessed_secret))
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 0
+    assert (await client.post(TOKEN, data=_client_login(other_id, other_secret))).status_code == 200
+
+
+async def test_an_api_clients_successful_login_clears_its_count(client, world):
+    client_id, secret = await _api_client(client, world, "Копринка e-diary")
+    for _ in range(throttle.USER_LIMIT - 1):
+        await client.post(TOKEN, data=_client_login(client_id, "not-the-secret"))
+    assert (await client.post(TOKEN, data=_client_login(client_id, secret))).status_code == 200
+    assert (await client.post(TOKEN, data=_client_login(client_id, "not-the-secret"))).status_code == 401
+    assert (await client.post(TOKEN, data=_client_login(client_id, secret))).status_code == 200

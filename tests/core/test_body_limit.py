@@ -170,3 +170,15 @@ async def test_nul_in_a_login_form_is_a_422_problem(client: httpx.AsyncClient) -
     )
     assert response.status_code == 422
     assert response.json()["errors"][0]["pointer"] == "#/username"
+
+
+def test_every_operation_that_takes_a_body_documents_the_413(app) -> None:
+    operations = [
+        (method, path, operation)
+        for path, item in app.openapi()["paths"].items()
+        for method, operation in item.items()
+        if "requestBody" in operation
+    ]
+    assert len(operations) > 10
+    undocumented = [(method, path) for method, path, operation in operations if "413" not in operation["responses"]]
+    assert not undocumented

@@ -34,6 +34,8 @@ async def test_readyz_is_a_503_problem_when_the_schema_is_not_the_expected_one(
     assert body["database"] is True
     assert body["migrations"] == {"current": head_revision(), "expected": "nope"}
     assert head_revision() in body["detail"] and "nope" in body["detail"]
+    documented = app.openapi()["paths"]["/readyz"]["get"]["responses"]["503"]["content"]
+    assert response.headers["content-type"] in documented  # load balancers and clients are told
 
 
 async def test_readyz_recovers_once_the_schema_matches(app, client: httpx.AsyncClient) -> None:

@@ -60,6 +60,13 @@ async def test_unsupported_grant_type_is_a_400_problem(client: httpx.AsyncClient
     assert body["error"] == "unsupported_grant_type"
 
 
+@pytest.mark.parametrize("form", [{}, {"grant_type": ""}, {"username": "ivan.petrov"}], ids=["none", "empty", "absent"])
+async def test_a_missing_grant_type_is_an_oauth2_invalid_request(client: httpx.AsyncClient, form) -> None:
+    response = await client.post("/api/v1/auth/token", data=form)
+    body = assert_problem(response, 400)
+    assert body["error"] == "invalid_request" and "grant_type" in body["detail"]
+
+
 # --- 401 / 403 ---------------------------------------------------------------------------------
 
 
