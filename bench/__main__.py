@@ -25,6 +25,14 @@ BENCHMARKS: dict[str, Callable[[float], dict[str, object]]] = {
     "latency": alert_latency.run,
 }
 RESULTS = Path(__file__).with_name("RESULTS.md")
+#: the hand-written part of RESULTS.md (why a target is missed, from the profile), kept across runs
+PROFILES_HEADING = "## Missed targets and the profiles behind them"
+
+
+def _kept_profiles() -> list[str]:
+    text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else ""
+    start = text.find(PROFILES_HEADING)
+    return text[start:].rstrip("\n").split("\n") + [""] if start >= 0 else []
 
 
 def _machine() -> str:
@@ -61,6 +69,7 @@ def main(argv: list[str]) -> int:
             for r in rows
         ],
         "",
+        *_kept_profiles(),
     ]
     RESULTS.write_text("\n".join(lines), encoding="utf-8")
     print(f"wrote {RESULTS}")
