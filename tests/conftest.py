@@ -11,6 +11,7 @@ the PostgreSQL half is skipped, except under CI=true, where that is a failure.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import os
 import sys
@@ -22,7 +23,7 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from service.access.principal import Principal, PrincipalKind
 from service.access.vocabulary import Role
@@ -116,14 +117,22 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
     await engine.dispose()
 
 
+@contextlib.asynccontextmanager
+async def rolled_back_connection(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """One connection inside a transaction that is rolled back at the end, so nothing written
+    through it outlives the test (or the module)."""
+    async with engine.connect() as connection:
+        outer = await connection.begin()
+        yield connection
+        if outer.is_active:
+            await outer.rollback()
+
+
 @pytest.fixture
 async def database(engine: AsyncEngine) -> AsyncIterator[Database]:
     """The app's database, bound to one connection in a transaction rolled back after the test."""
-    async with engine.connect() as connection:
-        outer = await connection.begin()
+    async with rolled_back_connection(engine) as connection:
         yield Database(engine, bind=connection)
-        if outer.is_active:
-            await outer.rollback()
 
 
 @pytest.fixture

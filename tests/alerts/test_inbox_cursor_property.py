@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from service.core.database import Database
 from tests.alerts.helpers import pupil_id
+from tests.conftest import rolled_back_connection
 
 #: Kazanlak's schools and one pupil of each
 SCHOOLS = {
@@ -110,11 +111,8 @@ class Model:
 
 @pytest.fixture
 async def connection(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
-    async with engine.connect() as connection:
-        outer = await connection.begin()
+    async with rolled_back_connection(engine) as connection:
         yield connection
-        if outer.is_active:
-            await outer.rollback()
 
 
 @pytest.fixture

@@ -35,7 +35,15 @@ from service.auth import throttle
 from service.core.database import Database
 from service.schemas_export import SCHEMAS_DIR
 from tests.alerts.helpers import KOPRINKA_PUPIL_PINS, current_etag, pupil_id, raise_alert
-from tests.conftest import DEMO_PASSWORD, World, asgi_client, demo_world, make_app, make_settings
+from tests.conftest import (
+    DEMO_PASSWORD,
+    World,
+    asgi_client,
+    demo_world,
+    make_app,
+    make_settings,
+    rolled_back_connection,
+)
 
 SCHEMA = schemathesis.openapi.from_path(SCHEMAS_DIR / "openapi.json")
 OPERATIONS = [result.ok() for result in SCHEMA.get_all_operations()]
@@ -105,11 +113,8 @@ async def _known_values(world: World, client: httpx.AsyncClient) -> dict[str, li
 @pytest.fixture(scope="module")
 async def module_connection(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
     """One connection in a transaction rolled back after the module."""
-    async with engine.connect() as connection:
-        outer = await connection.begin()
+    async with rolled_back_connection(engine) as connection:
         yield connection
-        if outer.is_active:
-            await outer.rollback()
 
 
 @pytest.fixture(scope="module")
