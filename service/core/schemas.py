@@ -48,20 +48,6 @@ def value_problem(value: Any) -> str | None:
     return None
 
 
-def contains_nul(value: Any) -> bool:
-    pending = [value]
-    while pending:
-        item = pending.pop()
-        if isinstance(item, str) and "\x00" in item:
-            return True
-        if isinstance(item, dict):
-            pending.extend(item)
-            pending.extend(item.values())
-        elif isinstance(item, list | tuple):
-            pending.extend(item)
-    return False
-
-
 class RequestModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
