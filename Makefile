@@ -4,15 +4,20 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 export OBHVAT_DATA_DIR ?= ./var
 
-.PHONY: install demo serve test fuzz lint schemas bench clean
+.PHONY: install lock demo serve test fuzz lint schemas bench clean
 
-$(BIN)/.installed: pyproject.toml
+$(BIN)/.installed: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $@
 
 install: $(BIN)/.installed ## create .venv and install Obhvat with its test tools
+
+lock: install ## re-resolve requirements.lock (exact versions with hashes) from pyproject.toml; commit both
+	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 --generate-hashes \
+		--upgrade --no-header --output-file requirements.lock
 
 demo: install ## migrate the SQLite database, load the demo data and serve on :8000
 	$(BIN)/obhvat db upgrade

@@ -12,10 +12,11 @@ from sqlalchemy import func, select
 from service.absences.models import AbsenceReport
 from service.alerts.models import Alert
 from service.audit.models import AuditEvent
+from service.demo.loader import DEFAULT_DEMO_FILE
 
-SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
-LUKOVIT = (SHARED / "absences-lukovit-2026-10.utf8bom.csv").read_bytes()
-KOPRINKA = (SHARED / "absences-koprinka-2026-10.cp1251.csv").read_bytes()
+SAMPLES = Path(DEFAULT_DEMO_FILE).parent
+LUKOVIT = (SAMPLES / "absences-lukovit-2026-10.utf8bom.csv").read_bytes()
+KOPRINKA = (SAMPLES / "absences-koprinka-2026-10.cp1251.csv").read_bytes()
 CSV = {"Content-Type": "text/csv"}
 
 
