@@ -108,6 +108,13 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     return schema
 
 
+class _Obhvat(FastAPI):
+    """The API, with its OpenAPI document completed by `_openapi`."""
+
+    def openapi(self) -> dict[str, Any]:
+        return _openapi(self)
+
+
 def create_app(
     settings: Settings, *, database: Database | None = None, log_stream: TextIO | None = None
 ) -> FastAPI:
@@ -127,7 +134,7 @@ def create_app(
         if own_database:
             await database.dispose()
 
-    app = FastAPI(
+    app = _Obhvat(
         title="Obhvat",
         version="0.1.0",
         description="Interagency child-at-risk data exchange service",
@@ -158,7 +165,6 @@ def create_app(
     app.include_router(absences_router)
     app.include_router(delivery_router)
     app.include_router(reports_router)
-    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 
 

@@ -343,6 +343,7 @@ def audit_verify(
 ) -> None:
     """Recompute the whole hash chain. Exit 0 when intact, 1 naming the first bad event."""
     from sqlalchemy import select
+    from sqlmodel import col
 
     from service.audit import checkpoints
     from service.audit.models import AuditHead
@@ -358,7 +359,7 @@ def audit_verify(
 
     async def work(settings: Settings, database: Database) -> Any:
         async with database.transaction() as session:
-            total = (await session.execute(select(AuditHead.seq))).scalar_one()
+            total = (await session.execute(select(col(AuditHead.seq)))).scalar_one()
             with typer.progressbar(length=int(total), label="verifying audit chain", file=sys.stderr) as bar:
                 result = await verify_chain(session, progress=bar.update)
             if document is not None:

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Column, String, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, SQLModel, col
 
 from service.core.clock import utcnow
 from service.core.database import UtcDateTime
@@ -49,7 +49,7 @@ def keys_for(username: str | None, address: str | None, *, kind: str = "user") -
 async def retry_after(session: AsyncSession, keys: list[str], now: datetime | None = None) -> int | None:
     """Seconds until these keys may try again, or None when they may try now."""
     now = now or utcnow()
-    rows = (await session.execute(select(LoginThrottle).where(LoginThrottle.key.in_(keys)))).scalars().all()  # type: ignore[attr-defined]
+    rows = (await session.execute(select(LoginThrottle).where(col(LoginThrottle.key).in_(keys)))).scalars().all()
     waits = [row.blocked_until - now for row in rows if row.blocked_until and row.blocked_until > now]
     return max(1, math.ceil(max(waits).total_seconds())) if waits else None
 

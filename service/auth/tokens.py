@@ -110,7 +110,7 @@ class TokenService:
                 leeway=settings.token_leeway_seconds,
             )
             external = False
-        elif self.external is not None and issuer == settings.oidc_issuer:
+        elif self.external is not None and issuer is not None and issuer == settings.oidc_issuer:
             jwk = await self.external.key(kid)
             if jwk is None:
                 raise TokenInvalid("unknown kid")

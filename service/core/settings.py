@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from enum import StrEnum
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -123,7 +123,7 @@ class Settings(BaseSettings):
         return self.effective_database_url.startswith("sqlite")
 
 
-def load_settings(**overrides: object) -> Settings:
+def load_settings(**overrides: Any) -> Settings:
     """Read settings from the environment, and from files in OBHVAT_SECRETS_DIR (each named
     after its variable in lower case, e.g. `obhvat_pin_secret`, as container secrets are
     mounted); a bad value raises `SettingsError` with one line."""
@@ -131,7 +131,7 @@ def load_settings(**overrides: object) -> Settings:
     if secrets_dir:
         overrides.setdefault("_secrets_dir", secrets_dir)
     try:
-        return Settings(**overrides)  # type: ignore[arg-type]
+        return Settings(**overrides)
     except ValidationError as exc:
         first = exc.errors()[0]
         name = "_".join(str(part) for part in first["loc"]).upper()

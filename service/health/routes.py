@@ -20,7 +20,7 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-_NOT_READY = {
+_NOT_READY: dict[int | str, dict[str, Any]] = {
     503: {
         "description": "Not ready: the database is unreachable or its schema is not at this release's head",
         "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},

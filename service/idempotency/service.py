@@ -20,6 +20,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from service.core.problems import Conflict, ValidationProblem
 from service.idempotency.models import IdempotencyRecord
@@ -55,7 +56,7 @@ async def begin(
     request = IdempotentRequest(
         principal_id, key, operation, hashlib.sha256(operation.encode() + b"\0" + payload).hexdigest()
     )
-    if session.bind.dialect.name == "postgresql":
+    if session.get_bind().dialect.name == "postgresql":
         lock_id = int.from_bytes(hashlib.sha256(f"{principal_id}\0{key}".encode()).digest()[:8], "big", signed=True)
         locked = (await session.execute(text("SELECT pg_try_advisory_xact_lock(:id)"), {"id": lock_id})).scalar_one()
         if not locked:
@@ -63,8 +64,8 @@ async def begin(
     stored = (
         await session.execute(
             select(IdempotencyRecord).where(
-                IdempotencyRecord.principal_id == principal_id,  # type: ignore[arg-type]
-                IdempotencyRecord.key == key,  # type: ignore[arg-type]
+                col(IdempotencyRecord.principal_id) == principal_id,
+                col(IdempotencyRecord.key) == key,
             )
         )
     ).scalar_one_or_none()
