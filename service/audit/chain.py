@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -60,11 +61,11 @@ def _encode_other(value: Any) -> Any:
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=_encode_other)
 
 
-def canonical_json(fields: dict[str, Any]) -> bytes:
+def canonical_json(fields: Mapping[str, Any]) -> bytes:
     return _ENCODER.encode({name: fields.get(name) for name in _SORTED_FIELDS}).encode("utf-8")
 
 
-def event_hash(prev_hash: str, fields: dict[str, Any]) -> str:
+def event_hash(prev_hash: str, fields: Mapping[str, Any]) -> str:
     digest = hashlib.sha256(prev_hash.encode("utf-8"))  # hex on every real event; a forged one must not raise
     digest.update(canonical_json(fields))
     return digest.hexdigest()

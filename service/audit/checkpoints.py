@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from service.audit.chain import canonical_time
 from service.audit.models import AuditCheckpoint, AuditHead
@@ -17,13 +18,14 @@ from service.core.clock import utcnow
 
 async def latest(session: AsyncSession) -> AuditCheckpoint | None:
     return (
-        await session.execute(select(AuditCheckpoint).order_by(AuditCheckpoint.seq.desc()).limit(1))  # type: ignore[attr-defined]
+        await session.execute(select(AuditCheckpoint).order_by(col(AuditCheckpoint.seq).desc()).limit(1))
     ).scalar_one_or_none()
 
 
 async def create(session: AsyncSession, keys: KeyRing) -> AuditCheckpoint | None:
     """Sign the current head; None when the head has not moved since the last checkpoint."""
-    seq, head_hash = (await session.execute(select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1))).one()  # type: ignore[arg-type]
+    head = select(col(AuditHead.seq), col(AuditHead.hash)).where(col(AuditHead.id) == 1)
+    seq, head_hash = (await session.execute(head)).one()
     previous = await latest(session)
     if seq == 0 or (previous is not None and previous.seq == seq):
         return None
@@ -60,11 +62,11 @@ async def verify_against(
     signature = document.get("signature")
     kid = signed_kid(signature) if isinstance(signature, str) else None
     key = keys.by_kid.get(kid) if kid else None
-    if key is None:
+    if key is None or not isinstance(signature, str):
         result.fail(0, "the checkpoint was not signed by a key of this service")
         return result
     try:
-        signed = verify_document(signature, public_pem=key.public_pem, algorithm=SIGNING_ALGORITHM)  # type: ignore[arg-type]
+        signed = verify_document(signature, public_pem=key.public_pem, algorithm=SIGNING_ALGORITHM)
     except TokenInvalid:
         result.fail(0, "the checkpoint's signature is not valid")
         return result

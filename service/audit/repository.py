@@ -5,9 +5,12 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, TypeVar
 
-from sqlalchemy import String, Uuid, column, select, table
+from sqlalchemy import Select, String, Uuid, column, select, table
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped
+from sqlmodel import col
 
 from service.audit.models import AuditCheckpoint, AuditEvent, BreakGlassReview
 
@@ -28,57 +31,60 @@ class EventFilter:
     occurred_to: datetime | None = None
 
 
-def _filtered(query, where: EventFilter):  # type: ignore[no-untyped-def]
-    conditions = {
-        AuditEvent.child_id: where.child_id,
-        AuditEvent.actor_id: where.actor_id,
-        AuditEvent.actor_organisation_id: where.organisation_id,
-        AuditEvent.action: where.action,
-        AuditEvent.decision: where.decision,
-        AuditEvent.purpose: where.purpose,
-        AuditEvent.break_glass: where.break_glass,
+_Query = TypeVar("_Query", bound="Select[Any]")
+
+
+def _filtered(query: _Query, where: EventFilter) -> _Query:
+    conditions: dict[Mapped[Any], object] = {
+        col(AuditEvent.child_id): where.child_id,
+        col(AuditEvent.actor_id): where.actor_id,
+        col(AuditEvent.actor_organisation_id): where.organisation_id,
+        col(AuditEvent.action): where.action,
+        col(AuditEvent.decision): where.decision,
+        col(AuditEvent.purpose): where.purpose,
+        col(AuditEvent.break_glass): where.break_glass,
     }
     for attribute, value in conditions.items():
         if value is not None:
             query = query.where(attribute == value)
     if where.occurred_from is not None:
-        query = query.where(AuditEvent.occurred_at >= where.occurred_from)  # type: ignore[operator]
+        query = query.where(col(AuditEvent.occurred_at) >= where.occurred_from)
     if where.occurred_to is not None:
-        query = query.where(AuditEvent.occurred_at < where.occurred_to)  # type: ignore[operator]
+        query = query.where(col(AuditEvent.occurred_at) < where.occurred_to)
     return query
 
 
 async def search(session: AsyncSession, where: EventFilter, *, after_seq: int, limit: int) -> list[AuditEvent]:
-    query = _filtered(select(AuditEvent), where).where(AuditEvent.seq > after_seq)  # type: ignore[operator]
-    rows = await session.execute(query.order_by(AuditEvent.seq).limit(limit))
+    query = _filtered(select(AuditEvent), where).where(col(AuditEvent.seq) > after_seq)
+    rows = await session.execute(query.order_by(col(AuditEvent.seq)).limit(limit))
     return list(rows.scalars())
 
 
 async def search_values(
     session: AsyncSession, where: EventFilter, fields: tuple[str, ...], *, after_seq: int, limit: int
-) -> list[tuple]:
+) -> list[tuple[Any, ...]]:
     """As `search`, but only the named columns as plain tuples (no ORM objects): for exports,
     which read the whole trail and must stay fast and small."""
     columns = [getattr(AuditEvent, name) for name in fields]
-    query = _filtered(select(*columns), where).where(AuditEvent.seq > after_seq)  # type: ignore[operator]
-    rows = await session.execute(query.order_by(AuditEvent.seq).limit(limit))  # type: ignore[arg-type]
+    query = _filtered(select(*columns), where).where(col(AuditEvent.seq) > after_seq)
+    rows = await session.execute(query.order_by(col(AuditEvent.seq)).limit(limit))
     return [tuple(row) for row in rows]
 
 
 async def break_glass_reviews(
     session: AsyncSession, *, pending_only: bool, after_seq: int, limit: int
 ) -> list[BreakGlassReview]:
-    query = select(BreakGlassReview).where(BreakGlassReview.audit_seq > after_seq)  # type: ignore[operator]
+    query = select(BreakGlassReview).where(col(BreakGlassReview.audit_seq) > after_seq)
     if pending_only:
-        query = query.where(BreakGlassReview.reviewed_at.is_(None))  # type: ignore[union-attr]
-    rows = await session.execute(query.order_by(BreakGlassReview.audit_seq).limit(limit))
+        query = query.where(col(BreakGlassReview.reviewed_at).is_(None))
+    rows = await session.execute(query.order_by(col(BreakGlassReview.audit_seq)).limit(limit))
     return list(rows.scalars())
 
 
 async def get_break_glass(session: AsyncSession, review_id: uuid.UUID) -> BreakGlassReview | None:
     return (
         await session.execute(
-            select(BreakGlassReview).where(BreakGlassReview.id == review_id).with_for_update()  # type: ignore[arg-type]
+            select(BreakGlassReview).where(col(BreakGlassReview.id) == review_id).with_for_update()
         )
     ).scalar_one_or_none()
 
@@ -89,15 +95,15 @@ async def child_accesses(
     """Every event about a child with the acting organisation's code and name, oldest first."""
     query = (
         select(AuditEvent, _organisation.c.code, _organisation.c.name)
-        .outerjoin(_organisation, _organisation.c.id == AuditEvent.actor_organisation_id)
-        .where(AuditEvent.child_id == child_id)  # type: ignore[arg-type]
-        .order_by(AuditEvent.seq)
+        .outerjoin(_organisation, _organisation.c.id == col(AuditEvent.actor_organisation_id))
+        .where(col(AuditEvent.child_id) == child_id)
+        .order_by(col(AuditEvent.seq))
     )
     if allowed_only:
-        query = query.where(AuditEvent.decision == "allow")  # type: ignore[arg-type]
+        query = query.where(col(AuditEvent.decision) == "allow")
     return [(row[0], row[1], row[2]) for row in await session.execute(query)]
 
 
 async def checkpoints(session: AsyncSession, *, limit: int) -> list[AuditCheckpoint]:
-    rows = await session.execute(select(AuditCheckpoint).order_by(AuditCheckpoint.seq.desc()).limit(limit))  # type: ignore[attr-defined]
+    rows = await session.execute(select(AuditCheckpoint).order_by(col(AuditCheckpoint.seq).desc()).limit(limit))
     return list(rows.scalars())

@@ -10,9 +10,11 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import insert, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from service.access.principal import Principal
 from service.audit.chain import event_hash
@@ -56,20 +58,20 @@ async def record_many(session: AsyncSession, entries: list[AuditRecord]) -> list
     head = (
         await session.execute(
             update(AuditHead)
-            .where(AuditHead.id == 1)  # type: ignore[arg-type]
-            .values(seq=AuditHead.seq + len(entries))
-            .returning(AuditHead.seq, AuditHead.hash)
+            .where(col(AuditHead.id) == 1)
+            .values(seq=col(AuditHead.seq) + len(entries))
+            .returning(col(AuditHead.seq), col(AuditHead.hash))
         )
     ).one()
     first_seq, prev_hash = int(head[0]) - len(entries) + 1, str(head[1])
     request = current_request()
-    rows = []
+    rows: list[dict[str, Any]] = []
     for seq, entry in enumerate(entries, start=first_seq):
         fields = _fields(entry, seq, request.request_id, request.client_address)
         new_hash = event_hash(prev_hash, fields)
         rows.append({**fields, "prev_hash": prev_hash, "hash": new_hash})
         prev_hash = new_hash
-    move_head = update(AuditHead).where(AuditHead.id == 1).values(hash=prev_hash)  # type: ignore[arg-type]
+    move_head = update(AuditHead).where(col(AuditHead.id) == 1).values(hash=prev_hash)
     if len(rows) <= _ONE_STATEMENT_LIMIT and session.get_bind().dialect.name == "postgresql":
         # one round trip fewer while the head's lock is held: the head moves in a data-modifying
         # WITH of the INSERT, which PostgreSQL runs exactly once, in the same statement

@@ -10,12 +10,13 @@ elsewhere, names events the trail no longer has).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select, text
+from sqlalchemy import RowMapping, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from service.audit.chain import HASHED_FIELDS, POSTGRES_CANONICAL_JSON, event_hash
 from service.audit.models import GENESIS_HASH, AuditEvent, AuditHead
@@ -46,16 +47,22 @@ class Verification:
         }
 
 
+def _by_name(row: RowMapping) -> Mapping[str, Any]:
+    """A row of `_COLUMNS` keyed by column name (every key of such a mapping is a string)."""
+    return cast("Mapping[str, Any]", row)
+
+
 async def _python_rows(session: AsyncSession, after: int) -> list[tuple[int, str, str, bool]]:
     """(seq, prev_hash, hash, whether the hash matches the contents) for a batch, each event's
     canonical form rebuilt in Python."""
     rows = (
         await session.execute(
-            select(*_COLUMNS).where(AuditEvent.seq > after).order_by(AuditEvent.seq).limit(BATCH)  # type: ignore[operator]
+            select(*_COLUMNS).where(col(AuditEvent.seq) > after).order_by(col(AuditEvent.seq)).limit(BATCH)
         )
     ).mappings()
     return [
-        (row["seq"], row["prev_hash"], row["hash"], event_hash(row["prev_hash"], row) == row["hash"]) for row in rows
+        (row["seq"], row["prev_hash"], row["hash"], event_hash(row["prev_hash"], _by_name(row)) == row["hash"])
+        for row in rows
     ]
 
 
@@ -73,8 +80,8 @@ async def _postgres_rows(session: AsyncSession, after: int) -> list[tuple[int, s
     for seq, prev_hash, stored, canonical in rows:
         matches = hashlib.sha256((prev_hash + canonical).encode("utf-8")).hexdigest() == stored
         if not matches:
-            fields = (await session.execute(select(*_COLUMNS).where(AuditEvent.seq == seq))).mappings().one()  # type: ignore[arg-type]
-            matches = event_hash(prev_hash, fields) == stored
+            fields = (await session.execute(select(*_COLUMNS).where(col(AuditEvent.seq) == seq))).mappings().one()
+            matches = event_hash(prev_hash, _by_name(fields)) == stored
         checked.append((seq, prev_hash, stored, matches))
     return checked
 
@@ -108,7 +115,7 @@ async def verify_chain(session: AsyncSession, *, progress: Callable[[int], None]
         expected_seq, previous_hash = seq + 1, stored_hash
         if progress is not None:
             progress(1)
-    head = (await session.execute(select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1))).one()  # type: ignore[arg-type]
+    head = (await session.execute(select(col(AuditHead.seq), col(AuditHead.hash)).where(col(AuditHead.id) == 1))).one()
     result.head = {"seq": int(head[0]), "hash": head[1]}
     last_seq = expected_seq - 1
     if result.ok and (head[0] != last_seq or head[1] != previous_hash):
@@ -127,7 +134,8 @@ async def verify_chain(session: AsyncSession, *, progress: Callable[[int], None]
 async def check_checkpoint(session: AsyncSession, result: Verification, *, seq: int, hash_: str) -> Verification:
     """The chain must still contain the checkpointed event, unchanged: a truncation or a
     wholesale rewrite (re-hashed from the start) cannot keep an old signed hash."""
-    stored = (await session.execute(select(AuditEvent.hash).where(AuditEvent.seq == seq))).scalar_one_or_none()  # type: ignore[arg-type]
+    query = select(col(AuditEvent.hash)).where(col(AuditEvent.seq) == seq)
+    stored = (await session.execute(query)).scalar_one_or_none()
     if stored is None:
         result.fail(seq, f"checkpointed event {seq} is no longer in the trail (truncated)")
     elif stored != hash_:
