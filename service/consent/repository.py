@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from service.access.consent import ConsentFacts
 from service.consent.models import Consent, ConsentRecipient
@@ -23,7 +24,7 @@ async def add(session: AsyncSession, consent: Consent, recipient_ids: Sequence[u
 
 
 async def get(session: AsyncSession, consent_id: uuid.UUID, *, for_update: bool = False) -> Consent | None:
-    query = select(Consent).where(Consent.id == consent_id)  # type: ignore[arg-type]
+    query = select(Consent).where(col(Consent.id) == consent_id)
     if for_update:
         query = query.with_for_update()
     return (await session.execute(query)).scalar_one_or_none()
@@ -34,9 +35,9 @@ async def recipients_of(session: AsyncSession, consent_ids: Sequence[uuid.UUID])
     if not consent_ids:
         return found
     rows = await session.execute(
-        select(ConsentRecipient.consent_id, ConsentRecipient.organisation_id).where(
-            ConsentRecipient.consent_id.in_(consent_ids)
-        )  # type: ignore[attr-defined]
+        select(col(ConsentRecipient.consent_id), col(ConsentRecipient.organisation_id)).where(
+            col(ConsentRecipient.consent_id).in_(consent_ids)
+        )
     )
     for consent_id, org in rows:
         found[consent_id].append(org)
@@ -45,7 +46,7 @@ async def recipients_of(session: AsyncSession, consent_ids: Sequence[uuid.UUID])
 
 async def for_child(session: AsyncSession, child_id: uuid.UUID) -> list[Consent]:
     rows = await session.execute(
-        select(Consent).where(Consent.child_id == child_id).order_by(Consent.created_at, Consent.id)  # type: ignore[arg-type]
+        select(Consent).where(col(Consent.child_id) == child_id).order_by(col(Consent.created_at), col(Consent.id))
     )
     return list(rows.scalars())
 
@@ -66,6 +67,6 @@ async def facts_by_id(session: AsyncSession, consent_ids: Sequence[uuid.UUID]) -
     ids = [c for c in dict.fromkeys(consent_ids) if c is not None]
     if not ids:
         return {}
-    consents = (await session.execute(select(Consent).where(Consent.id.in_(ids)))).scalars().all()  # type: ignore[attr-defined]
+    consents = (await session.execute(select(Consent).where(col(Consent.id).in_(ids)))).scalars().all()
     recipients = await recipients_of(session, ids)
     return {c.id: facts(c, recipients[c.id]) for c in consents}

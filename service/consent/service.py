@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
+from typing import cast
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,9 +18,11 @@ from service.consent.models import Consent
 from service.consent.schemas import (
     ConsentCreate,
     ConsentList,
+    ConsentPurpose,
     ConsentRead,
     ConsentState,
     ConsentWithdraw,
+    GuardianRelationship,
 )
 from service.core.clock import utcnow
 from service.core.problems import Conflict, ValidationProblem
@@ -31,8 +34,8 @@ def _read(consent: Consent, recipients: list[uuid.UUID], today: date) -> Consent
         id=consent.id,
         child_id=consent.child_id,
         guardian_name=consent.guardian_name,
-        guardian_relationship=consent.guardian_relationship,  # type: ignore[arg-type]
-        purposes=consent.purposes,  # type: ignore[arg-type]
+        guardian_relationship=GuardianRelationship(consent.guardian_relationship),
+        purposes=[ConsentPurpose(p) for p in consent.purposes],
         recipient_ids=sorted(recipients, key=str),
         valid_from=consent.valid_from,
         valid_until=consent.valid_until,
@@ -88,7 +91,8 @@ async def record(
         valid_until=data.valid_until,
         evidence=data.evidence,
         recorded_by=actor.id,
-        recorded_by_organisation_id=actor.organisation_id,  # type: ignore[arg-type]
+        # readable_child above has refused (audited) a principal without an organisation
+        recorded_by_organisation_id=cast(uuid.UUID, actor.organisation_id),
     )
     await repository.add(session, consent, data.recipient_ids)
     await enforce(

@@ -12,7 +12,7 @@ from service.core.clock import utcnow
 from service.core.database import UtcDateTime
 
 
-def _timestamp() -> Column:  # type: ignore[type-arg]
+def _timestamp() -> Column:
     return Column(UtcDateTime(), nullable=False, default=utcnow)
 
 

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from service.organisations.models import Client, Organisation, OrganisationMunicipality, User
 
@@ -16,9 +17,9 @@ async def municipality_codes(
     session: AsyncSession, organisation_ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, list[str]]:
     rows = await session.execute(
-        select(OrganisationMunicipality.organisation_id, OrganisationMunicipality.municipality_code)
-        .where(OrganisationMunicipality.organisation_id.in_(organisation_ids))  # type: ignore[attr-defined]
-        .order_by(OrganisationMunicipality.municipality_code)
+        select(col(OrganisationMunicipality.organisation_id), col(OrganisationMunicipality.municipality_code))
+        .where(col(OrganisationMunicipality.organisation_id).in_(organisation_ids))
+        .order_by(col(OrganisationMunicipality.municipality_code))
     )
     codes: dict[uuid.UUID, list[str]] = defaultdict(list)
     for organisation_id, code in rows:
@@ -31,7 +32,7 @@ async def replace_municipalities(
 ) -> None:
     await session.execute(
         delete(OrganisationMunicipality).where(
-            OrganisationMunicipality.organisation_id == organisation_id  # type: ignore[arg-type]
+            col(OrganisationMunicipality.organisation_id) == organisation_id
         )
     )
     await session.execute(
@@ -46,7 +47,7 @@ async def get_organisation(session: AsyncSession, organisation_id: uuid.UUID) ->
 
 async def organisation_by_code(session: AsyncSession, code: str) -> Organisation | None:
     return (
-        await session.execute(select(Organisation).where(Organisation.code == code))
+        await session.execute(select(Organisation).where(col(Organisation.code) == code))
     ).scalar_one_or_none()
 
 
@@ -55,13 +56,13 @@ async def list_organisations(
 ) -> list[Organisation]:
     query = select(Organisation).order_by(Organisation.code).limit(limit)
     if after_code is not None:
-        query = query.where(Organisation.code > after_code)
+        query = query.where(col(Organisation.code) > after_code)
     return list((await session.execute(query)).scalars())
 
 
 async def user_by_username(session: AsyncSession, username: str) -> User | None:
     return (
-        await session.execute(select(User).where(User.username == username))
+        await session.execute(select(User).where(col(User.username) == username))
     ).scalar_one_or_none()
 
 
@@ -74,7 +75,7 @@ async def list_users(
 ) -> list[User]:
     query = select(User).order_by(User.username).limit(limit)
     if after_username is not None:
-        query = query.where(User.username > after_username)
+        query = query.where(col(User.username) > after_username)
     return list((await session.execute(query)).scalars())
 
 
@@ -89,10 +90,10 @@ async def user_with_organisation(
     trip: this runs on every authenticated request."""
     rows = (
         await session.execute(
-            select(User, Organisation, OrganisationMunicipality.municipality_code)
-            .outerjoin(Organisation, User.organisation_id == Organisation.id)  # type: ignore[arg-type]
-            .outerjoin(OrganisationMunicipality, OrganisationMunicipality.organisation_id == Organisation.id)  # type: ignore[arg-type]
-            .where(User.id == user_id)  # type: ignore[arg-type]
+            select(User, Organisation, col(OrganisationMunicipality.municipality_code))
+            .outerjoin(Organisation, col(User.organisation_id) == col(Organisation.id))
+            .outerjoin(OrganisationMunicipality, col(OrganisationMunicipality.organisation_id) == col(Organisation.id))
+            .where(col(User.id) == user_id)
         )
     ).all()
     if not rows:
@@ -106,10 +107,10 @@ async def client_with_organisation(
     """As `user_with_organisation`, for an API client."""
     rows = (
         await session.execute(
-            select(Client, Organisation, OrganisationMunicipality.municipality_code)
-            .join(Organisation, Client.organisation_id == Organisation.id)  # type: ignore[arg-type]
-            .outerjoin(OrganisationMunicipality, OrganisationMunicipality.organisation_id == Organisation.id)  # type: ignore[arg-type]
-            .where(Client.id == client_id)  # type: ignore[arg-type]
+            select(Client, Organisation, col(OrganisationMunicipality.municipality_code))
+            .join(Organisation, col(Client.organisation_id) == col(Organisation.id))
+            .outerjoin(OrganisationMunicipality, col(OrganisationMunicipality.organisation_id) == col(Organisation.id))
+            .where(col(Client.id) == client_id)
         )
     ).all()
     if not rows:
