@@ -5,8 +5,10 @@ from __future__ import annotations
 import uuid
 from datetime import date
 
-from sqlalchemy import String, and_, cast, literal, null, or_, select, union, update
+from sqlalchemy import String, and_, cast, inspect, literal, null, or_, select, union, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
+from sqlmodel import col
 
 from service.access.consent import sharing_refusal
 from service.access.relationships import ENROLMENT_ALERT_TYPES, ChildFacts
@@ -16,15 +18,15 @@ from service.consent import repository as consents
 from service.organisations.models import OrganisationMunicipality
 
 
-def _current(today: date) -> object:
+def _current(today: date) -> ColumnElement[bool]:
     return and_(
-        Enrolment.start_date <= today,  # type: ignore[operator]
-        or_(Enrolment.end_date.is_(None), Enrolment.end_date >= today),  # type: ignore[union-attr,operator]
+        col(Enrolment.start_date) <= today,
+        or_(col(Enrolment.end_date).is_(None), col(Enrolment.end_date) >= today),
     )
 
 
 async def child_by_pin_hash(session: AsyncSession, pin_hash: str) -> Child | None:
-    return (await session.execute(select(Child).where(Child.pin_hash == pin_hash))).scalar_one_or_none()
+    return (await session.execute(select(Child).where(col(Child.pin_hash) == pin_hash))).scalar_one_or_none()
 
 
 async def get_child(session: AsyncSession, child_id: uuid.UUID) -> Child | None:
@@ -35,8 +37,8 @@ async def current_enrolment(session: AsyncSession, child_id: uuid.UUID, today: d
     return (
         await session.execute(
             select(Enrolment)
-            .where(Enrolment.child_id == child_id, _current(today))  # type: ignore[arg-type]
-            .order_by(Enrolment.start_date.desc())  # type: ignore[attr-defined]
+            .where(col(Enrolment.child_id) == child_id, _current(today))
+            .order_by(col(Enrolment.start_date).desc())
             .limit(1)
         )
     ).scalar_one_or_none()
@@ -45,7 +47,7 @@ async def current_enrolment(session: AsyncSession, child_id: uuid.UUID, today: d
 async def open_enrolment(session: AsyncSession, child_id: uuid.UUID) -> Enrolment | None:
     return (
         await session.execute(
-            select(Enrolment).where(Enrolment.child_id == child_id, Enrolment.end_date.is_(None))  # type: ignore[arg-type,union-attr]
+            select(Enrolment).where(col(Enrolment.child_id) == child_id, col(Enrolment.end_date).is_(None))
         )
     ).scalar_one_or_none()
 
@@ -57,9 +59,9 @@ async def get_enrolment(session: AsyncSession, enrolment_id: uuid.UUID) -> Enrol
 async def school_municipality(session: AsyncSession, school_id: uuid.UUID) -> str | None:
     return (
         await session.execute(
-            select(OrganisationMunicipality.municipality_code)
-            .where(OrganisationMunicipality.organisation_id == school_id)  # type: ignore[arg-type]
-            .order_by(OrganisationMunicipality.municipality_code)
+            select(col(OrganisationMunicipality.municipality_code))
+            .where(col(OrganisationMunicipality.organisation_id) == school_id)
+            .order_by(col(OrganisationMunicipality.municipality_code))
             .limit(1)
         )
     ).scalar_one_or_none()
@@ -67,7 +69,7 @@ async def school_municipality(session: AsyncSession, school_id: uuid.UUID) -> st
 
 async def end_enrolment(session: AsyncSession, enrolment_id: uuid.UUID, end_date: date) -> None:
     await session.execute(
-        update(Enrolment).where(Enrolment.id == enrolment_id).values(end_date=end_date)  # type: ignore[arg-type]
+        update(Enrolment).where(col(Enrolment.id) == enrolment_id).values(end_date=end_date)
     )
 
 
@@ -75,16 +77,22 @@ async def child_facts(session: AsyncSession, child: Child, today: date) -> Child
     """What the access rules need to know about a child: where it is enrolled, which
     organisations its alerts reached or came from, and its effective municipality. One round
     trip (a UNION of the three relationships, each distinct), as it runs on every child read."""
-    no_consent = cast(null(), AlertRecipient.consent_id.type)  # type: ignore[attr-defined]
+    no_consent = cast(null(), inspect(AlertRecipient).columns["consent_id"].type)
     no_text = cast(null(), String())
     relationships = union(
-        select(literal("routed"), AlertRecipient.organisation_id, AlertRecipient.consent_id, no_text, no_text)
-        .join(Alert, Alert.id == AlertRecipient.alert_id)  # type: ignore[arg-type]
-        .where(Alert.child_id == child.id),  # type: ignore[arg-type]
-        select(literal("raised"), Alert.source_organisation_id, no_consent, Alert.type, Alert.municipality_code)
-        .where(Alert.child_id == child.id),  # type: ignore[arg-type]
-        select(literal("enrolled"), Enrolment.school_id, no_consent, no_text, no_text)
-        .where(Enrolment.child_id == child.id, _current(today)),  # type: ignore[arg-type]
+        select(literal("routed"), col(AlertRecipient.organisation_id), col(AlertRecipient.consent_id), no_text, no_text)
+        .join(Alert, col(Alert.id) == col(AlertRecipient.alert_id))
+        .where(col(Alert.child_id) == child.id),
+        select(
+            literal("raised"),
+            col(Alert.source_organisation_id),
+            no_consent,
+            col(Alert.type),
+            col(Alert.municipality_code),
+        )
+        .where(col(Alert.child_id) == child.id),
+        select(literal("enrolled"), col(Enrolment.school_id), no_consent, no_text, no_text)
+        .where(col(Enrolment.child_id) == child.id, _current(today)),
     )
     rows = (await session.execute(relationships)).all()
     enrolled = sorted(row[1] for row in rows if row[0] == "enrolled")

@@ -61,9 +61,10 @@ async def register(
     digest, birth_date = _pin_hash_or_422(data.pin, pin_secret)
     if birth_date is not None and data.date_of_birth is not None and birth_date != data.date_of_birth:
         raise field_error("/date_of_birth", "date of birth does not agree with the ЕГН")
-    if birth_date is None and data.date_of_birth is None:
+    born = birth_date or data.date_of_birth
+    if born is None:
         raise field_error("/date_of_birth", "required for a ЛНЧ, which encodes no birth date")
-    if (birth_date or data.date_of_birth) > today:  # type: ignore[operator]
+    if born > today:
         raise field_error("/date_of_birth", "date of birth is in the future")
     existing = await repository.child_by_pin_hash(session, digest)
     created = existing is None
@@ -71,7 +72,7 @@ async def register(
         pin_hash=digest,
         given_name=data.given_name,
         family_name=data.family_name,
-        date_of_birth=birth_date or data.date_of_birth,  # type: ignore[arg-type]
+        date_of_birth=birth_date or data.date_of_birth,
         sex=data.sex,
         municipality_code=data.municipality_code,
     )
