@@ -157,14 +157,13 @@ def check_row(number: int, fields: dict[str, Any], today: date) -> tuple[Absence
         errors.append({"row": number, "field": "month", "detail": "must be YYYY-MM"})
     elif (int(matched[1]), int(matched[2])) > (today.year, today.month):
         errors.append({"row": number, "field": "month", "detail": "is in the future"})
-    values = {}
-    for field in ("unexcused_hours", "excused_hours"):
-        values[field] = _hours(fields.get(field))
-        if values[field] is None:
+    unexcused, excused = _hours(fields.get("unexcused_hours")), _hours(fields.get("excused_hours"))
+    for field, hours in (("unexcused_hours", unexcused), ("excused_hours", excused)):
+        if hours is None:
             errors.append({"row": number, "field": field, "detail": f"must be a whole number from 0 to {MAX_HOURS}"})
-    if errors:
+    if errors or unexcused is None or excused is None:
         return None, errors
-    return AbsenceRow(number, str(pin), str(month), values["unexcused_hours"], values["excused_hours"]), []  # type: ignore[arg-type]
+    return AbsenceRow(number, str(pin), str(month), unexcused, excused), []
 
 
 def school_year(month: str) -> str:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import and_, delete, insert, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from service.absences.models import AbsenceBatch, AbsenceReport, AbsenceRule
 from service.children.models import Child, Enrolment
@@ -20,21 +21,22 @@ async def enrolled_children(
 ) -> dict[str, tuple[uuid.UUID, str | None]]:
     """pin_hash → (child id, address municipality) for pupils currently enrolled at the school."""
     rows = await session.execute(
-        select(Child.pin_hash, Child.id, Child.municipality_code)
-        .join(Enrolment, Enrolment.child_id == Child.id)  # type: ignore[arg-type]
+        select(col(Child.pin_hash), col(Child.id), col(Child.municipality_code))
+        .join(Enrolment, col(Enrolment.child_id) == col(Child.id))
         .where(
-            Child.pin_hash.in_(list(pin_hashes)),  # type: ignore[attr-defined]
-            Enrolment.school_id == school_id,  # type: ignore[arg-type]
-            Enrolment.start_date <= today,  # type: ignore[operator]
-            or_(Enrolment.end_date.is_(None), Enrolment.end_date >= today),  # type: ignore[union-attr,operator]
+            col(Child.pin_hash).in_(list(pin_hashes)),
+            col(Enrolment.school_id) == school_id,
+            col(Enrolment.start_date) <= today,
+            or_(col(Enrolment.end_date).is_(None), col(Enrolment.end_date) >= today),
         )
     )
-    return {row[0]: (row[1], row[2]) for row in rows}
+    # every pin_hash here matched one of `pin_hashes`, so none is NULL
+    return {cast(str, pin_hash): (child_id, municipality) for pin_hash, child_id, municipality in rows}
 
 
 async def upsert_reports(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
     """Insert figures; a pupil-month the school already reported is replaced."""
-    dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     statement = dialect.insert(AbsenceReport)
     statement = statement.on_conflict_do_update(
         index_elements=["school_id", "child_id", "month"],
@@ -55,11 +57,11 @@ async def months_over(
     `threshold` unexcused hours."""
     found: dict[uuid.UUID, set[str]] = {}
     rows = await session.execute(
-        select(AbsenceReport.child_id, AbsenceReport.month).where(
+        select(col(AbsenceReport.child_id), col(AbsenceReport.month)).where(
             and_(
-                AbsenceReport.child_id.in_(list(child_ids)),  # type: ignore[attr-defined]
-                AbsenceReport.month.in_(list(months)),  # type: ignore[attr-defined]
-                AbsenceReport.unexcused_hours > threshold,  # type: ignore[operator]
+                col(AbsenceReport.child_id).in_(list(child_ids)),
+                col(AbsenceReport.month).in_(list(months)),
+                col(AbsenceReport.unexcused_hours) > threshold,
             )
         )
     )

@@ -40,7 +40,7 @@ def _refuse(errors: list[dict[str, Any]]) -> ValidationProblem:
     shown = errors[:MAX_REPORTED_ERRORS]
     rows = sorted({e["row"] for e in errors})
     detail = f"{len(rows)} row(s) are not valid; nothing was imported"
-    extra = {"errors_total": len(errors)} if len(errors) > len(shown) else {}
+    extra: dict[str, Any] = {"errors_total": len(errors)} if len(errors) > len(shown) else {}
     return ValidationProblem(detail, errors=shown, **extra)
 
 
@@ -174,16 +174,9 @@ async def _apply_rules(
         else:
             crossings = await _school_year_hits(session, rule, rows, children)
         hits.extend(
-            RuleHit(
-                child_id,
-                address_municipality or school_municipality,
-                AlertType(rule.alert_type),
-                rule.severity,
-                details,
-                key,
-            )
+            RuleHit(child_id, municipality, AlertType(rule.alert_type), rule.severity, details, key)
             for (child_id, address_municipality), details, key in crossings
-            if address_municipality or school_municipality
+            if (municipality := address_municipality or school_municipality)
         )
     return await apply_rule_hits(session, actor=actor, hits=hits)
 
