@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import Select, and_, func, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
+from sqlmodel import col
 
 from service.alerts.models import Alert, AlertRecipient
 from service.organisations.models import Organisation
@@ -24,11 +26,11 @@ class Selection:
     created_before: datetime | None = None
 
     def where(self) -> ColumnElement[bool]:
-        clauses: list[ColumnElement[bool]] = [Alert.municipality_code == self.municipality_code]  # type: ignore[list-item]
+        clauses: list[ColumnElement[bool]] = [col(Alert.municipality_code) == self.municipality_code]
         if self.created_from is not None:
-            clauses.append(Alert.created_at >= self.created_from)  # type: ignore[arg-type,operator]
+            clauses.append(col(Alert.created_at) >= self.created_from)
         if self.created_before is not None:
-            clauses.append(Alert.created_at < self.created_before)  # type: ignore[arg-type,operator]
+            clauses.append(col(Alert.created_at) < self.created_before)
         return and_(*clauses)
 
 
@@ -45,11 +47,11 @@ async def alert_counts(session: AsyncSession, selection: Selection) -> list[Aler
     """Alerts of the selection counted per type, status, outcome and kind of the raising
     organisation (the finest cross-tabulation; the service adds up the margins)."""
     source = aliased(Organisation)
-    query: Select[tuple[str, str, str | None, str, int]] = (
-        select(Alert.type, Alert.status, Alert.outcome, source.kind, func.count())
-        .join(source, source.id == Alert.source_organisation_id)  # type: ignore[arg-type]
+    query = (
+        select(col(Alert.type), col(Alert.status), col(Alert.outcome), col(source.kind), func.count())
+        .join(source, col(source.id) == col(Alert.source_organisation_id))
         .where(selection.where())
-        .group_by(Alert.type, Alert.status, Alert.outcome, source.kind)
+        .group_by(col(Alert.type), col(Alert.status), col(Alert.outcome), col(source.kind))
     )
     rows = await session.execute(query)
     return [AlertCount(t, s, o, k, int(n)) for t, s, o, k, n in rows]
@@ -58,8 +60,8 @@ async def alert_counts(session: AsyncSession, selection: Selection) -> list[Aler
 async def open_alerts_created_before(session: AsyncSession, selection: Selection, before: datetime) -> int:
     query = select(func.count()).select_from(Alert).where(
         selection.where(),
-        Alert.status == "open",  # type: ignore[arg-type]
-        Alert.created_at < before,  # type: ignore[arg-type,operator]
+        col(Alert.status) == "open",
+        col(Alert.created_at) < before,
     )
     return int((await session.execute(query)).scalar_one())
 
@@ -69,10 +71,12 @@ async def acknowledgement_times(session: AsyncSession, selection: Selection) -> 
     recipient of the selection's alerts."""
     recipient = aliased(Organisation)
     query = (
-        select(recipient.kind, AlertRecipient.delivered_at, AlertRecipient.acknowledged_at)
+        select(col(recipient.kind), col(AlertRecipient.delivered_at), col(AlertRecipient.acknowledged_at))
         .select_from(AlertRecipient)
-        .join(Alert, Alert.id == AlertRecipient.alert_id)  # type: ignore[arg-type]
-        .join(recipient, recipient.id == AlertRecipient.organisation_id)  # type: ignore[arg-type]
-        .where(selection.where(), AlertRecipient.acknowledged_at.is_not(None))  # type: ignore[union-attr]
+        .join(Alert, col(Alert.id) == col(AlertRecipient.alert_id))
+        .join(recipient, col(recipient.id) == col(AlertRecipient.organisation_id))
+        .where(selection.where(), col(AlertRecipient.acknowledged_at).is_not(None))
     )
-    return [(kind, delivered, acknowledged) for kind, delivered, acknowledged in await session.execute(query)]
+    rows = await session.execute(query)
+    # acknowledged_at IS NOT NULL in the query
+    return [(kind, delivered, cast(datetime, acknowledged)) for kind, delivered, acknowledged in rows]
