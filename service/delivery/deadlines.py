@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from service.core.clock import LOCAL_ZONE
 from service.delivery.models import DeadlineRule
@@ -23,7 +24,8 @@ def add_working_days(start: datetime, days: int) -> datetime:
 
 
 async def deadline_rule(session: AsyncSession, severity: str) -> DeadlineRule | None:
-    return (await session.execute(select(DeadlineRule).where(DeadlineRule.severity == severity))).scalar_one_or_none()  # type: ignore[arg-type]
+    query = select(DeadlineRule).where(col(DeadlineRule.severity) == severity)
+    return (await session.execute(query)).scalar_one_or_none()
 
 
 async def due_at(session: AsyncSession, severity: str, delivered_at: datetime) -> datetime | None:

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from service.audit.chain import canonical_time
 from service.core.clock import utcnow
@@ -73,9 +74,9 @@ async def subscribers(
         return []
     hooks = (
         await session.execute(
-            select(Webhook.id, Webhook.events).where(
-                Webhook.organisation_id.in_(orgs),
-                Webhook.deleted_at.is_(None),  # type: ignore[attr-defined,union-attr]
+            select(col(Webhook.id), col(Webhook.events)).where(
+                col(Webhook.organisation_id).in_(orgs),
+                col(Webhook.deleted_at).is_(None),
             )
         )
     ).all()

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from service.delivery.models import DeliveryAttempt, OutboxDelivery, Webhook
 from service.organisations.models import Organisation
@@ -26,9 +27,9 @@ async def get_webhook(session: AsyncSession, webhook_id: uuid.UUID) -> Webhook |
 
 
 async def webhooks(session: AsyncSession, organisation_id: uuid.UUID | None) -> list[Webhook]:
-    query = select(Webhook).where(Webhook.deleted_at.is_(None)).order_by(Webhook.created_at)  # type: ignore[union-attr]
+    query = select(Webhook).where(col(Webhook.deleted_at).is_(None)).order_by(col(Webhook.created_at))
     if organisation_id is not None:
-        query = query.where(Webhook.organisation_id == organisation_id)  # type: ignore[arg-type]
+        query = query.where(col(Webhook.organisation_id) == organisation_id)
     return list((await session.execute(query)).scalars())
 
 
@@ -38,8 +39,8 @@ async def cancel_pending(session: AsyncSession, webhook_id: uuid.UUID) -> None:
     await session.execute(
         update(OutboxDelivery)
         .where(
-            OutboxDelivery.webhook_id == webhook_id,  # type: ignore[arg-type]
-            OutboxDelivery.status.in_(("pending", "in_flight")),  # type: ignore[attr-defined]
+            col(OutboxDelivery.webhook_id) == webhook_id,
+            col(OutboxDelivery.status).in_(("pending", "in_flight")),
         )
         .values(status="cancelled", lease_until=None)
     )
@@ -55,16 +56,16 @@ async def attempts(
     """Newest first, keyset on (attempted_at, id)."""
     query = (
         select(DeliveryAttempt, OutboxDelivery)
-        .join(OutboxDelivery, OutboxDelivery.id == DeliveryAttempt.delivery_id)  # type: ignore[arg-type]
-        .where(DeliveryAttempt.webhook_id == webhook_id)  # type: ignore[arg-type]
+        .join(OutboxDelivery, col(OutboxDelivery.id) == col(DeliveryAttempt.delivery_id))
+        .where(col(DeliveryAttempt.webhook_id) == webhook_id)
     )
     if before is not None:
         at, last_id = before
         query = query.where(
             or_(
-                DeliveryAttempt.attempted_at < at,  # type: ignore[operator]
-                and_(DeliveryAttempt.attempted_at == at, DeliveryAttempt.id < last_id),
+                col(DeliveryAttempt.attempted_at) < at,
+                and_(col(DeliveryAttempt.attempted_at) == at, col(DeliveryAttempt.id) < last_id),
             )
-        )  # type: ignore[arg-type,operator]
-    query = query.order_by(DeliveryAttempt.attempted_at.desc(), DeliveryAttempt.id.desc()).limit(limit)  # type: ignore[attr-defined]
+        )
+    query = query.order_by(col(DeliveryAttempt.attempted_at).desc(), col(DeliveryAttempt.id).desc()).limit(limit)
     return [(row[0], row[1]) for row in await session.execute(query)]

@@ -27,6 +27,7 @@ import structlog
 from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
+from sqlmodel import col
 
 from service.access.principal import Principal, PrincipalKind
 from service.alerts import repository as alerts
@@ -87,14 +88,14 @@ class Worker:
         now = utcnow()
         earlier = aliased(OutboxDelivery)
         due = or_(
-            and_(OutboxDelivery.status == "pending", OutboxDelivery.next_attempt_at <= now),  # type: ignore[arg-type,operator]
-            and_(OutboxDelivery.status == "in_flight", OutboxDelivery.lease_until < now),  # type: ignore[arg-type,operator]
+            and_(col(OutboxDelivery.status) == "pending", col(OutboxDelivery.next_attempt_at) <= now),
+            and_(col(OutboxDelivery.status) == "in_flight", col(OutboxDelivery.lease_until) < now),
         )
         blocked = exists().where(
-            earlier.webhook_id == OutboxDelivery.webhook_id,
-            earlier.ordering_key == OutboxDelivery.ordering_key,
-            earlier.seq < OutboxDelivery.seq,
-            earlier.status.in_(("pending", "in_flight")),
+            col(earlier.webhook_id) == col(OutboxDelivery.webhook_id),
+            col(earlier.ordering_key) == col(OutboxDelivery.ordering_key),
+            col(earlier.seq) < col(OutboxDelivery.seq),
+            col(earlier.status).in_(("pending", "in_flight")),
         )
         async with self.database.transaction() as session:
             rows = (
@@ -102,7 +103,7 @@ class Worker:
                     await session.execute(
                         select(OutboxDelivery)
                         .where(due, ~blocked)
-                        .order_by(OutboxDelivery.seq, OutboxDelivery.id)
+                        .order_by(col(OutboxDelivery.seq), col(OutboxDelivery.id))
                         .limit(self.settings.worker_batch_size)
                         .with_for_update(skip_locked=True, of=OutboxDelivery)
                     )
@@ -116,7 +117,7 @@ class Worker:
                 h.id: h
                 for h in (
                     await session.execute(
-                        select(Webhook).where(Webhook.id.in_({r.webhook_id for r in rows}))  # type: ignore[attr-defined]
+                        select(Webhook).where(col(Webhook.id).in_({r.webhook_id for r in rows}))
                     )
                 ).scalars()
             }
@@ -181,10 +182,10 @@ class Worker:
                         "lease_until": None,
                         "next_attempt_at": now + self.backoff(item.attempts),
                     }
-                settle = update(OutboxDelivery).where(OutboxDelivery.id == item.delivery_id)  # type: ignore[arg-type]
+                settle = update(OutboxDelivery).where(col(OutboxDelivery.id) == item.delivery_id)
                 if not outcome.delivered:
                     # cancelled while in flight (the webhook was removed): never retried
-                    settle = settle.where(OutboxDelivery.status != "cancelled")  # type: ignore[arg-type]
+                    settle = settle.where(col(OutboxDelivery.status) != "cancelled")
                 await session.execute(settle.values(**values))
                 log.info(
                     "webhook_delivery",
@@ -213,12 +214,12 @@ class Worker:
             rows = (
                 await session.execute(
                     select(AlertRecipient, Alert)
-                    .join(Alert, Alert.id == AlertRecipient.alert_id)  # type: ignore[arg-type]
+                    .join(Alert, col(Alert.id) == col(AlertRecipient.alert_id))
                     .where(
-                        AlertRecipient.overdue_at.is_(None),  # type: ignore[union-attr]
-                        AlertRecipient.acknowledged_at.is_(None),  # type: ignore[union-attr]
-                        AlertRecipient.due_at <= now,  # type: ignore[operator]
-                        Alert.status == "open",  # type: ignore[arg-type]
+                        col(AlertRecipient.overdue_at).is_(None),
+                        col(AlertRecipient.acknowledged_at).is_(None),
+                        col(AlertRecipient.due_at) <= now,
+                        col(Alert.status) == "open",
                     )
                     .limit(500)
                     # the alert too: its version is bumped below, and a recipient's change in
@@ -291,12 +292,12 @@ class Worker:
         targets = (
             (
                 await session.execute(
-                    select(EscalationRule.organisation_id).where(
-                        EscalationRule.severity == alert.severity,  # type: ignore[arg-type]
+                    select(col(EscalationRule.organisation_id)).where(
+                        col(EscalationRule.severity) == alert.severity,
                         or_(
-                            EscalationRule.municipality_code.is_(None),  # type: ignore[union-attr]
-                            EscalationRule.municipality_code == alert.municipality_code,
-                        ),  # type: ignore[arg-type]
+                            col(EscalationRule.municipality_code).is_(None),
+                            col(EscalationRule.municipality_code) == alert.municipality_code,
+                        ),
                     )
                 )
             )
