@@ -14,6 +14,7 @@ from datetime import date, datetime
 from sqlalchemy import and_, delete, exists, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
+from sqlmodel import col
 
 from service.alerts.models import Alert, AlertAction, AlertRecipient
 from service.children.models import Child, Enrolment
@@ -31,22 +32,22 @@ def _inactive_child(inactive_before: datetime, ended_before: date) -> ColumnElem
     `updated_at` and its enrolments' end dates — is before the cutoff; no alert is open and no
     enrolment is current (an open-ended enrolment never ended)."""
     return and_(
-        Child.anonymised_at.is_(None),  # type: ignore[union-attr]
-        Child.created_at < inactive_before,  # type: ignore[arg-type,operator]
+        col(Child.anonymised_at).is_(None),
+        col(Child.created_at) < inactive_before,
         ~exists().where(
-            Alert.child_id == Child.id,  # type: ignore[arg-type]
-            or_(Alert.status == "open", Alert.updated_at >= inactive_before),  # type: ignore[arg-type,operator]
+            col(Alert.child_id) == col(Child.id),
+            or_(col(Alert.status) == "open", col(Alert.updated_at) >= inactive_before),
         ),
         ~exists().where(
-            Enrolment.child_id == Child.id,  # type: ignore[arg-type]
-            or_(Enrolment.end_date.is_(None), Enrolment.end_date >= ended_before),  # type: ignore[union-attr,operator]
+            col(Enrolment.child_id) == col(Child.id),
+            or_(col(Enrolment.end_date).is_(None), col(Enrolment.end_date) >= ended_before),
         ),
     )
 
 
 async def inactive_children(session: AsyncSession, *, inactive_before: datetime, ended_before: date) -> list[uuid.UUID]:
     rows = await session.execute(
-        select(Child.id).where(_inactive_child(inactive_before, ended_before)).order_by(Child.id)
+        select(col(Child.id)).where(_inactive_child(inactive_before, ended_before)).order_by(col(Child.id))
     )
     return list(rows.scalars())
 
@@ -57,9 +58,9 @@ async def anonymise_children(
     """Remove the PIN hash, names and date of birth of these children (still inactive)."""
     rows = await session.execute(
         update(Child)
-        .where(Child.id.in_(ids), _inactive_child(inactive_before, ended_before))  # type: ignore[attr-defined]
+        .where(col(Child.id).in_(ids), _inactive_child(inactive_before, ended_before))
         .values(pin_hash=None, given_name=None, family_name=None, date_of_birth=None, anonymised_at=at)
-        .returning(Child.id)
+        .returning(col(Child.id))
         .execution_options(**_UNSYNCED)
     )
     return list(rows.scalars())
@@ -70,15 +71,15 @@ async def anonymise_children(
 
 def _closed_with_texts(closed_before: datetime) -> ColumnElement[bool]:
     return and_(
-        Alert.status == "closed",  # type: ignore[arg-type]
-        Alert.closed_at < closed_before,  # type: ignore[arg-type,operator]
+        col(Alert.status) == "closed",
+        col(Alert.closed_at) < closed_before,
         or_(
-            Alert.note.is_not(None),  # type: ignore[union-attr]
-            Alert.outcome_reason.is_not(None),  # type: ignore[union-attr]
-            exists().where(AlertAction.alert_id == Alert.id, AlertAction.text.is_not(None)),  # type: ignore[arg-type,union-attr]
+            col(Alert.note).is_not(None),
+            col(Alert.outcome_reason).is_not(None),
+            exists().where(col(AlertAction.alert_id) == col(Alert.id), col(AlertAction.text).is_not(None)),
             exists().where(
-                AlertRecipient.alert_id == Alert.id,  # type: ignore[arg-type]
-                AlertRecipient.referral_reason.is_not(None),  # type: ignore[union-attr]
+                col(AlertRecipient.alert_id) == col(Alert.id),
+                col(AlertRecipient.referral_reason).is_not(None),
             ),
         ),
     )
@@ -90,7 +91,7 @@ async def closed_alerts_with_texts(
     """(alert id, child id) of closed alerts that still hold free text: the alert's note and
     outcome reason, its actions' texts, a provider's reason for declining a referral."""
     rows = await session.execute(
-        select(Alert.id, Alert.child_id).where(_closed_with_texts(closed_before)).order_by(Alert.id)
+        select(col(Alert.id), col(Alert.child_id)).where(_closed_with_texts(closed_before)).order_by(col(Alert.id))
     )
     return [(alert_id, child_id) for alert_id, child_id in rows]
 
@@ -104,9 +105,9 @@ async def clear_alert_texts(
         (alert_id, child_id)
         for alert_id, child_id in await session.execute(
             update(Alert)
-            .where(Alert.id.in_(ids), _closed_with_texts(closed_before))  # type: ignore[attr-defined]
-            .values(note=None, outcome_reason=None, version=Alert.version + 1)
-            .returning(Alert.id, Alert.child_id)
+            .where(col(Alert.id).in_(ids), _closed_with_texts(closed_before))
+            .values(note=None, outcome_reason=None, version=col(Alert.version) + 1)
+            .returning(col(Alert.id), col(Alert.child_id))
             .execution_options(**_UNSYNCED)
         )
     ]
@@ -114,13 +115,13 @@ async def clear_alert_texts(
     if cleared:
         await session.execute(
             update(AlertAction)
-            .where(AlertAction.alert_id.in_(cleared), AlertAction.text.is_not(None))  # type: ignore[attr-defined,union-attr]
+            .where(col(AlertAction.alert_id).in_(cleared), col(AlertAction.text).is_not(None))
             .values(text=None)
             .execution_options(**_UNSYNCED)
         )
         await session.execute(
             update(AlertRecipient)
-            .where(AlertRecipient.alert_id.in_(cleared), AlertRecipient.referral_reason.is_not(None))  # type: ignore[attr-defined,union-attr]
+            .where(col(AlertRecipient.alert_id).in_(cleared), col(AlertRecipient.referral_reason).is_not(None))
             .values(referral_reason=None)
             .execution_options(**_UNSYNCED)
         )
@@ -132,8 +133,8 @@ async def clear_alert_texts(
 
 def _ended_consent(ended_before: date, withdrawn_before: datetime) -> ColumnElement[bool]:
     return and_(
-        Consent.guardian_name.is_not(None),  # type: ignore[union-attr]
-        or_(Consent.valid_until < ended_before, Consent.withdrawn_at < withdrawn_before),  # type: ignore[arg-type,operator]
+        col(Consent.guardian_name).is_not(None),
+        or_(col(Consent.valid_until) < ended_before, col(Consent.withdrawn_at) < withdrawn_before),
     )
 
 
@@ -143,7 +144,9 @@ async def ended_consents_with_names(
     """(consent id, child id) of consents that expired or were withdrawn before the cutoff and
     still name the guardian."""
     rows = await session.execute(
-        select(Consent.id, Consent.child_id).where(_ended_consent(ended_before, withdrawn_before)).order_by(Consent.id)
+        select(col(Consent.id), col(Consent.child_id))
+        .where(_ended_consent(ended_before, withdrawn_before))
+        .order_by(col(Consent.id))
     )
     return [(consent_id, child_id) for consent_id, child_id in rows]
 
@@ -153,9 +156,9 @@ async def remove_guardian_names(
 ) -> list[tuple[uuid.UUID, uuid.UUID]]:
     rows = await session.execute(
         update(Consent)
-        .where(Consent.id.in_(ids), _ended_consent(ended_before, withdrawn_before))  # type: ignore[attr-defined]
+        .where(col(Consent.id).in_(ids), _ended_consent(ended_before, withdrawn_before))
         .values(guardian_name=None)
-        .returning(Consent.id, Consent.child_id)
+        .returning(col(Consent.id), col(Consent.child_id))
         .execution_options(**_UNSYNCED)
     )
     return [(consent_id, child_id) for consent_id, child_id in rows]
@@ -166,9 +169,9 @@ async def remove_guardian_names(
 
 async def old_idempotency_keys(session: AsyncSession, *, created_before: datetime) -> list[tuple[str, str]]:
     rows = await session.execute(
-        select(IdempotencyRecord.principal_id, IdempotencyRecord.key)
-        .where(IdempotencyRecord.created_at < created_before)  # type: ignore[arg-type,operator]
-        .order_by(IdempotencyRecord.principal_id, IdempotencyRecord.key)
+        select(col(IdempotencyRecord.principal_id), col(IdempotencyRecord.key))
+        .where(col(IdempotencyRecord.created_at) < created_before)
+        .order_by(col(IdempotencyRecord.principal_id), col(IdempotencyRecord.key))
     )
     return [(principal_id, key) for principal_id, key in rows]
 
@@ -179,10 +182,10 @@ async def purge_idempotency_records(
     rows = await session.execute(
         delete(IdempotencyRecord)
         .where(
-            tuple_(IdempotencyRecord.principal_id, IdempotencyRecord.key).in_(keys),  # type: ignore[arg-type]
-            IdempotencyRecord.created_at < created_before,  # type: ignore[arg-type,operator]
+            tuple_(col(IdempotencyRecord.principal_id), col(IdempotencyRecord.key)).in_(keys),
+            col(IdempotencyRecord.created_at) < created_before,
         )
-        .returning(IdempotencyRecord.principal_id, IdempotencyRecord.key)
+        .returning(col(IdempotencyRecord.principal_id), col(IdempotencyRecord.key))
         .execution_options(**_UNSYNCED)
     )
     return [(principal_id, key) for principal_id, key in rows]
@@ -193,14 +196,14 @@ async def purge_idempotency_records(
 
 def _delivered_before(delivered_before: datetime) -> ColumnElement[bool]:
     return and_(
-        OutboxDelivery.status == "delivered",  # type: ignore[arg-type]
-        OutboxDelivery.delivered_at < delivered_before,  # type: ignore[arg-type,operator]
+        col(OutboxDelivery.status) == "delivered",
+        col(OutboxDelivery.delivered_at) < delivered_before,
     )
 
 
 async def delivered_outbox_rows(session: AsyncSession, *, delivered_before: datetime) -> list[uuid.UUID]:
     rows = await session.execute(
-        select(OutboxDelivery.id).where(_delivered_before(delivered_before)).order_by(OutboxDelivery.id)
+        select(col(OutboxDelivery.id)).where(_delivered_before(delivered_before)).order_by(col(OutboxDelivery.id))
     )
     return list(rows.scalars())
 
@@ -209,16 +212,16 @@ async def purge_outbox_rows(
     session: AsyncSession, ids: Sequence[uuid.UUID], *, delivered_before: datetime
 ) -> list[uuid.UUID]:
     """Delete delivered outbox rows and their attempt logs."""
-    doomed = select(OutboxDelivery.id).where(
-        OutboxDelivery.id.in_(ids), _delivered_before(delivered_before)  # type: ignore[attr-defined]
+    doomed = select(col(OutboxDelivery.id)).where(
+        col(OutboxDelivery.id).in_(ids), _delivered_before(delivered_before)
     )
     await session.execute(
-        delete(DeliveryAttempt).where(DeliveryAttempt.delivery_id.in_(doomed)).execution_options(**_UNSYNCED)  # type: ignore[attr-defined]
+        delete(DeliveryAttempt).where(col(DeliveryAttempt.delivery_id).in_(doomed)).execution_options(**_UNSYNCED)
     )
     rows = await session.execute(
         delete(OutboxDelivery)
-        .where(OutboxDelivery.id.in_(ids), _delivered_before(delivered_before))  # type: ignore[attr-defined]
-        .returning(OutboxDelivery.id)
+        .where(col(OutboxDelivery.id).in_(ids), _delivered_before(delivered_before))
+        .returning(col(OutboxDelivery.id))
         .execution_options(**_UNSYNCED)
     )
     return list(rows.scalars())
