@@ -27,21 +27,24 @@ from service.delivery.events import EventType, emit
 def _timeline(reads: list[AlertRead]) -> list[HistoryEntry]:
     entries: list[HistoryEntry] = []
     for read in reads:
-        common = {"alert_id": read.id, "alert_type": read.type}
         entries.append(
             HistoryEntry(
                 at=read.created_at,
                 event="alert_raised",
                 organisation_id=read.source_organisation_id,
                 severity=read.severity,
-                **common,
+                alert_id=read.id, alert_type=read.type,
             )
         )
         for r in read.recipients:
             if r.acknowledged_at and r.referral_status is None:
                 entries.append(
                     HistoryEntry(
-                        at=r.acknowledged_at, event="acknowledged", organisation_id=r.organisation_id, **common
+                        at=r.acknowledged_at,
+                        event="acknowledged",
+                        organisation_id=r.organisation_id,
+                        alert_id=read.id,
+                        alert_type=read.type,
                     )
                 )
             if r.referral_status in ("accepted", "declined"):
@@ -51,7 +54,7 @@ def _timeline(reads: list[AlertRead]) -> list[HistoryEntry]:
                         event="referral_answered",
                         organisation_id=r.organisation_id,
                         referral_status=r.referral_status,
-                        **common,
+                        alert_id=read.id, alert_type=read.type,
                     )
                 )
             if r.done_at and not r.lead and r.outcome:
@@ -61,7 +64,7 @@ def _timeline(reads: list[AlertRead]) -> list[HistoryEntry]:
                         event="recipient_done",
                         organisation_id=r.organisation_id,
                         outcome=r.outcome,
-                        **common,
+                        alert_id=read.id, alert_type=read.type,
                     )
                 )
         for action in read.actions:
@@ -71,14 +74,19 @@ def _timeline(reads: list[AlertRead]) -> list[HistoryEntry]:
                     event="action",
                     organisation_id=action.organisation_id,
                     action=action,
-                    **common,
+                    alert_id=read.id, alert_type=read.type,
                 )
             )
         if read.closed_at:
             lead = next((r.organisation_id for r in read.recipients if r.lead), read.source_organisation_id)
             entries.append(
                 HistoryEntry(
-                    at=read.closed_at, event="alert_closed", organisation_id=lead, outcome=read.outcome, **common
+                    at=read.closed_at,
+                    event="alert_closed",
+                    organisation_id=lead,
+                    outcome=read.outcome,
+                    alert_id=read.id,
+                    alert_type=read.type,
                 )
             )
     entries.sort(key=lambda e: e.at)

@@ -11,8 +11,9 @@ from typing import Any
 
 from sqlalchemy import and_, exists, func, insert, literal_column, or_, select, true, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import Mapped, aliased
 from sqlalchemy.sql.elements import ColumnElement
+from sqlmodel import col
 
 from service.access.relationships import ENROLMENT_ALERT_TYPES, AccessScope, AlertFacts
 from service.alerts.models import (
@@ -29,18 +30,20 @@ from service.delivery.models import DeadlineRule
 from service.organisations.models import Organisation, OrganisationMunicipality
 
 
-def consent_stands(consent_id: Any, organisation_id: uuid.UUID, today: date) -> ColumnElement[bool]:
+def consent_stands(
+    consent_id: Mapped[uuid.UUID | None], organisation_id: uuid.UUID | Mapped[uuid.UUID], today: date
+) -> ColumnElement[bool]:
     """SQL twin of `access.consent.sharing_refusal(..., purpose=None) is None`: no consent was
     needed, or it is neither withdrawn nor outside its dates and covers the organisation."""
     return or_(
         consent_id.is_(None),
         exists().where(
-            Consent.id == consent_id,  # type: ignore[arg-type]
-            Consent.withdrawn_at.is_(None),  # type: ignore[union-attr]
-            Consent.valid_from <= today,  # type: ignore[operator]
-            Consent.valid_until >= today,  # type: ignore[operator]
-            ConsentRecipient.consent_id == Consent.id,  # type: ignore[arg-type]
-            ConsentRecipient.organisation_id == organisation_id,  # type: ignore[arg-type]
+            col(Consent.id) == consent_id,
+            col(Consent.withdrawn_at).is_(None),
+            col(Consent.valid_from) <= today,
+            col(Consent.valid_until) >= today,
+            col(ConsentRecipient.consent_id) == col(Consent.id),
+            col(ConsentRecipient.organisation_id) == organisation_id,
         ),
     )
 
@@ -63,36 +66,36 @@ def visible_to(scope: AccessScope) -> ColumnElement[bool]:
     by jurisdiction."""
     org = scope.organisation_id
     received = _probed_per_alert(
-        AlertRecipient.alert_id == Alert.id,  # type: ignore[arg-type]
-        AlertRecipient.organisation_id == org,  # type: ignore[arg-type]
-        consent_stands(AlertRecipient.consent_id, org, scope.today),
+        AlertRecipient.alert_id == Alert.id,
+        AlertRecipient.organisation_id == org,
+        consent_stands(col(AlertRecipient.consent_id), org, scope.today),
     )
-    clauses: list[ColumnElement[bool]] = [Alert.source_organisation_id == org, received]  # type: ignore[list-item]
+    clauses: list[ColumnElement[bool]] = [col(Alert.source_organisation_id) == org, received]
     codes = sorted(scope.municipality_codes)
     if scope.follows_child_protection_history and codes:
         sibling, sibling_recipient = aliased(Alert), aliased(AlertRecipient)
         clauses.append(
             and_(
-                Alert.municipality_code.in_(codes),  # type: ignore[attr-defined]
+                col(Alert.municipality_code).in_(codes),
                 _probed_per_alert(
-                    sibling.child_id == Alert.child_id,
-                    sibling_recipient.alert_id == sibling.id,
-                    sibling_recipient.organisation_id == org,
+                    col(sibling.child_id) == col(Alert.child_id),
+                    col(sibling_recipient.alert_id) == col(sibling.id),
+                    col(sibling_recipient.organisation_id) == org,
                 ),
             )
         )
     if scope.follows_enrolment_alerts and codes:
         clauses.append(
             and_(
-                Alert.type.in_(sorted(ENROLMENT_ALERT_TYPES)),  # type: ignore[attr-defined]
-                Alert.municipality_code.in_(codes),  # type: ignore[attr-defined]
+                col(Alert.type).in_(sorted(ENROLMENT_ALERT_TYPES)),
+                col(Alert.municipality_code).in_(codes),
             )
         )
     return or_(*clauses)
 
 
 async def get_alert(session: AsyncSession, alert_id: uuid.UUID, *, for_update: bool = False) -> Alert | None:
-    query = select(Alert).where(Alert.id == alert_id)  # type: ignore[arg-type]
+    query = select(Alert).where(col(Alert.id) == alert_id)
     if for_update:
         query = query.with_for_update()
     return (await session.execute(query)).scalar_one_or_none()
@@ -101,9 +104,9 @@ async def get_alert(session: AsyncSession, alert_id: uuid.UUID, *, for_update: b
 async def alert_facts(session: AsyncSession, alert: Alert) -> AlertFacts:
     rows = (
         await session.execute(
-            select(AlertRecipient.alert_id, AlertRecipient.organisation_id, AlertRecipient.consent_id)
-            .join(Alert, Alert.id == AlertRecipient.alert_id)  # type: ignore[arg-type]
-            .where(Alert.child_id == alert.child_id)  # type: ignore[arg-type]
+            select(col(AlertRecipient.alert_id), col(AlertRecipient.organisation_id), col(AlertRecipient.consent_id))
+            .join(Alert, col(Alert.id) == col(AlertRecipient.alert_id))
+            .where(col(Alert.child_id) == alert.child_id)
         )
     ).all()
     own = [row for row in rows if row[0] == alert.id and row[2] is not None]
@@ -127,8 +130,8 @@ async def recipients_of(session: AsyncSession, alert_ids: Sequence[uuid.UUID]) -
         return found
     rows = await session.execute(
         select(AlertRecipient)
-        .where(AlertRecipient.alert_id.in_(alert_ids))  # type: ignore[attr-defined]
-        .order_by(AlertRecipient.is_lead.desc(), AlertRecipient.delivered_at)  # type: ignore[attr-defined]
+        .where(col(AlertRecipient.alert_id).in_(alert_ids))
+        .order_by(col(AlertRecipient.is_lead).desc(), col(AlertRecipient.delivered_at))
     )
     for recipient in rows.scalars():
         found[recipient.alert_id].append(recipient)
@@ -141,8 +144,8 @@ async def actions_of(session: AsyncSession, alert_ids: Sequence[uuid.UUID]) -> d
         return found
     rows = await session.execute(
         select(AlertAction)
-        .where(AlertAction.alert_id.in_(alert_ids))  # type: ignore[attr-defined]
-        .order_by(AlertAction.created_at, AlertAction.id)
+        .where(col(AlertAction.alert_id).in_(alert_ids))
+        .order_by(col(AlertAction.created_at), col(AlertAction.id))
     )
     for action in rows.scalars():
         found[action.alert_id].append(action)
@@ -153,7 +156,7 @@ async def organisation_kinds(session: AsyncSession, ids: Sequence[uuid.UUID]) ->
     if not ids:
         return {}
     rows = await session.execute(
-        select(Organisation.id, Organisation.kind).where(Organisation.id.in_(ids))  # type: ignore[attr-defined]
+        select(col(Organisation.id), col(Organisation.kind)).where(col(Organisation.id).in_(ids))
     )
     return {row[0]: row[1] for row in rows}
 
@@ -173,9 +176,9 @@ async def route_for(session: AsyncSession, alert_type: str, municipality_code: s
     """The routing rule of `alert_type`, the organisations serving the municipality and the
     deadline rule of the alert's severity (the rule's forced severity, else `severity`)."""
     serving = (
-        select(Organisation.id, Organisation.kind, Organisation.code)
-        .join(OrganisationMunicipality, OrganisationMunicipality.organisation_id == Organisation.id)  # type: ignore[arg-type]
-        .where(OrganisationMunicipality.municipality_code == municipality_code)  # type: ignore[arg-type]
+        select(col(Organisation.id), col(Organisation.kind), col(Organisation.code))
+        .join(OrganisationMunicipality, col(OrganisationMunicipality.organisation_id) == col(Organisation.id))
+        .where(col(OrganisationMunicipality.municipality_code) == municipality_code)
         .subquery()
     )
     rows = (
@@ -183,10 +186,10 @@ async def route_for(session: AsyncSession, alert_type: str, municipality_code: s
             select(RoutingRule, DeadlineRule, serving.c.id, serving.c.kind)
             .outerjoin(
                 DeadlineRule,
-                DeadlineRule.severity == func.coalesce(RoutingRule.forced_severity, severity),  # type: ignore[arg-type]
+                col(DeadlineRule.severity) == func.coalesce(col(RoutingRule.forced_severity), severity),
             )
             .outerjoin(serving, true())
-            .where(RoutingRule.alert_type == alert_type)  # type: ignore[arg-type]
+            .where(col(RoutingRule.alert_type) == alert_type)
             .order_by(serving.c.code)
         )
     ).all()
@@ -208,13 +211,13 @@ async def organisations_serving(
 ) -> list[tuple[uuid.UUID, str]]:
     """Organisations of `kinds` that serve the municipality, as (id, kind), by code."""
     rows = await session.execute(
-        select(Organisation.id, Organisation.kind)
-        .join(OrganisationMunicipality, OrganisationMunicipality.organisation_id == Organisation.id)  # type: ignore[arg-type]
+        select(col(Organisation.id), col(Organisation.kind))
+        .join(OrganisationMunicipality, col(OrganisationMunicipality.organisation_id) == col(Organisation.id))
         .where(
-            OrganisationMunicipality.municipality_code == municipality_code,  # type: ignore[arg-type]
-            Organisation.kind.in_(list(kinds)),  # type: ignore[attr-defined]
+            col(OrganisationMunicipality.municipality_code) == municipality_code,
+            col(Organisation.kind).in_(list(kinds)),
         )
-        .order_by(Organisation.code)
+        .order_by(col(Organisation.code))
     )
     return [(row[0], row[1]) for row in rows]
 
@@ -225,9 +228,9 @@ async def next_feed_position(session: AsyncSession) -> int:
         (
             await session.execute(
                 update(FeedCounter)
-                .where(FeedCounter.id == 1)  # type: ignore[arg-type]
-                .values(seq=FeedCounter.seq + 1)
-                .returning(FeedCounter.seq)
+                .where(col(FeedCounter.id) == 1)
+                .values(seq=col(FeedCounter.seq) + 1)
+                .returning(col(FeedCounter.seq))
             )
         ).scalar_one()
     )
@@ -240,7 +243,7 @@ async def insert_recipients(session: AsyncSession, rows: list[dict[str, Any]]) -
 
 async def stamp_recipients(session: AsyncSession, alert_id: uuid.UUID, position: int) -> None:
     await session.execute(
-        update(AlertRecipient).where(AlertRecipient.alert_id == alert_id).values(change_seq=position)  # type: ignore[arg-type]
+        update(AlertRecipient).where(col(AlertRecipient.alert_id) == alert_id).values(change_seq=position)
     )
 
 
@@ -259,21 +262,21 @@ async def list_visible(
     """Newest first, keyset on (created_at, id)."""
     query = select(Alert).where(visible_to(scope))
     if status:
-        query = query.where(Alert.status == status)  # type: ignore[arg-type]
+        query = query.where(col(Alert.status) == status)
     if alert_type:
-        query = query.where(Alert.type == alert_type)  # type: ignore[arg-type]
+        query = query.where(col(Alert.type) == alert_type)
     if severity:
-        query = query.where(Alert.severity == severity)  # type: ignore[arg-type]
+        query = query.where(col(Alert.severity) == severity)
     if child_id:
-        query = query.where(Alert.child_id == child_id)  # type: ignore[arg-type]
+        query = query.where(col(Alert.child_id) == child_id)
     if since:
-        query = query.where(Alert.updated_at >= since)  # type: ignore[operator]
+        query = query.where(col(Alert.updated_at) >= since)
     if before:
         created, last_id = before
         # a row comparison, which PostgreSQL starts the (created_at, id) index scan from; the
         # equivalent OR of comparisons is only a filter, so a deep page read every newer alert
-        query = query.where(tuple_(Alert.created_at, Alert.id) < (created, last_id))  # type: ignore[arg-type]
-    query = query.order_by(Alert.created_at.desc(), Alert.id.desc()).limit(limit)  # type: ignore[attr-defined]
+        query = query.where(tuple_(Alert.created_at, Alert.id) < (created, last_id))
+    query = query.order_by(col(Alert.created_at).desc(), col(Alert.id).desc()).limit(limit)
     return list((await session.execute(query)).scalars())
 
 
@@ -281,14 +284,14 @@ async def inbox_after(session: AsyncSession, scope: AccessScope, *, after: int, 
     """Alerts routed to the scope's organisation whose latest change is after `after`, in feed
     order (oldest change first)."""
     rows = await session.execute(
-        select(Alert, AlertRecipient.change_seq)
-        .join(AlertRecipient, AlertRecipient.alert_id == Alert.id)  # type: ignore[arg-type]
+        select(Alert, col(AlertRecipient.change_seq))
+        .join(AlertRecipient, col(AlertRecipient.alert_id) == col(Alert.id))
         .where(
-            AlertRecipient.organisation_id == scope.organisation_id,  # type: ignore[arg-type]
-            AlertRecipient.change_seq > after,  # type: ignore[operator]
-            consent_stands(AlertRecipient.consent_id, scope.organisation_id, scope.today),
+            col(AlertRecipient.organisation_id) == scope.organisation_id,
+            col(AlertRecipient.change_seq) > after,
+            consent_stands(col(AlertRecipient.consent_id), scope.organisation_id, scope.today),
         )
-        .order_by(AlertRecipient.change_seq)
+        .order_by(col(AlertRecipient.change_seq))
         .limit(limit)
     )
     return [(row[0], int(row[1])) for row in rows]
@@ -297,8 +300,8 @@ async def inbox_after(session: AsyncSession, scope: AccessScope, *, after: int, 
 async def child_alerts_visible(session: AsyncSession, scope: AccessScope, child_id: uuid.UUID) -> list[Alert]:
     rows = await session.execute(
         select(Alert)
-        .where(Alert.child_id == child_id, visible_to(scope))  # type: ignore[arg-type]
-        .order_by(Alert.created_at, Alert.id)
+        .where(col(Alert.child_id) == child_id, visible_to(scope))
+        .order_by(col(Alert.created_at), col(Alert.id))
     )
     return list(rows.scalars())
 
@@ -312,10 +315,10 @@ async def notices_after(session: AsyncSession, scope: AccessScope, *, after: int
     rows = await session.execute(
         select(InboxNotice)
         .where(
-            InboxNotice.organisation_id == scope.organisation_id,  # type: ignore[arg-type]
-            InboxNotice.change_seq > after,  # type: ignore[operator]
+            col(InboxNotice.organisation_id) == scope.organisation_id,
+            col(InboxNotice.change_seq) > after,
         )
-        .order_by(InboxNotice.change_seq)
+        .order_by(col(InboxNotice.change_seq))
         .limit(limit)
     )
     return list(rows.scalars())
@@ -324,7 +327,7 @@ async def notices_after(session: AsyncSession, scope: AccessScope, *, after: int
 async def child_alerts(session: AsyncSession, child_id: uuid.UUID) -> list[Alert]:
     """Every alert about a child, for a break-glass read (audited and reviewed)."""
     rows = await session.execute(
-        select(Alert).where(Alert.child_id == child_id).order_by(Alert.created_at, Alert.id)  # type: ignore[arg-type]
+        select(Alert).where(col(Alert.child_id) == child_id).order_by(col(Alert.created_at), col(Alert.id))
     )
     return list(rows.scalars())
 
@@ -346,15 +349,15 @@ async def open_alerts_by_keys(
         rows = await session.execute(
             select(Alert)
             .where(
-                Alert.child_id.in_({c for c, _ in chunk}),  # type: ignore[attr-defined]
-                Alert.dedup_key.in_({k for _, k in chunk}),  # type: ignore[union-attr]
-                Alert.status == "open",  # type: ignore[arg-type]
+                col(Alert.child_id).in_({c for c, _ in chunk}),
+                col(Alert.dedup_key).in_({k for _, k in chunk}),
+                col(Alert.status) == "open",
             )
             .with_for_update()
         )
         for alert in rows.scalars():
-            if (alert.child_id, alert.dedup_key) in wanted:
-                found[(alert.child_id, alert.dedup_key)] = alert  # type: ignore[index]
+            if alert.dedup_key is not None and (alert.child_id, alert.dedup_key) in wanted:
+                found[(alert.child_id, alert.dedup_key)] = alert
     return found
 
 
@@ -371,9 +374,9 @@ async def next_feed_positions(session: AsyncSession, count: int) -> list[int]:
         (
             await session.execute(
                 update(FeedCounter)
-                .where(FeedCounter.id == 1)
-                .values(seq=FeedCounter.seq + count)
-                .returning(FeedCounter.seq)  # type: ignore[arg-type]
+                .where(col(FeedCounter.id) == 1)
+                .values(seq=col(FeedCounter.seq) + count)
+                .returning(col(FeedCounter.seq))
             )
         ).scalar_one()
     )
@@ -384,9 +387,9 @@ async def audience(session: AsyncSession, alert: Alert, today: date) -> list[uui
     """Who hears of a change to an alert: its recipients (those under consent only while the
     consent stands) and the organisation that raised it."""
     rows = await session.execute(
-        select(AlertRecipient.organisation_id).where(
-            AlertRecipient.alert_id == alert.id,  # type: ignore[arg-type]
-            consent_stands(AlertRecipient.consent_id, AlertRecipient.organisation_id, today),  # type: ignore[arg-type]
+        select(col(AlertRecipient.organisation_id)).where(
+            col(AlertRecipient.alert_id) == alert.id,
+            consent_stands(col(AlertRecipient.consent_id), col(AlertRecipient.organisation_id), today),
         )
     )
     return [*rows.scalars(), alert.source_organisation_id]
@@ -396,15 +399,15 @@ async def overdue_for(session: AsyncSession, scope: AccessScope) -> list[Alert]:
     """Open alerts routed to the scope's organisation that it has not acknowledged in time."""
     rows = await session.execute(
         select(Alert)
-        .join(AlertRecipient, AlertRecipient.alert_id == Alert.id)  # type: ignore[arg-type]
+        .join(AlertRecipient, col(AlertRecipient.alert_id) == col(Alert.id))
         .where(
-            AlertRecipient.organisation_id == scope.organisation_id,  # type: ignore[arg-type]
-            AlertRecipient.overdue_at.is_not(None),  # type: ignore[union-attr]
-            AlertRecipient.acknowledged_at.is_(None),  # type: ignore[union-attr]
-            Alert.status == "open",  # type: ignore[arg-type]
-            consent_stands(AlertRecipient.consent_id, scope.organisation_id, scope.today),
+            col(AlertRecipient.organisation_id) == scope.organisation_id,
+            col(AlertRecipient.overdue_at).is_not(None),
+            col(AlertRecipient.acknowledged_at).is_(None),
+            col(Alert.status) == "open",
+            consent_stands(col(AlertRecipient.consent_id), scope.organisation_id, scope.today),
         )
-        .order_by(AlertRecipient.due_at)
+        .order_by(col(AlertRecipient.due_at))
         .limit(200)
     )
     return list(rows.scalars())

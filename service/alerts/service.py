@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -171,7 +171,8 @@ async def _insert_alert(
     alert = Alert(
         child_id=child_id,
         municipality_code=municipality_code,
-        source_organisation_id=actor.organisation_id,  # type: ignore[arg-type]
+        # the caller's decide_child allowed the actor, which it never does without an organisation
+        source_organisation_id=cast(uuid.UUID, actor.organisation_id),
         author_id=actor.id,
         type=alert_type,
         severity=severity,
@@ -198,7 +199,7 @@ async def _insert_alert(
         child_id=child_id,
     )
     position = await repository.next_feed_position(session)
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "id": uuid.uuid4(),
             "alert_id": alert.id,
@@ -275,7 +276,7 @@ async def apply_rule_hits(
         if route_key not in routes:
             routes[route_key] = (await _route(session, hit.alert_type, hit.municipality_code, hit.severity))[:3]
         new.append((hit, *routes[route_key]))
-    alert_rows = [
+    alert_rows: list[dict[str, Any]] = [
         {
             "id": uuid.uuid4(),
             "child_id": hit.child_id,

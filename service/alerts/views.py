@@ -15,8 +15,10 @@ from service.alerts.schemas import (
     ActionRead,
     AlertRead,
     LegalBasis,
+    Outcome,
     RecipientRead,
     RecipientState,
+    ReferralStatus,
     Severity,
 )
 from service.audit.service import record_many
@@ -43,7 +45,7 @@ def alert_read(
         type=AlertType(alert.type),
         severity=Severity(alert.severity),
         status=alert.status,
-        outcome=alert.outcome,  # type: ignore[arg-type]
+        outcome=None if alert.outcome is None else Outcome(alert.outcome),
         outcome_reason=None if school_view else alert.outcome_reason,
         details=alert.details,
         note=alert.note if (not school_view or alert.source_organisation_id == viewer.organisation_id) else None,
@@ -61,8 +63,8 @@ def alert_read(
                 done_at=r.done_at,
                 due_at=r.due_at,
                 overdue=r.overdue_at is not None and r.acknowledged_at is None,
-                outcome=r.outcome,  # type: ignore[arg-type]
-                referral_status=r.referral_status,  # type: ignore[arg-type]
+                outcome=None if r.outcome is None else Outcome(r.outcome),
+                referral_status=None if r.referral_status is None else ReferralStatus(r.referral_status),
                 referral_reason=None if school_view else r.referral_reason,
             )
             for r in recipients

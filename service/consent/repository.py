@@ -63,7 +63,9 @@ def facts(consent: Consent, recipients: Sequence[uuid.UUID]) -> ConsentFacts:
     )
 
 
-async def facts_by_id(session: AsyncSession, consent_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, ConsentFacts]:
+async def facts_by_id(
+    session: AsyncSession, consent_ids: Sequence[uuid.UUID | None]
+) -> dict[uuid.UUID, ConsentFacts]:
     ids = [c for c in dict.fromkeys(consent_ids) if c is not None]
     if not ids:
         return {}
