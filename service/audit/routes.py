@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Query, Request, Response
@@ -34,6 +33,7 @@ from service.core.problems import (
     ValidationProblem,
     problem_responses,
 )
+from service.core.schemas import Timestamp
 
 router = api_router(tags=["audit"])
 _ERRORS = problem_responses(Unauthenticated, Forbidden, NotFound, Conflict, ValidationProblem)
@@ -53,8 +53,8 @@ async def search_events(
     decision: Annotated[str | None, Query(pattern="^(allow|deny)$")] = None,
     purpose_of_use: Annotated[str | None, Query(alias="purpose", max_length=50)] = None,
     break_glass: Annotated[bool | None, Query()] = None,
-    occurred_from: Annotated[datetime | None, Query(alias="from")] = None,
-    occurred_to: Annotated[datetime | None, Query(alias="to")] = None,
+    occurred_from: Annotated[Timestamp | None, Query(alias="from", description="with a zone")] = None,
+    occurred_to: Annotated[Timestamp | None, Query(alias="to", description="with a zone")] = None,
     limit: Limit = 100,
     after: CursorParam = None,
 ) -> AuditEventPage:
@@ -139,8 +139,8 @@ async def export_events(
     action: Annotated[str | None, Query(max_length=100)] = None,
     decision: Annotated[str | None, Query(pattern="^(allow|deny)$")] = None,
     break_glass: Annotated[bool | None, Query()] = None,
-    occurred_from: Annotated[datetime | None, Query(alias="from")] = None,
-    occurred_to: Annotated[datetime | None, Query(alias="to")] = None,
+    occurred_from: Annotated[Timestamp | None, Query(alias="from", description="with a zone")] = None,
+    occurred_to: Annotated[Timestamp | None, Query(alias="to", description="with a zone")] = None,
 ) -> StreamingResponse:
     where = EventFilter(
         child_id=child_id,
