@@ -35,7 +35,9 @@ def _parameters(body: dict) -> list[str]:
     ],
 )
 @pytest.mark.parametrize("value", ["2026-11-01T00:00:00", "2026-11-01", "2026-11-01T10:00"])
-async def test_a_timestamp_without_a_zone_is_a_422_naming_the_parameter(client, world, username, path, parameter, value):
+async def test_a_timestamp_without_a_zone_is_a_422_naming_the_parameter(
+    client, world, username, path, parameter, value
+):
     response = await client.get(path, params={parameter: value}, headers=await world.headers(username))
 
     body = assert_clear_problem(response, 422)
@@ -113,7 +115,8 @@ TIME_CURSORS = [
 
 @pytest.mark.parametrize("cursor", TIME_CURSORS)
 async def test_an_alert_list_cursor_not_issued_by_the_service_is_a_422(client, world, cursor):
-    response = await client.get("/api/v1/alerts", params={"after": cursor}, headers=await world.headers("cp-kazanlak.cp"))
+    officer = await world.headers("cp-kazanlak.cp")
+    response = await client.get("/api/v1/alerts", params={"after": cursor}, headers=officer)
 
     assert _parameters(assert_clear_problem(response, 422)) == ["after"]
 

@@ -5,7 +5,7 @@ every read is audited."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select, update
@@ -200,7 +200,8 @@ async def test_two_windows_a_day_apart_cannot_single_out_a_closed_abuse_alert(cl
     ("to", "3000-01"),
 ])
 async def test_a_period_that_is_not_whole_months_is_a_422_naming_the_parameter(client, world, parameter, value):
-    response = await client.get(SUMMARY, params={parameter: value}, headers=await world.headers("mun-kazanlak.municipal"))
+    municipal = await world.headers("mun-kazanlak.municipal")
+    response = await client.get(SUMMARY, params={parameter: value}, headers=municipal)
 
     assert response.status_code == 422, response.text
     assert [e["parameter"] for e in response.json()["errors"]] == [parameter]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import date, timedelta
 
 import pytest
@@ -31,7 +32,7 @@ def test_no_two_report_windows_differ_by_one_day(year):
         date(year, 12, 31)
     ]
     for bounds in (sorted(starts), sorted(ends)):
-        assert all(later - earlier >= timedelta(days=28) for earlier, later in zip(bounds, bounds[1:]))
+        assert all(later - earlier >= timedelta(days=28) for earlier, later in itertools.pairwise(bounds))
 
 
 def test_a_month_means_its_first_day_as_from_and_its_last_day_as_to():
