@@ -6,8 +6,9 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import String, Uuid, column, select, table
+from sqlalchemy import String, Uuid, and_, column, or_, select, table
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from service.audit.models import AuditCheckpoint, AuditEvent, BreakGlassReview
 
@@ -98,6 +99,12 @@ async def child_accesses(
     return [(row[0], row[1], row[2]) for row in await session.execute(query)]
 
 
-async def checkpoints(session: AsyncSession, *, limit: int) -> list[AuditCheckpoint]:
-    rows = await session.execute(select(AuditCheckpoint).order_by(AuditCheckpoint.seq.desc()).limit(limit))  # type: ignore[attr-defined]
-    return list(rows.scalars())
+async def checkpoints(
+    session: AsyncSession, *, limit: int, before: tuple[int, uuid.UUID] | None
+) -> list[AuditCheckpoint]:
+    """Newest first, keyset on (seq, id)."""
+    seq, identifier = col(AuditCheckpoint.seq), col(AuditCheckpoint.id)
+    query = select(AuditCheckpoint).order_by(seq.desc(), identifier.desc()).limit(limit)
+    if before is not None:
+        query = query.where(or_(seq < before[0], and_(seq == before[0], identifier < before[1])))
+    return list((await session.execute(query)).scalars())

@@ -24,7 +24,15 @@ from service.audit.schemas import (
 )
 from service.auth.dependencies import CurrentPrincipal
 from service.core.database import DbSession, api_router
-from service.core.pagination import CursorParam, Limit, encode_cursor, link_next, position_after
+from service.core.pagination import (
+    CursorParam,
+    Limit,
+    encode_cursor,
+    link_next,
+    position_after,
+    position_and_id_before,
+    position_and_id_cursor,
+)
 from service.core.problems import (
     Conflict,
     Forbidden,
@@ -167,8 +175,21 @@ async def verify(session: DbSession, principal: CurrentPrincipal, purpose: Purpo
 
 
 @router.get("/audit/checkpoints", response_model=CheckpointList, responses=_ERRORS)
-async def list_checkpoints(session: DbSession, principal: CurrentPrincipal, purpose: PurposeOfUse) -> CheckpointList:
-    return await auditing.list_checkpoints(session, actor=principal, purpose=purpose)
+async def list_checkpoints(
+    request: Request,
+    response: Response,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    purpose: PurposeOfUse,
+    limit: Limit = 100,
+    after: CursorParam = None,
+) -> CheckpointList:
+    items, last = await auditing.list_checkpoints(
+        session, actor=principal, purpose=purpose, limit=limit, before=position_and_id_before(after)
+    )
+    next_cursor = position_and_id_cursor(last)
+    link_next(request, response, next_cursor)
+    return CheckpointList(items=items, next=next_cursor)
 
 
 @router.post(

@@ -53,6 +53,24 @@ def position_after(cursor: str | None) -> int:
     return key[0]
 
 
+def position_and_id_before(cursor: str | None) -> tuple[int, uuid.UUID] | None:
+    """The (position, id) keyset position a newest-first cursor stands for."""
+    key = decode_cursor(cursor, length=2)
+    if key is None:
+        return None
+    position, identifier = key
+    if not isinstance(position, int) or isinstance(position, bool) or not 0 <= position <= MAX_POSITION:
+        raise _foreign_cursor("after")
+    try:
+        return position, uuid.UUID(identifier)
+    except (TypeError, ValueError, AttributeError):
+        raise _foreign_cursor("after") from None
+
+
+def position_and_id_cursor(position: tuple[int, uuid.UUID] | None) -> str | None:
+    return encode_cursor([position[0], str(position[1])]) if position else None
+
+
 def text_after(cursor: str | None) -> str | None:
     """The text key (a username, an organisation code) an alphabetical cursor stands for."""
     key = decode_cursor(cursor)
@@ -65,6 +83,15 @@ def text_after(cursor: str | None) -> str | None:
 
 def time_and_id_before(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
     """The (timestamp, id) keyset position a newest-first cursor stands for."""
+    return _time_and_id(cursor)
+
+
+def time_and_id_after(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
+    """The (timestamp, id) keyset position an oldest-first cursor stands for."""
+    return _time_and_id(cursor)
+
+
+def _time_and_id(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
     key = decode_cursor(cursor, length=2)
     if key is None:
         return None
