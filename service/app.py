@@ -19,13 +19,14 @@ from service.audit.routes import router as audit_router
 from service.audit.service import AuditRecord, record
 from service.auth import throttle
 from service.auth.keys import KeyRing, pin_secret_for
+from service.auth.routes import JWKS_PATH, well_known
 from service.auth.routes import router as auth_router
-from service.auth.routes import well_known
 from service.auth.service import LoginFailed
 from service.auth.tokens import TokenService
 from service.children.routes import router as children_router
 from service.consent.routes import router as consent_router
 from service.core.database import Database, create_engine
+from service.core.headers import SecurityHeadersMiddleware
 from service.core.logging import configure_logging
 from service.core.middleware import RequestMiddleware
 from service.core.migrations import head_revision
@@ -38,7 +39,7 @@ from service.core.problems import (
     problem_response,
     problem_responses,
 )
-from service.core.settings import Settings, load_settings
+from service.core.settings import Environment, Settings, load_settings
 from service.delivery.routes import router as delivery_router
 from service.health.routes import router as health_router
 from service.organisations.routes import router as organisations_router
@@ -113,6 +114,10 @@ class _Obhvat(FastAPI):
 
     def openapi(self) -> dict[str, Any]:
         return _openapi(self)
+def _public_documents(app: FastAPI) -> set[str]:
+    """Paths a cache may keep: the signing keys and the API description, no child data."""
+    documents = {app.openapi_url, app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url}
+    return {path for path in documents if path} | {JWKS_PATH}
 
 
 def create_app(
@@ -153,6 +158,11 @@ def create_app(
     _install_audited_problems(app)
     app.add_middleware(
         RequestMiddleware, max_body=settings.max_body_bytes, max_csv_body=settings.max_csv_body_bytes
+    )
+    app.add_middleware(  # outermost: the requests middleware's own refusals get the headers too
+        SecurityHeadersMiddleware,
+        public_paths=_public_documents(app),
+        production=settings.environment is Environment.production,
     )
     app.include_router(health_router)
     app.include_router(well_known)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Header, Query, Request, Response
@@ -46,6 +45,7 @@ from service.core.problems import (
     ValidationProblem,
     problem_responses,
 )
+from service.core.schemas import Timestamp
 from service.idempotency import service as idempotency
 
 router = api_router(tags=["alerts"])
@@ -95,7 +95,7 @@ async def list_alerts(
     type: Annotated[AlertType | None, Query()] = None,  # noqa: A002 - the contract's name
     severity: Annotated[Severity | None, Query()] = None,
     child_id: Annotated[uuid.UUID | None, Query()] = None,
-    since: Annotated[datetime | None, Query(description="changed at or after")] = None,
+    since: Annotated[Timestamp | None, Query(description="changed at or after (with a zone: `Z` or `+02:00`)")] = None,
     limit: Limit = 50,
     after: CursorParam = None,
 ) -> AlertPage:

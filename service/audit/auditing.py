@@ -20,7 +20,6 @@ from service.audit.schemas import (
     AuditEventRead,
     BreakGlassRead,
     BreakGlassReviewBody,
-    CheckpointList,
     CheckpointRead,
 )
 from service.audit.service import record
@@ -174,11 +173,21 @@ async def verify(session: AsyncSession, *, actor: Principal, purpose: Purpose | 
     return result
 
 
-async def list_checkpoints(session: AsyncSession, *, actor: Principal, purpose: Purpose | None) -> CheckpointList:
+async def list_checkpoints(
+    session: AsyncSession,
+    *,
+    actor: Principal,
+    purpose: Purpose | None,
+    limit: int,
+    before: tuple[int, uuid.UUID] | None,
+) -> tuple[list[CheckpointRead], tuple[int, uuid.UUID] | None]:
+    """A page of signed checkpoints, newest first."""
     decision = require(actor, Action.read_audit, purpose=purpose)
-    items = await repository.checkpoints(session, limit=100)
+    rows = await repository.checkpoints(session, limit=limit + 1, before=before)
+    page = rows[:limit]
     await _audit_auditor(session, actor, decision, "checkpoints listed", resource_type="audit_checkpoint")
-    return CheckpointList(items=[CheckpointRead.model_validate(c, from_attributes=True) for c in items])
+    last = (page[-1].seq, page[-1].id) if len(rows) > limit else None
+    return [CheckpointRead.model_validate(c, from_attributes=True) for c in page], last
 
 
 async def create_checkpoint(

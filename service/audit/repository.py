@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, String, Uuid, column, select, table
+from sqlalchemy import Select, String, Uuid, and_, column, or_, select, table
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped
 from sqlmodel import col
@@ -104,6 +104,12 @@ async def child_accesses(
     return [(row[0], row[1], row[2]) for row in await session.execute(query)]
 
 
-async def checkpoints(session: AsyncSession, *, limit: int) -> list[AuditCheckpoint]:
-    rows = await session.execute(select(AuditCheckpoint).order_by(col(AuditCheckpoint.seq).desc()).limit(limit))
-    return list(rows.scalars())
+async def checkpoints(
+    session: AsyncSession, *, limit: int, before: tuple[int, uuid.UUID] | None
+) -> list[AuditCheckpoint]:
+    """Newest first, keyset on (seq, id)."""
+    seq, identifier = col(AuditCheckpoint.seq), col(AuditCheckpoint.id)
+    query = select(AuditCheckpoint).order_by(seq.desc(), identifier.desc()).limit(limit)
+    if before is not None:
+        query = query.where(or_(seq < before[0], and_(seq == before[0], identifier < before[1])))
+    return list((await session.execute(query)).scalars())

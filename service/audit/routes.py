@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Query, Request, Response
@@ -25,7 +24,15 @@ from service.audit.schemas import (
 )
 from service.auth.dependencies import CurrentPrincipal
 from service.core.database import DbSession, api_router
-from service.core.pagination import CursorParam, Limit, encode_cursor, link_next, position_after
+from service.core.pagination import (
+    CursorParam,
+    Limit,
+    encode_cursor,
+    link_next,
+    position_after,
+    position_and_id_before,
+    position_and_id_cursor,
+)
 from service.core.problems import (
     Conflict,
     Forbidden,
@@ -34,6 +41,7 @@ from service.core.problems import (
     ValidationProblem,
     problem_responses,
 )
+from service.core.schemas import Timestamp
 
 router = api_router(tags=["audit"])
 _ERRORS = problem_responses(Unauthenticated, Forbidden, NotFound, Conflict, ValidationProblem)
@@ -53,8 +61,8 @@ async def search_events(
     decision: Annotated[str | None, Query(pattern="^(allow|deny)$")] = None,
     purpose_of_use: Annotated[str | None, Query(alias="purpose", max_length=50)] = None,
     break_glass: Annotated[bool | None, Query()] = None,
-    occurred_from: Annotated[datetime | None, Query(alias="from")] = None,
-    occurred_to: Annotated[datetime | None, Query(alias="to")] = None,
+    occurred_from: Annotated[Timestamp | None, Query(alias="from", description="with a zone")] = None,
+    occurred_to: Annotated[Timestamp | None, Query(alias="to", description="with a zone")] = None,
     limit: Limit = 100,
     after: CursorParam = None,
 ) -> AuditEventPage:
@@ -139,8 +147,8 @@ async def export_events(
     action: Annotated[str | None, Query(max_length=100)] = None,
     decision: Annotated[str | None, Query(pattern="^(allow|deny)$")] = None,
     break_glass: Annotated[bool | None, Query()] = None,
-    occurred_from: Annotated[datetime | None, Query(alias="from")] = None,
-    occurred_to: Annotated[datetime | None, Query(alias="to")] = None,
+    occurred_from: Annotated[Timestamp | None, Query(alias="from", description="with a zone")] = None,
+    occurred_to: Annotated[Timestamp | None, Query(alias="to", description="with a zone")] = None,
 ) -> StreamingResponse:
     where = EventFilter(
         child_id=child_id,
@@ -167,8 +175,21 @@ async def verify(session: DbSession, principal: CurrentPrincipal, purpose: Purpo
 
 
 @router.get("/audit/checkpoints", response_model=CheckpointList, responses=_ERRORS)
-async def list_checkpoints(session: DbSession, principal: CurrentPrincipal, purpose: PurposeOfUse) -> CheckpointList:
-    return await auditing.list_checkpoints(session, actor=principal, purpose=purpose)
+async def list_checkpoints(
+    request: Request,
+    response: Response,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    purpose: PurposeOfUse,
+    limit: Limit = 100,
+    after: CursorParam = None,
+) -> CheckpointList:
+    items, last = await auditing.list_checkpoints(
+        session, actor=principal, purpose=purpose, limit=limit, before=position_and_id_before(after)
+    )
+    next_cursor = position_and_id_cursor(last)
+    link_next(request, response, next_cursor)
+    return CheckpointList(items=items, next=next_cursor)
 
 
 @router.post(

@@ -94,6 +94,7 @@ class CheckpointRead(BaseModel):
 
 class CheckpointList(BaseModel):
     items: list[CheckpointRead]
+    next: str | None
 
 
 class AccessEntry(BaseModel):

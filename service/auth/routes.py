@@ -20,6 +20,7 @@ from service.core.problems import BadRequest, TooManyRequests, Unauthenticated, 
 
 router = api_router(tags=["auth"])
 well_known = APIRouter(tags=["auth"])
+JWKS_PATH = "/.well-known/jwks.json"
 
 FormField = Annotated[str | None, Form(max_length=500)]
 
@@ -121,7 +122,7 @@ async def issue_token(
     return TokenResponse(access_token=token, expires_in=lifetime)
 
 
-@well_known.get("/.well-known/jwks.json", summary="Public keys that verify the service's tokens")
+@well_known.get(JWKS_PATH, summary="Public keys that verify the service's tokens")
 async def jwks(tokens: Tokens) -> dict[str, Any]:
     return tokens.keys.jwks()
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
+from datetime import datetime
 
-from sqlalchemy import insert, select
+from sqlalchemy import and_, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -49,6 +50,17 @@ async def for_child(session: AsyncSession, child_id: uuid.UUID) -> list[Consent]
         select(Consent).where(col(Consent.child_id) == child_id).order_by(col(Consent.created_at), col(Consent.id))
     )
     return list(rows.scalars())
+
+
+async def page_for_child(
+    session: AsyncSession, child_id: uuid.UUID, *, limit: int, after: tuple[datetime, uuid.UUID] | None
+) -> list[Consent]:
+    """Oldest first, keyset on (created_at, id)."""
+    created_at, identifier = col(Consent.created_at), col(Consent.id)
+    query = select(Consent).where(col(Consent.child_id) == child_id).order_by(created_at, identifier).limit(limit)
+    if after is not None:
+        query = query.where(or_(created_at > after[0], and_(created_at == after[0], identifier > after[1])))
+    return list((await session.execute(query)).scalars())
 
 
 def facts(consent: Consent, recipients: Sequence[uuid.UUID]) -> ConsentFacts:

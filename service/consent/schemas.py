@@ -79,3 +79,4 @@ class ConsentRead(BaseModel):
 
 class ConsentList(BaseModel):
     items: list[ConsentRead]
+    next: str | None

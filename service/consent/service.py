@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, datetime
 from typing import cast
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,7 +17,6 @@ from service.consent import repository
 from service.consent.models import Consent
 from service.consent.schemas import (
     ConsentCreate,
-    ConsentList,
     ConsentPurpose,
     ConsentRead,
     ConsentState,
@@ -107,17 +106,27 @@ async def record(
 
 
 async def list_for_child(
-    session: AsyncSession, *, actor: Principal, child_id: uuid.UUID, purpose: Purpose | None, today: date
-) -> ConsentList:
+    session: AsyncSession,
+    *,
+    actor: Principal,
+    child_id: uuid.UUID,
+    purpose: Purpose | None,
+    today: date,
+    limit: int,
+    after: tuple[datetime, uuid.UUID] | None,
+) -> tuple[list[ConsentRead], tuple[datetime, uuid.UUID] | None]:
+    """A page of the child's consents, oldest first."""
     base = decide(actor, Action.manage_consents, purpose=purpose)
     if not base.allowed:
         raise AccessDenied(actor, base, resource_type="consent", child_id=child_id)
     await readable_child(
         session, actor=actor, child_id=child_id, action=Action.read_child, purpose=purpose, today=today
     )
-    consents = await repository.for_child(session, child_id)
-    recipients = await repository.recipients_of(session, [c.id for c in consents])
-    return ConsentList(items=[_read(c, recipients[c.id], today) for c in consents])
+    rows = await repository.page_for_child(session, child_id, limit=limit + 1, after=after)
+    page = rows[:limit]
+    recipients = await repository.recipients_of(session, [c.id for c in page])
+    last = (page[-1].created_at, page[-1].id) if len(rows) > limit else None
+    return [_read(c, recipients[c.id], today) for c in page], last
 
 
 async def withdraw(

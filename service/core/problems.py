@@ -16,6 +16,8 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
+from service.core.headers import security_headers
+
 PROBLEM_JSON = "application/problem+json"
 PROBLEM_TYPE_PREFIX = "urn:obhvat:problem:"
 
@@ -233,10 +235,14 @@ def install_problem_handlers(app: FastAPI) -> None:
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled_error", exc_type=type(exc).__name__)
         response = problem_response(Problem("an unexpected error occurred"), request)
-        # This answer is sent from outside the request middleware, which would otherwise add it.
+        # This answer is sent from outside every middleware, which would otherwise add these.
         request_id = getattr(request.state, "request_id", None)
         if request_id:
             response.headers["X-Request-ID"] = request_id
+        settings = getattr(request.app.state, "settings", None)
+        production = getattr(settings, "environment", None) == "production"
+        for name, value in security_headers(request.url.path, public_paths=frozenset(), production=production):
+            response.headers[name.decode()] = value.decode()
         return response
 
     app.add_exception_handler(Problem, on_problem)

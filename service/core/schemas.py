@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from typing import Any
+from datetime import UTC, datetime
+from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, field_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, field_validator
 
 #: deeper than any request body of the API nests (an absence row's field is at depth 2)
 MAX_DEPTH = 16
@@ -106,3 +107,15 @@ def _checked_person_name(name: str) -> str:
 
 #: `Annotated[str, ..., PersonNameRule]` on a field holding a person's name
 PersonNameRule = AfterValidator(_checked_person_name)
+
+
+def _in_utc(moment: datetime) -> datetime:
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("the time is outside the calendar (years 1 to 9999 in UTC)") from None
+
+
+#: a point in time given with its zone (`Z` or `+02:00`): a time without one would be read in
+#: whatever zone the database session has; normalised to UTC
+Timestamp = Annotated[AwareDatetime, AfterValidator(_in_utc)]

@@ -10,9 +10,13 @@ import os
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: the address of `obhvat serve` with its defaults, where links point outside production
+DEVELOPMENT_PUBLIC_URL = "http://127.0.0.1:8000"
 
 
 class Environment(StrEnum):
@@ -29,6 +33,10 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="OBHVAT_", extra="ignore")
 
     environment: Environment = Environment.development
+    public_url: str | None = Field(
+        default=None,
+        description="the address people and links use, e.g. https://obhvat.example.bg; required in production",
+    )
     data_dir: Path = Path("./var")
     database_url: str | None = Field(
         default=None, description="SQLAlchemy URL; default: a SQLite file under data_dir"
@@ -93,6 +101,16 @@ class Settings(BaseSettings):
             raise ValueError("must be a postgresql:// or sqlite:// URL")
         return value
 
+    @field_validator("public_url")
+    @classmethod
+    def _absolute_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in {"http", "https"} or not parts.netloc or parts.query or parts.fragment:
+            raise ValueError("must be an http:// or https:// address without a query, e.g. https://obhvat.example.bg")
+        return value.rstrip("/")
+
     @model_validator(mode="after")
     def _production_needs_real_secrets(self) -> Settings:
         if self.environment is Environment.production:
@@ -104,6 +122,8 @@ class Settings(BaseSettings):
                 raise ValueError("OBHVAT_DATABASE_URL must name PostgreSQL in production")
             if self.webhooks_allow_insecure:
                 raise ValueError("OBHVAT_WEBHOOKS_ALLOW_INSECURE must not be set in production")
+            if self.public_url is None:
+                raise ValueError("OBHVAT_PUBLIC_URL must be set in production (the address links use)")
         if bool(self.oidc_issuer) != bool(self.oidc_jwks):
             raise ValueError("OBHVAT_OIDC_ISSUER and OBHVAT_OIDC_JWKS must be set together")
         return self
@@ -113,6 +133,11 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.data_dir / 'obhvat.sqlite3').resolve()}"
+
+    @property
+    def effective_public_url(self) -> str:
+        """Where links point: OBHVAT_PUBLIC_URL, or the development server's address."""
+        return self.public_url or DEVELOPMENT_PUBLIC_URL
 
     @property
     def effective_keys_dir(self) -> Path:

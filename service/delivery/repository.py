@@ -26,10 +26,23 @@ async def get_webhook(session: AsyncSession, webhook_id: uuid.UUID) -> Webhook |
     return await session.get(Webhook, webhook_id)
 
 
-async def webhooks(session: AsyncSession, organisation_id: uuid.UUID | None) -> list[Webhook]:
-    query = select(Webhook).where(col(Webhook.deleted_at).is_(None)).order_by(col(Webhook.created_at))
+async def webhooks(
+    session: AsyncSession, organisation_id: uuid.UUID | None, *, limit: int, after: tuple[datetime, uuid.UUID] | None
+) -> list[Webhook]:
+    """Oldest first, keyset on (created_at, id)."""
+    query = (
+        select(Webhook)
+        .where(col(Webhook.deleted_at).is_(None))
+        .order_by(col(Webhook.created_at), col(Webhook.id))
+        .limit(limit)
+    )
     if organisation_id is not None:
         query = query.where(col(Webhook.organisation_id) == organisation_id)
+    if after is not None:
+        at, last_id = after
+        query = query.where(
+            or_(col(Webhook.created_at) > at, and_(col(Webhook.created_at) == at, col(Webhook.id) > last_id))
+        )
     return list((await session.execute(query)).scalars())
 
 

@@ -9,7 +9,14 @@ from fastapi import Query, Request, Response
 
 from service.auth.dependencies import CurrentPrincipal
 from service.core.database import DbSession, api_router
-from service.core.pagination import CursorParam, Limit, link_next, time_and_id_before, time_and_id_cursor
+from service.core.pagination import (
+    CursorParam,
+    Limit,
+    link_next,
+    time_and_id_after,
+    time_and_id_before,
+    time_and_id_cursor,
+)
 from service.core.problems import (
     Conflict,
     Forbidden,
@@ -43,11 +50,20 @@ async def create_webhook(
 
 @router.get("/webhooks", response_model=WebhookList, responses=_ERRORS)
 async def list_webhooks(
+    request: Request,
+    response: Response,
     session: DbSession,
     principal: CurrentPrincipal,
     organisation_id: Annotated[uuid.UUID | None, Query(description="platform admin: filter")] = None,
+    limit: Limit = 50,
+    after: CursorParam = None,
 ) -> WebhookList:
-    return await service.list_for(session, actor=principal, organisation_id=organisation_id)
+    items, last = await service.list_for(
+        session, actor=principal, organisation_id=organisation_id, limit=limit, after=time_and_id_after(after)
+    )
+    next_cursor = time_and_id_cursor(last)
+    link_next(request, response, next_cursor)
+    return WebhookList(items=items, next=next_cursor)
 
 
 @router.delete("/webhooks/{webhook_id}", status_code=204, responses=_ERRORS)

@@ -31,6 +31,7 @@ class WebhookCreated(WebhookRead):
 
 class WebhookList(BaseModel):
     items: list[WebhookRead]
+    next: str | None
 
 
 class AttemptRead(BaseModel):

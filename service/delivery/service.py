@@ -21,7 +21,6 @@ from service.delivery.schemas import (
     AttemptRead,
     WebhookCreate,
     WebhookCreated,
-    WebhookList,
     WebhookRead,
 )
 from service.delivery.urls import UnsafeURL, check_url
@@ -73,12 +72,22 @@ async def create(
     )
 
 
-async def list_for(session: AsyncSession, *, actor: Principal, organisation_id: uuid.UUID | None) -> WebhookList:
+async def list_for(
+    session: AsyncSession,
+    *,
+    actor: Principal,
+    organisation_id: uuid.UUID | None,
+    limit: int,
+    after: tuple[datetime, uuid.UUID] | None,
+) -> tuple[list[WebhookRead], tuple[datetime, uuid.UUID] | None]:
+    """A page of the caller's organisation's endpoints (any organisation's for the platform admin)."""
     require(actor, Action.manage_webhooks)
     if Role.admin not in actor.roles:
         organisation_id = actor.organisation_id
-    hooks = await repository.webhooks(session, organisation_id)
-    return WebhookList(items=[WebhookRead.model_validate(h, from_attributes=True) for h in hooks])
+    hooks = await repository.webhooks(session, organisation_id, limit=limit + 1, after=after)
+    page = hooks[:limit]
+    last = (page[-1].created_at, page[-1].id) if len(hooks) > limit else None
+    return [WebhookRead.model_validate(h, from_attributes=True) for h in page], last
 
 
 async def _owned(session: AsyncSession, actor: Principal, webhook_id: uuid.UUID) -> tuple[Webhook, Decision]:

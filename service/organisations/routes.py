@@ -10,7 +10,7 @@ from service.access.policy import require
 from service.access.vocabulary import Action
 from service.auth.dependencies import AppPasswords, CurrentPrincipal
 from service.core.database import DbSession, api_router
-from service.core.pagination import CursorParam, Limit, decode_cursor, encode_cursor, link_next
+from service.core.pagination import CursorParam, Limit, encode_cursor, link_next, text_after
 from service.core.problems import (
     Forbidden,
     NotFound,
@@ -51,10 +51,7 @@ async def list_organisations(
     limit: Limit = 50, after: CursorParam = None,
 ) -> OrganisationPage:
     require(principal, Action.manage_organisations)
-    key = decode_cursor(after)
-    items, last = await service.list_organisations(
-        session, after_code=key[0] if key else None, limit=limit
-    )
+    items, last = await service.list_organisations(session, after_code=text_after(after), limit=limit)
     next_cursor = encode_cursor([last]) if last else None
     link_next(request, response, next_cursor)
     return OrganisationPage(items=items, next=next_cursor)
@@ -92,10 +89,7 @@ async def list_users(
     limit: Limit = 50, after: CursorParam = None,
 ) -> UserPage:
     require(principal, Action.manage_users)
-    key = decode_cursor(after)
-    items, last = await service.list_users(
-        session, after_username=key[0] if key else None, limit=limit
-    )
+    items, last = await service.list_users(session, after_username=text_after(after), limit=limit)
     next_cursor = encode_cursor([last]) if last else None
     link_next(request, response, next_cursor)
     return UserPage(items=items, next=next_cursor)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import Query, Response
@@ -13,6 +12,7 @@ from service.core.clock import Today
 from service.core.database import DbSession, api_router
 from service.core.problems import Forbidden, Unauthenticated, ValidationProblem, problem_responses
 from service.reports import service
+from service.reports.periods import MonthFrom, MonthTo, first_day_of, last_day_of
 from service.reports.schemas import SummaryReport
 
 router = api_router(tags=["reports"])
@@ -24,7 +24,7 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
 
 @router.get(
     "/reports/summary", response_model=SummaryReport, responses=_RESPONSES,
-    summary="A municipality's alerts: counts (1 to 4 shown as <5), times to acknowledge, long-open alerts",
+    summary="A municipality's alerts in whole months: counts (1 to 4 shown as <5), times to acknowledge, long-open",
 )
 async def summary(
     session: DbSession, principal: CurrentPrincipal, purpose: PurposeOfUse, today: Today,
@@ -33,13 +33,13 @@ async def summary(
         Query(pattern=r"^[A-Z]{3}[0-9]{2}$",
               description="EKATTE code; default: the coordinator organisation's only municipality"),
     ] = None,
-    first_day: Annotated[date | None, Query(alias="from", description="alerts raised on or after")] = None,
-    last_day: Annotated[date | None, Query(alias="to", description="alerts raised on or before")] = None,
+    first_month: MonthFrom = None,
+    last_month: MonthTo = None,
     format: Annotated[str, Query(pattern="^(json|csv)$")] = "json",  # noqa: A002 - the contract's name
 ) -> Any:
     report = await service.summary(
-        session, actor=principal, purpose=purpose, municipality=municipality, first_day=first_day,
-        last_day=last_day, today=today, fmt=format,
+        session, actor=principal, purpose=purpose, municipality=municipality,
+        first_day=first_day_of(first_month), last_day=last_day_of(last_month), today=today, fmt=format,
     )
     if format == "csv":
         return Response(

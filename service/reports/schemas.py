@@ -35,8 +35,10 @@ class AcknowledgementTime(BaseModel):
 
 class SummaryReport(BaseModel):
     municipality: str
-    from_: date | None = Field(serialization_alias="from", description="first day covered (alerts raised on or after)")
-    to: date | None = Field(description="last day covered (alerts raised on or before)")
+    from_: date | None = Field(
+        serialization_alias="from", description="first day covered, the first of a month (alerts raised on or after)"
+    )
+    to: date | None = Field(description="last day covered, the last of a month (alerts raised on or before)")
     generated_at: datetime
     alerts: AlertCounts
     time_to_acknowledge: list[AcknowledgementTime]

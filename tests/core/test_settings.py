@@ -95,7 +95,27 @@ def test_production_with_real_secrets_is_accepted(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("OBHVAT_ENVIRONMENT", "production")
     monkeypatch.setenv("OBHVAT_DATABASE_URL", "postgresql://u@db.example/obhvat")
     monkeypatch.setenv("OBHVAT_PIN_SECRET", "p" * 40)
-    assert load_settings().environment is Environment.production
+    monkeypatch.setenv("OBHVAT_PUBLIC_URL", "https://obhvat.example.bg/")
+    settings = load_settings()
+    assert settings.environment is Environment.production
+    assert settings.effective_public_url == "https://obhvat.example.bg"
+
+
+def test_production_without_a_public_url_is_refused() -> None:
+    message = refusal(
+        OBHVAT_ENVIRONMENT="production", OBHVAT_DATABASE_URL="postgresql://u@db.example/obhvat",
+        OBHVAT_PIN_SECRET="p" * 40,
+    )
+    assert "OBHVAT_PUBLIC_URL" in message
+
+
+@pytest.mark.parametrize("url", ["obhvat.example.bg", "ftp://obhvat.example.bg", "https://", "https://x.bg/?a=1"])
+def test_a_public_url_that_is_not_an_http_address_is_refused(url: str) -> None:
+    assert "OBHVAT_PUBLIC_URL" in refusal(OBHVAT_PUBLIC_URL=url)
+
+
+def test_links_point_at_the_development_server_by_default() -> None:
+    assert load_settings().effective_public_url == "http://127.0.0.1:8000"
 
 
 def test_unknown_log_level_is_refused_by_name() -> None:

@@ -5,7 +5,7 @@ every read is audited."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select, update
@@ -147,21 +147,64 @@ async def test_open_alerts_raised_over_30_days_ago_are_counted(client, world, ap
     assert (now, later) == (0, 6)
 
 
-async def test_the_period_covers_alerts_raised_from_the_first_to_the_last_day(client, world):
+async def test_the_period_covers_alerts_raised_in_whole_months_from_the_first_to_the_last(client, world):
+    await _raise_monthly_alerts(client, world, [f"2026-{m:02d}" for m in range(5, 11)])
+    municipal = await world.headers("mun-kazanlak.municipal")
+    this_month = local_today().replace(day=1)
+    last_month = (this_month - timedelta(days=1)).replace(day=1)
+    next_month = (this_month + timedelta(days=31)).replace(day=1)
+
+    def report(**period: str) -> object:
+        return client.get(SUMMARY, params=period, headers=municipal)
+
+    month = f"{this_month:%Y-%m}"
+    whole = (await report(**{"from": month, "to": month})).json()
+    assert (whole["from"], whole["to"]) == (this_month.isoformat(), (next_month - timedelta(days=1)).isoformat())
+    assert whole["alerts"]["total"] == 6
+    assert (await report(**{"from": f"{next_month:%Y-%m}"})).json()["alerts"]["total"] == 0
+    assert (await report(to=f"{last_month:%Y-%m}")).json()["alerts"]["total"] == 0
+    # clients that send dates keep working with the first and the last day of a month
+    as_dates = await report(**{"from": this_month.isoformat(), "to": (next_month - timedelta(days=1)).isoformat()})
+    assert as_dates.json()["alerts"]["total"] == 6
+    backwards = await report(**{"from": month, "to": f"{last_month:%Y-%m}"})
+    assert backwards.status_code == 422
+    assert backwards.json()["errors"][0]["parameter"] == "to"
+
+
+async def test_two_windows_a_day_apart_cannot_single_out_a_closed_abuse_alert(client, world):
+    """The review's attack: the coordinator may not read a closed abuse alert, so asks for two
+    windows that differ by the one day it was raised and subtracts. Only whole months exist."""
     await _raise_monthly_alerts(client, world, [f"2026-{m:02d}" for m in range(5, 11)])
     municipal = await world.headers("mun-kazanlak.municipal")
     today = local_today()
 
-    def total(**period: date) -> object:
-        params = {key: value.isoformat() for key, value in period.items()}
-        return client.get(SUMMARY, params=params, headers=municipal)
+    day_before = await client.get(SUMMARY, params={"to": (today - timedelta(days=1)).isoformat()}, headers=municipal)
+    day_of = await client.get(SUMMARY, params={"to": today.isoformat()}, headers=municipal)
+    starting_today = await client.get(SUMMARY, params={"from": today.isoformat()}, headers=municipal)
+    starting_tomorrow = await client.get(
+        SUMMARY, params={"from": (today + timedelta(days=1)).isoformat()}, headers=municipal
+    )
 
-    assert (await total(**{"from": today, "to": today})).json()["alerts"]["total"] == 6
-    assert (await total(**{"from": today + timedelta(days=1)})).json()["alerts"]["total"] == 0
-    assert (await total(to=today - timedelta(days=1))).json()["alerts"]["total"] == 0
-    backwards = await total(**{"from": today, "to": today - timedelta(days=1)})
-    assert backwards.status_code == 422
-    assert backwards.json()["errors"][0]["parameter"] == "to"
+    refused = [r for r in (day_before, day_of, starting_today, starting_tomorrow) if r.status_code == 422]
+    # of each pair of windows a day apart at least one is not a month boundary, and is refused
+    assert day_before in refused or day_of in refused
+    assert starting_today in refused or starting_tomorrow in refused
+    for response in refused:
+        [error] = response.json()["errors"]
+        assert error["parameter"] in {"from", "to"} and "whole calendar months" in error["detail"]
+
+
+@pytest.mark.parametrize(("parameter", "value"), [
+    ("from", "2026-10-02"), ("from", "2026-10-31"), ("to", "2026-10-30"), ("to", "2026-10-01"),
+    ("to", "2026-02-28T00:00"), ("from", "2026-1"), ("from", "10-2026"), ("to", "2026-00"), ("from", "1999-12"),
+    ("to", "3000-01"),
+])
+async def test_a_period_that_is_not_whole_months_is_a_422_naming_the_parameter(client, world, parameter, value):
+    municipal = await world.headers("mun-kazanlak.municipal")
+    response = await client.get(SUMMARY, params={parameter: value}, headers=municipal)
+
+    assert response.status_code == 422, response.text
+    assert [e["parameter"] for e in response.json()["errors"]] == [parameter]
 
 
 async def test_csv_export_has_the_same_figures(client, world):
