@@ -138,8 +138,9 @@ async def _check_roles(
         for index, role in enumerate(roles)
         if not role_allowed_in(role, kind)
     ]
-    if mixes_duties(roles):
-        errors.append({"pointer": "#/roles", "detail": "auditor and admin are held alone, without any other role"})
+    if not errors and mixes_duties(roles):
+        # separation of duties (DESIGN §2), once each role is valid where it is held
+        errors = [{"pointer": "#/roles", "detail": "auditor and admin are held alone, without any other role"}]
     if errors:
         raise ValidationProblem(errors[0]["detail"], errors=errors)
 
