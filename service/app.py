@@ -13,7 +13,8 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 
 from service.absences.routes import router as absences_router
-from service.access.policy import AccessDenied, audit_record
+from service.access.policy import AccessDenied, audit_record, refused_write
+from service.access.principal import Principal
 from service.alerts.routes import router as alerts_router
 from service.audit.routes import router as audit_router
 from service.audit.service import AuditRecord, record
@@ -63,11 +64,26 @@ PROBLEM_SCHEMA: dict[str, Any] = {
 }
 
 
-def _audit_entry_of(exc: Problem) -> AuditRecord | None:
+def _refused_write_of(exc: Problem, request: Request) -> AuditRecord | None:
+    """A refused write (409, 412, 428) raised without an event of its own is still a decision
+    about the authenticated caller: audited against the route and the resource in its path."""
+    principal = getattr(request.state, "principal", None)
+    if not isinstance(principal, Principal):
+        return None
+    route = request.scope.get("route")
+    action = f"{request.method} {getattr(route, 'path', request.url.path)}"[:100]
+    ids = [(name, value) for name, value in request.path_params.items() if name.endswith("_id")]
+    resource_type, resource_id = (ids[-1][0].removesuffix("_id"), str(ids[-1][1])) if ids else (None, None)
+    refused_write(principal, exc, action=action, resource_type=resource_type, resource_id=resource_id)
+    return exc.audit_entry if isinstance(exc.audit_entry, AuditRecord) else None
+
+
+def _audit_entry_of(exc: Problem, request: Request) -> AuditRecord | None:
     if isinstance(exc, AccessDenied):
         return audit_record(exc.principal, exc.decision, exc.resource_type, exc.resource_id, exc.child_id)
-    entry = getattr(exc, "audit_entry", None)
-    return entry if isinstance(entry, AuditRecord) else None
+    if isinstance(exc.audit_entry, AuditRecord):
+        return exc.audit_entry
+    return _refused_write_of(exc, request)
 
 
 def _install_audited_problems(app: FastAPI) -> None:
@@ -76,7 +92,7 @@ def _install_audited_problems(app: FastAPI) -> None:
 
     async def on_problem(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, Problem)  # noqa: S101 - registered for Problem only
-        entry = _audit_entry_of(exc)
+        entry = _audit_entry_of(exc, request)
         delay = 0.0
         if entry is not None:
             async with request.app.state.database.transaction() as session:

@@ -275,6 +275,31 @@ def test_role_not_valid_in_the_organisation_is_a_one_line_error(obhvat):
     assert "client_secret" not in wrong_client.output
 
 
+def test_auditor_with_another_role_is_a_one_line_error(obhvat):
+    obhvat.ok(
+        "orgs", "create", "--code", "school-test", "--kind", "school", "--name", "ОУ Тест", "--municipality", "SZR12",
+    )
+    mixed = obhvat(
+        "users", "create", "school.dpo", "--role", "auditor", "--role", "school_staff", "--org", "school-test",
+        "--password-stdin", input=PASSWORD + "\n",
+    )
+    line = _one_line_error(mixed)
+    assert "#/roles:" in line and "auditor" in line
+    assert obhvat.query("SELECT count(*) FROM app_user") == [(0,)]
+    mixed_client = obhvat(
+        "clients", "create", "E-diary", "--org", "school-test", "--role", "school_staff", "--role", "auditor"
+    )
+    assert "#/roles:" in _one_line_error(mixed_client)
+    assert "client_secret" not in mixed_client.output
+    assert obhvat.query("SELECT count(*) FROM api_client") == [(0,)]
+
+    obhvat.ok(
+        "users", "create", "school.dpo", "--role", "auditor", "--org", "school-test",
+        "--password-stdin", input=PASSWORD + "\n",
+    )
+    assert obhvat.query("SELECT roles FROM app_user") == [('["auditor"]',)]
+
+
 def test_user_errors_are_one_line(obhvat):
     obhvat.ok(
         "orgs",

@@ -44,8 +44,14 @@ async def _submit(
     rows: Any,
     source: str,
 ) -> Any:
+    async def redecide(first: Any) -> None:
+        await service.redecide_submission(
+            session, actor=principal, purpose=purpose, batch_id=uuid.UUID(first["id"]),
+            school_id=uuid.UUID(first["school_id"]),
+        )
+
     claim, replay = await idempotency.begin(
-        session, principal_id=principal.id, key=key, operation=f"absences.{source}", body=body
+        session, principal_id=principal.id, key=key, operation=f"absences.{source}", body=body, redecide=redecide
     )
     if replay is not None:
         return replay

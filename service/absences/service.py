@@ -44,6 +44,42 @@ def _refuse(errors: list[dict[str, Any]]) -> ValidationProblem:
     return ValidationProblem(detail, errors=shown, **extra)
 
 
+def _authorised(actor: Principal, purpose: Purpose | None, batch_id: uuid.UUID | None = None) -> Decision:
+    """Function level, and only a school's own staff or e-diary report its absences."""
+    resource_id = str(batch_id) if batch_id else None
+    decision = decide(actor, Action.submit_absences, purpose=purpose)
+    if not decision.allowed:
+        raise AccessDenied(actor, decision, resource_type="absence_batch", resource_id=resource_id)
+    if actor.organisation_kind is not OrganisationKind.school or actor.organisation_id is None:
+        raise AccessDenied(
+            actor,
+            Decision(False, decision.action, "absence figures come from schools", decision.purpose),
+            resource_type="absence_batch",
+            resource_id=resource_id,
+        )
+    return decision
+
+
+async def redecide_submission(
+    session: AsyncSession, *, actor: Principal, purpose: Purpose | None, batch_id: uuid.UUID, school_id: uuid.UUID
+) -> None:
+    """A retry of a batch already imported (same `Idempotency-Key`): decided again for the
+    caller as it is now (still of the school that sent it), and audited, before its first
+    answer is replayed."""
+    decision = _authorised(actor, purpose, batch_id)
+    if actor.organisation_id != school_id:
+        raise AccessDenied(
+            actor,
+            Decision(False, decision.action, "batch of another school", decision.purpose, deny_status=404),
+            resource_type="absence_batch",
+            resource_id=str(batch_id),
+        )
+    replayed = Decision(
+        True, decision.action, "idempotent replay of an absence batch", decision.purpose, "legal_obligation"
+    )
+    await record(session, audit_record(actor, replayed, "absence_batch", batch_id, None))
+
+
 async def submit(
     session: AsyncSession,
     *,
@@ -55,15 +91,8 @@ async def submit(
     purpose: Purpose | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> AbsenceBatchRead:
-    decision = decide(actor, Action.submit_absences, purpose=purpose)
-    if not decision.allowed:
-        raise AccessDenied(actor, decision, resource_type="absence_batch")
-    if actor.organisation_kind is not OrganisationKind.school or actor.organisation_id is None:
-        raise AccessDenied(
-            actor,
-            Decision(False, decision.action, "absence figures come from schools", decision.purpose),
-            resource_type="absence_batch",
-        )
+    decision = _authorised(actor, purpose)
+    assert actor.organisation_id is not None  # noqa: S101 - _authorised refuses principals without one
     school_id = actor.organisation_id
 
     accepted: list[AbsenceRow] = []

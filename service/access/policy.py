@@ -106,6 +106,42 @@ async def enforce(
     return decision
 
 
+#: What the audit trail says of a refused write, by status: fixed words, never the problem's
+#: detail (which may quote versions or values). DESIGN §4: refused writes are decisions too.
+REFUSED_WRITES: dict[int, str] = {
+    409: "write refused: conflicts with the current state",
+    412: "write refused: If-Match is not the current version",
+    428: "write refused: If-Match missing",
+}
+
+
+def refused_write(
+    principal: Principal,
+    problem: Problem,
+    *,
+    action: str,
+    purpose: Purpose | None = None,
+    resource_type: str | None = None,
+    resource_id: uuid.UUID | str | None = None,
+    child_id: uuid.UUID | None = None,
+) -> Problem:
+    """Attach to a refused write (409, 412, 428) the denial the problem handler audits;
+    other problems, and those that carry their own event, pass unchanged."""
+    reason = REFUSED_WRITES.get(problem.status)
+    if reason is not None and problem.audit_entry is None:
+        problem.audit_entry = AuditRecord(
+            actor=principal,
+            action=action,
+            decision="deny",
+            reason=reason,
+            resource_type=resource_type,
+            resource_id=str(resource_id) if resource_id else None,
+            child_id=child_id,
+            purpose=purpose.value if purpose else None,
+        )
+    return problem
+
+
 def audit_record(
     principal: Principal,
     decision: Decision,

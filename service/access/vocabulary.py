@@ -6,6 +6,7 @@ actions it may attempt are data here, consulted only by the policy in `policy.py
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import StrEnum
 
 
@@ -45,6 +46,17 @@ ROLE_KINDS: dict[Role, frozenset[OrganisationKind]] = {
     Role.auditor: ALL_KINDS,
     Role.admin: frozenset(),
 }
+
+
+#: Roles held alone (separation of duties, DESIGN §2): whoever reviews the audit trail or runs
+#: the platform reads no child data, so a principal with one of these holds no other role.
+HELD_ALONE = frozenset({Role.auditor, Role.admin})
+
+
+def mixes_duties(roles: Iterable[Role]) -> bool:
+    """Whether `roles` hold `auditor` or `admin` together with any other role."""
+    distinct = set(roles)
+    return len(distinct) > 1 and bool(distinct & HELD_ALONE)
 
 
 def role_allowed_in(role: Role, kind: OrganisationKind | None) -> bool:

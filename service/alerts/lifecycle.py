@@ -5,12 +5,14 @@ provider under consent), answer a referral, and close. Every change needs the al
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.access.consent import sharing_refusal
-from service.access.policy import Decision
+from service.access.policy import Decision, refused_write
 from service.access.principal import Principal
 from service.access.relationships import scope_for
 from service.access.vocabulary import Action, OrganisationKind, Purpose
@@ -29,7 +31,7 @@ from service.alerts.service import alert_for, emit_alert_event
 from service.alerts.views import alert_reads
 from service.consent import repository as consents
 from service.core.clock import utcnow
-from service.core.problems import Conflict, PreconditionFailed, PreconditionRequired, field_error
+from service.core.problems import Conflict, PreconditionFailed, PreconditionRequired, Problem, field_error
 from service.delivery import deadlines
 from service.delivery.events import EventType
 from service.organisations import repository as organisations
@@ -44,6 +46,20 @@ def parse_if_match(header: str | None) -> int:
     if not value.isdigit():
         raise PreconditionFailed("If-Match is not an ETag this service issued")
     return int(value)
+
+
+@contextmanager
+def _refusals_audited(actor: Principal, decision: Decision, alert: Alert) -> Iterator[None]:
+    """A change refused for a stale or missing `If-Match` or a conflict with the alert's state
+    is a denial in the audit trail (written by the problem handler)."""
+    try:
+        yield
+    except Problem as problem:
+        refused_write(
+            actor, problem, action=decision.action.value, purpose=decision.purpose,
+            resource_type="alert", resource_id=alert.id, child_id=alert.child_id,
+        )
+        raise
 
 
 async def _respond(
@@ -66,10 +82,11 @@ async def _respond(
         today=today,
         for_update=True,
     )
-    if parse_if_match(if_match) != alert.version:
-        raise PreconditionFailed(f"the alert changed (version {alert.version}); read it again")
-    if alert.status == "closed":
-        raise Conflict("the alert is closed")
+    with _refusals_audited(actor, decision, alert):
+        if parse_if_match(if_match) != alert.version:
+            raise PreconditionFailed(f"the alert changed (version {alert.version}); read it again")
+        if alert.status == "closed":
+            raise Conflict("the alert is closed")
     recipients = (await repository.recipients_of(session, [alert.id]))[alert.id]
     mine = next(r for r in recipients if r.organisation_id == actor.organisation_id)
     return alert, mine, decision
@@ -115,8 +132,9 @@ async def acknowledge(
         audit_action="alert acknowledged",
         today=today,
     )
-    if mine.acknowledged_at is not None:
-        raise Conflict("your organisation already acknowledged this alert")
+    with _refusals_audited(actor, decision, alert):
+        if mine.acknowledged_at is not None:
+            raise Conflict("your organisation already acknowledged this alert")
     mine.acknowledged_at = utcnow()
     mine.state = RecipientState.acknowledged.value
     return await _changed(session, alert, actor, decision, today)
@@ -191,7 +209,8 @@ async def add_action(
     referred = None
     if data.kind is ActionKind.referral:
         assert data.recipient_id is not None  # noqa: S101 - the schema requires it for referrals
-        await _refer(session, alert=alert, provider_id=data.recipient_id, today=today, now=now)
+        with _refusals_audited(actor, decision, alert):
+            await _refer(session, alert=alert, provider_id=data.recipient_id, today=today, now=now)
         referred = data.recipient_id
     session.add(
         AlertAction(
@@ -233,8 +252,9 @@ async def answer_referral(
         audit_action="referral accepted" if data.accepted else "referral declined",
         today=today,
     )
-    if mine.referral_status != ReferralStatus.pending.value:
-        raise Conflict("there is no pending referral of this alert to your organisation")
+    with _refusals_audited(actor, decision, alert):
+        if mine.referral_status != ReferralStatus.pending.value:
+            raise Conflict("there is no pending referral of this alert to your organisation")
     now = utcnow()
     mine.referral_status = (ReferralStatus.accepted if data.accepted else ReferralStatus.declined).value
     mine.referral_reason = data.reason
@@ -266,8 +286,9 @@ async def close(
         audit_action=f"closed with outcome {data.outcome.value}",
         today=today,
     )
-    if mine.state == RecipientState.done.value:
-        raise Conflict("your organisation already closed its part of this alert")
+    with _refusals_audited(actor, decision, alert):
+        if mine.state == RecipientState.done.value:
+            raise Conflict("your organisation already closed its part of this alert")
     now = utcnow()
     mine.state = RecipientState.done.value
     mine.outcome = data.outcome.value

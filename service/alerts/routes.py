@@ -71,8 +71,14 @@ async def raise_alert(
     today: Today,
     idempotency_key: IdempotencyKey = None,
 ) -> Any:
+    async def redecide(first: Any) -> None:
+        await service.redecide_creation(
+            session, actor=principal, data=body, purpose=purpose, today=today, alert_id=uuid.UUID(first["id"])
+        )
+
     claim, replay = await idempotency.begin(
-        session, principal_id=principal.id, key=idempotency_key, operation="alert.create", body=body
+        session, principal_id=principal.id, key=idempotency_key, operation="alert.create", body=body,
+        redecide=redecide,
     )
     if replay is not None:
         return replay

@@ -150,6 +150,59 @@ async def create_alert(
     return alert_read(alert, routed, [], scope_for(actor, decision, today))
 
 
+async def redecide_creation(
+    session: AsyncSession,
+    *,
+    actor: Principal,
+    data: AlertCreate,
+    purpose: Purpose | None,
+    today: date,
+    alert_id: uuid.UUID,
+) -> None:
+    """A retry of raising an alert (same `Idempotency-Key`): decided again for the caller as it
+    is now — its role, its relationship with the child, the guardian's consent — and audited,
+    before the first answer is replayed."""
+    decision = decide(actor, Action.create_alert, purpose=purpose)
+    if not decision.allowed:
+        raise AccessDenied(actor, decision, resource_type="alert", resource_id=str(alert_id))
+    child = await children.get_child(session, data.child_id)
+    alert = await repository.get_alert(session, alert_id)
+    if child is None or alert is None:
+        raise AccessDenied(
+            actor,
+            Decision(False, Action.create_alert, "no such child", decision.purpose, deny_status=404),
+            resource_type="child",
+            resource_id=str(data.child_id),
+        )
+    facts = await children.child_facts(session, child, today)
+    decision = decide_child(actor, Action.create_alert, facts, purpose=purpose)
+    if not decision.allowed:
+        raise AccessDenied(actor, decision, resource_type="child", resource_id=str(child.id), child_id=child.id)
+    if alert.consent_id is not None:
+        consent = (await consents.facts_by_id(session, [alert.consent_id])).get(alert.consent_id)
+        refusal = sharing_refusal(
+            consent, child_id=child.id, recipient=uuid.UUID(str(alert.details.get("recipient_id"))),
+            purpose=str(alert.details.get("purpose")), today=today,
+        )
+        if refusal is not None:
+            raise AccessDenied(
+                actor,
+                Decision(False, Action.create_alert, refusal, decision.purpose, "consent", alert.consent_id),
+                resource_type="alert", resource_id=str(alert.id), child_id=child.id,
+            )
+    await enforce(
+        session,
+        actor,
+        Decision(
+            True, Action.create_alert, "idempotent replay of an alert raised", decision.purpose,
+            alert.legal_basis, alert.consent_id,
+        ),
+        resource_type="alert",
+        resource_id=alert.id,
+        child_id=child.id,
+    )
+
+
 async def _insert_alert(
     session: AsyncSession,
     *,

@@ -6,12 +6,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.access.policy import Decision, audit_record
 from service.access.principal import Principal
-from service.access.relationships import AccessScope
+from service.access.relationships import ENROLMENT_ALERT_TYPES, AccessScope
 from service.access.vocabulary import OrganisationKind
 from service.alerts import repository
 from service.alerts.details import AlertType
 from service.alerts.models import Alert, AlertAction, AlertRecipient
 from service.alerts.schemas import (
+    ActionKind,
     ActionRead,
     AlertRead,
     LegalBasis,
@@ -24,10 +25,34 @@ from service.alerts.schemas import (
 from service.audit.service import record_many
 
 
-def _action_visible(action: AlertAction, viewer: AccessScope, viewer_is_recipient: bool) -> bool:
-    """Schools see no other agency's actions; restricted actions only the author and child
-    protection."""
-    if viewer.kind is OrganisationKind.school and not viewer_is_recipient:
+def _follows_by_jurisdiction(alert: Alert, viewer: AccessScope) -> bool:
+    """Child protection of the alert's municipality, and a municipality's coordinators on the
+    enrolment kinds, follow the case as a whole (DESIGN §4 points 2 and 6)."""
+    if alert.municipality_code not in viewer.municipality_codes:
+        return False
+    return viewer.follows_child_protection_history or (
+        viewer.follows_enrolment_alerts and alert.type in ENROLMENT_ALERT_TYPES
+    )
+
+
+def sees_as_raiser(alert: Alert, recipients: list[AlertRecipient], viewer: AccessScope) -> bool:
+    """Whether the viewer sees the alert only as the organisation that raised it (a school, a
+    provider, a police unit that is not a recipient): status, acknowledgements and outcome,
+    never other agencies' actions or notes, nor which providers the case was referred to.
+
+    Having raised an alert is no relationship with the case itself: a provider whose guardian's
+    consent was withdrawn keeps seeing the alert it raised, but nothing that others did."""
+    if any(r.organisation_id == viewer.organisation_id for r in recipients):
+        return False
+    if _follows_by_jurisdiction(alert, viewer):
+        return False
+    return viewer.kind is OrganisationKind.school or alert.source_organisation_id == viewer.organisation_id
+
+
+def _action_visible(action: AlertAction, viewer: AccessScope, raiser_view: bool) -> bool:
+    """The raiser sees only its own unrestricted actions; restricted actions only the author
+    and child protection."""
+    if raiser_view:
         return action.organisation_id == viewer.organisation_id and not action.restricted
     if action.restricted:
         return action.organisation_id == viewer.organisation_id or viewer.kind is OrganisationKind.child_protection
@@ -37,8 +62,8 @@ def _action_visible(action: AlertAction, viewer: AccessScope, viewer_is_recipien
 def alert_read(
     alert: Alert, recipients: list[AlertRecipient], actions: list[AlertAction], viewer: AccessScope
 ) -> AlertRead:
-    is_recipient = any(r.organisation_id == viewer.organisation_id for r in recipients)
-    school_view = viewer.kind is OrganisationKind.school and not is_recipient
+    raiser_view = sees_as_raiser(alert, recipients, viewer)
+    referred = {a.recipient_id for a in actions if a.kind == ActionKind.referral.value} if raiser_view else set()
     return AlertRead(
         id=alert.id,
         child_id=alert.child_id,
@@ -46,9 +71,9 @@ def alert_read(
         severity=Severity(alert.severity),
         status=alert.status,
         outcome=None if alert.outcome is None else Outcome(alert.outcome),
-        outcome_reason=None if school_view else alert.outcome_reason,
+        outcome_reason=None if raiser_view else alert.outcome_reason,
         details=alert.details,
-        note=alert.note if (not school_view or alert.source_organisation_id == viewer.organisation_id) else None,
+        note=alert.note if (not raiser_view or alert.source_organisation_id == viewer.organisation_id) else None,
         legal_basis=LegalBasis(alert.legal_basis),
         consent_id=alert.consent_id,
         source_organisation_id=alert.source_organisation_id,
@@ -65,14 +90,15 @@ def alert_read(
                 overdue=r.overdue_at is not None and r.acknowledged_at is None,
                 outcome=None if r.outcome is None else Outcome(r.outcome),
                 referral_status=None if r.referral_status is None else ReferralStatus(r.referral_status),
-                referral_reason=None if school_view else r.referral_reason,
+                referral_reason=None if raiser_view else r.referral_reason,
             )
             for r in recipients
+            if r.organisation_id not in referred
         ],
         actions=[
             ActionRead.model_validate(a, from_attributes=True)
             for a in actions
-            if _action_visible(a, viewer, is_recipient)
+            if _action_visible(a, viewer, raiser_view)
         ],
         version=alert.version,
         created_at=alert.created_at,

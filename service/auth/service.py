@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.access.principal import ANONYMOUS, Principal, PrincipalKind
-from service.access.vocabulary import OrganisationKind, Role, role_allowed_in
+from service.access.vocabulary import OrganisationKind, Role, mixes_duties, role_allowed_in
 from service.audit.service import AuditRecord
 from service.auth.tokens import VerifiedToken
 from service.core.passwords import Passwords
@@ -47,6 +47,12 @@ class LoginThrottled(TooManyRequests):
         )
 
 
+#: Why a principal whose roles break separation of duties (auditor or admin with other roles:
+#: DESIGN §2) is refused, whatever its token says; such role sets are refused when stored, but a
+#: row written before that rule, or by hand, must not work.
+MIXED_DUTIES = "roles mix auditor or admin with other roles"
+
+
 def _principal_for(
     *,
     kind: PrincipalKind,
@@ -77,6 +83,8 @@ async def login_with_password(
         raise LoginFailed(
             "user is disabled", actor=Principal(id=str(user.id), kind=PrincipalKind.user, roles=frozenset())
         )
+    if mixes_duties(Role(r) for r in user.roles):
+        raise LoginFailed(MIXED_DUTIES, actor=Principal(id=str(user.id), kind=PrincipalKind.user, roles=frozenset()))
     found = await organisations.user_with_organisation(session, user.id)
     organisation, codes = (found[1], found[2]) if found else (None, [])
     principal = _principal_for(
@@ -99,6 +107,8 @@ async def login_with_client_secret(
     client, organisation, codes = found
     if client.disabled:
         raise LoginFailed("client is disabled", error="invalid_client")
+    if mixes_duties(Role(r) for r in client.roles):
+        raise LoginFailed(MIXED_DUTIES, error="invalid_client")
     return _principal_for(
         kind=PrincipalKind.client, subject_id=client.id, roles=client.roles, organisation=organisation, codes=codes
     )
@@ -126,6 +136,8 @@ async def principal_from_token(
             raise AuthenticationFailed("user is disabled", actor=actor)
         if claims.get("gen") != user.token_generation:
             raise AuthenticationFailed("token revoked", actor=actor)
+        if mixes_duties(Role(r) for r in user.roles):
+            raise AuthenticationFailed(MIXED_DUTIES, actor=actor)
         return _principal_for(
             kind=PrincipalKind.user, subject_id=user.id, roles=user.roles, organisation=organisation, codes=codes
         )
@@ -134,6 +146,10 @@ async def principal_from_token(
         if found_client is None or found_client[0].disabled:
             raise AuthenticationFailed("client disabled or removed")
         client, client_organisation, client_codes = found_client
+        if mixes_duties(Role(r) for r in client.roles):
+            raise AuthenticationFailed(
+                MIXED_DUTIES, actor=Principal(id=str(client.id), kind=PrincipalKind.client, roles=frozenset())
+            )
         return _principal_for(
             kind=PrincipalKind.client,
             subject_id=client.id,
@@ -148,18 +164,17 @@ async def _external_principal(
     session: AsyncSession, claims: dict[str, Any], organisation_claim: str, roles_claim: str
 ) -> Principal:
     """An OIDC user: organisation by code from a claim; only roles valid there are kept, and
-    never `admin`."""
+    never `admin`. A token naming `auditor` or `admin` with any other role is refused."""
     code = claims.get(organisation_claim)
     organisation = await organisations.organisation_by_code(session, code) if isinstance(code, str) else None
     if organisation is None:
         raise AuthenticationFailed("external token names no known organisation")
     kind = OrganisationKind(organisation.kind)
     raw_roles = claims.get(roles_claim)
-    roles = [
-        role
-        for role in (raw_roles if isinstance(raw_roles, list) else [])
-        if role in Role.__members__ and Role(role) is not Role.admin and role_allowed_in(Role(role), kind)
-    ]
+    named = [Role(role) for role in (raw_roles if isinstance(raw_roles, list) else []) if role in Role.__members__]
+    if mixes_duties(named):
+        raise AuthenticationFailed(f"invalid token: {MIXED_DUTIES}")
+    roles = [role for role in named if role is not Role.admin and role_allowed_in(role, kind)]
     if not roles:
         raise AuthenticationFailed("external token carries no role valid in its organisation")
     codes = (await organisations.municipality_codes(session, [organisation.id]))[organisation.id]

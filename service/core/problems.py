@@ -30,6 +30,8 @@ class Problem(Exception):
     status: int = 500
     slug: str = "internal-error"
     title: str = "Internal server error"
+    #: the audit event (an `AuditRecord`) the problem handler writes before answering, if any
+    audit_entry: object | None = None
 
     def __init__(
         self,

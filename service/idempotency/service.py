@@ -1,6 +1,11 @@
 """`Idempotency-Key` for creating POSTs: a retry gets the first answer, a different body under
 the same key is a 422, and the same key while the first request still runs is a 409.
 
+A retry is a request like any other (DESIGN §4): before the first answer is replayed, the
+caller's `redecide` decides it again for the principal as it is now (its role, its relationship
+with the child, the guardian's consent may have changed) and audits it; a denial answers
+instead of the stored answer.
+
 The first answer is stored in the same transaction as the change it reports, so either both
 exist or neither does. On PostgreSQL a transaction-scoped advisory lock on the key detects a
 concurrent duplicate at once; SQLite runs writers one at a time, so there the duplicate simply
@@ -12,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,10 +46,21 @@ def _invalid_key(detail: str) -> ValidationProblem:
     return ValidationProblem(detail, errors=[{"header": "Idempotency-Key", "detail": detail}])
 
 
+#: decides a replay again and audits it, given the stored first answer's body; raises to refuse
+Redecide = Callable[[Any], Awaitable[None]]
+
+
 async def begin(
-    session: AsyncSession, *, principal_id: str, key: str | None, operation: str, body: BaseModel | bytes
+    session: AsyncSession,
+    *,
+    principal_id: str,
+    key: str | None,
+    operation: str,
+    body: BaseModel | bytes,
+    redecide: Redecide,
 ) -> tuple[IdempotentRequest | None, Response | None]:
-    """Claim `key` for this request: returns the stored first answer when this is a retry."""
+    """Claim `key` for this request: returns the stored first answer when this is a retry,
+    once `redecide` has allowed (and audited) it again."""
     if key is None:
         return None, None
     if not _KEY.match(key):
@@ -73,6 +90,7 @@ async def begin(
         return request, None
     if stored.request_hash != request.request_hash:
         raise _invalid_key("this Idempotency-Key was used with a different request")
+    await redecide(stored.response_body)
     return request, JSONResponse(
         stored.response_body,
         status_code=stored.response_status,

@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.access.principal import Principal
-from service.access.vocabulary import OrganisationKind, Role, role_allowed_in
+from service.access.vocabulary import OrganisationKind, Role, mixes_duties, role_allowed_in
 from service.audit.service import AuditRecord, record
 from service.core.passwords import Passwords
 from service.core.problems import NotFound, ValidationProblem, field_error
@@ -138,6 +138,9 @@ async def _check_roles(
         for index, role in enumerate(roles)
         if not role_allowed_in(role, kind)
     ]
+    if not errors and mixes_duties(roles):
+        # separation of duties (DESIGN §2), once each role is valid where it is held
+        errors = [{"pointer": "#/roles", "detail": "auditor and admin are held alone, without any other role"}]
     if errors:
         raise ValidationProblem(errors[0]["detail"], errors=errors)
 

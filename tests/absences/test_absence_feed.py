@@ -7,12 +7,14 @@ import datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
+from sqlmodel import col
 
 from service.absences.models import AbsenceReport
 from service.alerts.models import Alert
 from service.audit.models import AuditEvent
 from service.demo.loader import DEFAULT_DEMO_FILE
+from service.organisations.models import User
 
 SAMPLES = Path(DEFAULT_DEMO_FILE).parent
 LUKOVIT = (SAMPLES / "absences-lukovit-2026-10.utf8bom.csv").read_bytes()
@@ -149,6 +151,30 @@ async def test_idempotency_key_replays_the_first_batch_result(client, world, dat
     assert second.headers.get("Idempotent-Replayed") == "true"
     other = await client.post("/api/v1/absence-reports/csv", content=LUKOVIT, headers=headers)
     assert other.status_code == 422
+
+
+async def test_a_replayed_batch_is_decided_again_and_audited_and_refused_once_the_role_is_gone(
+    client, world, database
+):
+    headers = await world.headers("school-koprinka.staff", **CSV, **{"Idempotency-Key": "koprinka-2026-10"})
+    first = await client.post("/api/v1/absence-reports/csv", content=KOPRINKA, headers=headers)
+    assert first.status_code == 201, first.text
+    batch = first.json()["id"]
+    replay = AuditEvent.reason == "idempotent replay of an absence batch"
+    assert await _count(database, AuditEvent, AuditEvent.resource_id == batch, replay) == 0
+    second = await client.post("/api/v1/absence-reports/csv", content=KOPRINKA, headers=headers)
+    assert second.status_code == 201 and second.headers.get("Idempotent-Replayed") == "true"
+    assert await _count(database, AuditEvent, AuditEvent.resource_id == batch, replay) == 1
+
+    async with database.transaction() as session:
+        await session.execute(
+            update(User).where(col(User.username) == "school-koprinka.staff").values(roles=["auditor"])
+        )
+    refused = await client.post("/api/v1/absence-reports/csv", content=KOPRINKA, headers=headers)
+    assert refused.status_code == 403, refused.text
+    assert "Idempotent-Replayed" not in refused.headers
+    denied = AuditEvent.decision == "deny"
+    assert await _count(database, AuditEvent, AuditEvent.resource_id == batch, denied) == 1
 
 
 async def test_non_school_roles_cannot_submit_and_other_types_are_415(client, world):

@@ -4,7 +4,11 @@ nothing new; the same key with another body is refused; keys belong to their use
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select, update
+from sqlmodel import col
 
+from service.audit.models import AuditEvent
+from service.organisations.models import User
 from tests.alerts.helpers import KOPRINKA_PUPIL_PINS, pupil_id
 from tests.core.helpers import assert_problem
 
@@ -111,3 +115,79 @@ async def test_a_malformed_key_is_refused_and_nothing_is_raised(client, teacher,
     body = assert_problem(response, 422)
     assert [e.get("header") for e in body["errors"]] == ["Idempotency-Key"], body
     assert await _alerts_of(client, teacher, child_id) == []
+
+
+async def _audit_of(database, resource_id: str) -> list[tuple[str, str, str]]:
+    async with database.transaction() as session:
+        rows = await session.execute(
+            select(AuditEvent.action, AuditEvent.decision, AuditEvent.reason)
+            .where(col(AuditEvent.resource_id) == resource_id)
+            .order_by(col(AuditEvent.seq))
+        )
+        return [(row[0], row[1], row[2]) for row in rows]
+
+
+async def _set_roles(database, username: str, roles: list[str]) -> None:
+    async with database.transaction() as session:
+        await session.execute(update(User).where(col(User.username) == username).values(roles=roles))
+
+
+async def test_a_replay_is_decided_again_and_audited(client, database, teacher, child_id):
+    headers = {**teacher, "Idempotency-Key": "replay-audited"}
+    first = await client.post("/api/v1/alerts", json=_body(child_id), headers=headers)
+    assert first.status_code == 201, first.text
+    alert_id = first.json()["id"]
+    assert await _audit_of(database, alert_id) == [("alert.create", "allow", "alert raised and routed")]
+
+    retry = await client.post("/api/v1/alerts", json=_body(child_id), headers=headers)
+    assert retry.status_code == 201 and retry.headers["Idempotent-Replayed"] == "true"
+    assert await _audit_of(database, alert_id) == [
+        ("alert.create", "allow", "alert raised and routed"),
+        ("alert.create", "allow", "idempotent replay of an alert raised"),
+    ]
+
+
+async def test_a_replay_after_the_users_role_was_removed_is_refused_not_replayed(
+    client, database, teacher, child_id
+):
+    headers = {**teacher, "Idempotency-Key": "replay-after-role-change"}
+    first = await client.post("/api/v1/alerts", json=_body(child_id), headers=headers)
+    assert first.status_code == 201, first.text
+
+    await _set_roles(database, "school-koprinka.staff", ["auditor"])
+    retry = await client.post("/api/v1/alerts", json=_body(child_id), headers=headers)
+    assert_problem(retry, 403)
+    assert "Idempotent-Replayed" not in retry.headers and first.json()["id"] not in retry.text
+    assert await _audit_of(database, first.json()["id"]) == [
+        ("alert.create", "allow", "alert raised and routed"),
+        ("alert.create", "deny", "role may not alert.create"),
+    ]
+
+
+async def test_a_replay_after_the_guardian_withdrew_consent_is_refused(client, world, database, child_id):
+    cp = await world.headers("cp-kazanlak.cp")
+    provider_id = str(await world.organisation_id("provider-kazanlak"))
+    consent = await client.post(
+        f"/api/v1/children/{child_id}/consents",
+        json={"guardian_name": "Мария Ангелова", "guardian_relationship": "mother", "purposes": ["support_services"],
+              "recipient_ids": [provider_id], "valid_from": "2026-11-01", "valid_until": "2027-06-30",
+              "evidence": "вх. № 123/2026"},
+        headers=cp,
+    )
+    assert consent.status_code == 201, consent.text
+    body = {"child_id": child_id, "type": "support_needed", "severity": "concern",
+            "details": {"recipient_id": provider_id}, "consent_id": consent.json()["id"]}
+    headers = {**cp, "Idempotency-Key": "refer-under-consent"}
+    first = await client.post("/api/v1/alerts", json=body, headers=headers)
+    assert first.status_code == 201, first.text
+    retry = await client.post("/api/v1/alerts", json=body, headers=headers)
+    assert retry.status_code == 201 and retry.headers["Idempotent-Replayed"] == "true"
+
+    withdrawn = await client.post(
+        f"/api/v1/consents/{consent.json()['id']}/withdraw", json={"reason": "Майката оттегли съгласието."}, headers=cp
+    )
+    assert withdrawn.status_code == 200, withdrawn.text
+    after = await client.post("/api/v1/alerts", json=body, headers=headers)
+    assert_problem(after, 403)
+    assert "Idempotent-Replayed" not in after.headers
+    assert (await _audit_of(database, first.json()["id"]))[-1] == ("alert.create", "deny", "consent withdrawn")

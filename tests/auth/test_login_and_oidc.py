@@ -93,12 +93,27 @@ async def oidc_client(settings, database, world, idp):
 async def test_external_token_maps_to_its_organisation_and_never_to_admin(oidc_client, idp):
     _, mint = idp
     response = await oidc_client.get(
-        "/api/v1/me", headers={"Authorization": f"Bearer {mint(roles=['cp_officer', 'admin'])}"}
+        "/api/v1/me", headers={"Authorization": f"Bearer {mint(roles=['cp_officer', 'not_an_obhvat_role'])}"}
     )
     assert response.status_code == 200, response.text
     assert response.json()["roles"] == ["cp_officer"]
     assert response.json()["organisation"]["code"] == "cp-kazanlak"
     assert response.json()["kind"] == "external"
+    admin = await oidc_client.get("/api/v1/me", headers={"Authorization": f"Bearer {mint(roles=['admin'])}"})
+    assert admin.status_code == 401, admin.text
+
+
+async def test_external_token_mixing_auditor_or_admin_with_data_roles_is_refused(oidc_client, idp):
+    _, mint = idp
+    auditor = await oidc_client.get("/api/v1/me", headers={"Authorization": f"Bearer {mint(roles=['auditor'])}"})
+    assert auditor.status_code == 200, auditor.text
+    assert auditor.json()["roles"] == ["auditor"]
+    for roles in (["auditor", "cp_officer"], ["cp_officer", "auditor"], ["cp_officer", "admin"], ["auditor", "admin"]):
+        token = mint(roles=roles)
+        for path in ("/api/v1/me", "/api/v1/audit/events", "/api/v1/alerts"):
+            response = await oidc_client.get(path, headers={"Authorization": f"Bearer {token}"})
+            assert response.status_code == 401, (roles, path, response.text)
+            assert response.headers["content-type"].startswith("application/problem+json")
 
 
 async def test_external_roles_invalid_for_the_organisation_are_refused(oidc_client, idp):
