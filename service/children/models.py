@@ -32,7 +32,12 @@ class Child(SQLModel, table=True):
 
 
 class Enrolment(SQLModel, table=True):
-    """A child at a school. At most one open-ended enrolment per child (partial unique index)."""
+    """A child at a school. At most one open-ended enrolment per child (partial unique index).
+
+    A pupil moves to another school as schools do it (DESIGN §3): the sending school releases
+    the pupil (the transfer certificate) to a named school, `abroad` or `unknown`; the enrolment
+    then ends on the release date, and only the named school (any school after `abroad` or
+    `unknown`) may enrol the pupil next."""
 
     __tablename__ = "enrolment"
     __table_args__ = (
@@ -53,3 +58,11 @@ class Enrolment(SQLModel, table=True):
     start_date: date
     end_date: date | None = None
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UtcDateTime(), nullable=False))
+    #: where the sending school released the pupil to: `school`, `abroad` or `unknown` (None: not released)
+    release_destination: str | None = Field(default=None, max_length=10)
+    #: the receiving school of a release to `school`
+    release_school_id: uuid.UUID | None = Field(
+        default=None, sa_column=Column(ForeignKey("organisation.id"), nullable=True)
+    )
+    #: when the release was recorded (its date is the enrolment's `end_date`)
+    released_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime(), nullable=True))

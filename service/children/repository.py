@@ -56,6 +56,27 @@ async def get_enrolment(session: AsyncSession, enrolment_id: uuid.UUID) -> Enrol
     return await session.get(Enrolment, enrolment_id)
 
 
+async def lock_child(session: AsyncSession, child_id: uuid.UUID) -> Child | None:
+    """The child, its row locked to the end of the transaction: enrolling and releasing one
+    child happen one at a time, so two schools cannot both take a released pupil."""
+    return (
+        await session.execute(select(Child).where(col(Child.id) == child_id).with_for_update())
+    ).scalar_one_or_none()
+
+
+async def enrolments_of(session: AsyncSession, child_id: uuid.UUID) -> list[Enrolment]:
+    """Every enrolment of a child (a handful), earliest first."""
+    return list(
+        (
+            await session.execute(
+                select(Enrolment)
+                .where(col(Enrolment.child_id) == child_id)
+                .order_by(col(Enrolment.start_date), col(Enrolment.created_at))
+            )
+        ).scalars()
+    )
+
+
 async def school_municipality(session: AsyncSession, school_id: uuid.UUID) -> str | None:
     return (
         await session.execute(

@@ -11,18 +11,22 @@ from service.access.dependencies import PurposeOfUse
 from service.alerts import history as alerts
 from service.alerts.schemas import ChildHistory
 from service.auth.dependencies import CurrentPrincipal
-from service.children import service
+from service.children import service, transfers
 from service.children.schemas import (
     ChildCreate,
     ChildLookup,
+    ChildMatch,
     ChildRead,
     EnrolmentCreate,
     EnrolmentRead,
+    EnrolmentRelease,
+    EnrolmentReleased,
     EnrolmentUpdate,
 )
 from service.core.clock import Today
 from service.core.database import DbSession, api_router
 from service.core.problems import (
+    Conflict,
     Forbidden,
     NotFound,
     Unauthenticated,
@@ -32,22 +36,27 @@ from service.core.problems import (
 
 router = api_router(tags=["children"])
 _ERRORS = problem_responses(Unauthenticated, Forbidden, NotFound, ValidationProblem)
+_ENROLMENT_ERRORS = problem_responses(Unauthenticated, Forbidden, NotFound, Conflict, ValidationProblem)
 
 
 @router.post(
-    "/children", status_code=201, response_model=ChildRead,
-    responses={200: {"model": ChildRead, "description": "The child already known by this PIN"}, **_ERRORS},
-    summary="Register a child, or match the one already known by this PIN (200)",
+    "/children", status_code=201, response_model=None,
+    responses={
+        201: {"model": ChildRead, "description": "The child, registered"},
+        200: {"model": ChildMatch, "description": "The child already known by this PIN: its id and nothing else"},
+        **_ERRORS,
+    },
+    summary="Register a child, or match the one already known by this PIN (200, the id only)",
 )
 async def register_child(
     body: ChildCreate, request: Request, response: Response, session: DbSession,
     principal: CurrentPrincipal, purpose: PurposeOfUse, today: Today,
-) -> ChildRead:
-    child, created = await service.register(
+) -> ChildRead | ChildMatch:
+    child = await service.register(
         session, actor=principal, data=body, pin_secret=request.app.state.pin_secret,
         today=today, purpose=purpose,
     )
-    if not created:
+    if isinstance(child, ChildMatch):
         response.status_code = 200
     return child
 
@@ -92,15 +101,28 @@ async def child_history(
     )
 
 
-@router.post("/enrolments", status_code=201, response_model=EnrolmentRead, responses=_ERRORS)
+@router.post(
+    "/enrolments", status_code=201, response_model=EnrolmentRead, responses=_ENROLMENT_ERRORS,
+    summary="Enrol a child at the caller's school (409 while another school has not released the pupil here)",
+)
 async def enrol(
     body: EnrolmentCreate, session: DbSession, principal: CurrentPrincipal, today: Today
 ) -> EnrolmentRead:
     return await service.enrol(session, actor=principal, data=body, today=today)
 
 
-@router.patch("/enrolments/{enrolment_id}", response_model=EnrolmentRead, responses=_ERRORS)
+@router.patch("/enrolments/{enrolment_id}", response_model=EnrolmentRead, responses=_ENROLMENT_ERRORS)
 async def update_enrolment(
     enrolment_id: uuid.UUID, body: EnrolmentUpdate, session: DbSession, principal: CurrentPrincipal
 ) -> EnrolmentRead:
     return await service.update_enrolment(session, actor=principal, enrolment_id=enrolment_id, data=body)
+
+
+@router.post(
+    "/enrolments/{enrolment_id}/release", response_model=EnrolmentReleased, responses=_ENROLMENT_ERRORS,
+    summary="Release a pupil (the transfer certificate): to a school, abroad or unknown",
+)
+async def release_pupil(
+    enrolment_id: uuid.UUID, body: EnrolmentRelease, session: DbSession, principal: CurrentPrincipal, today: Today
+) -> EnrolmentReleased:
+    return await transfers.release(session, actor=principal, enrolment_id=enrolment_id, data=body, today=today)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, StringConstraints
@@ -41,8 +42,7 @@ class CurrentEnrolment(BaseModel):
 
 class ChildRead(BaseModel):
     """A child as the caller may see it. Names and date of birth are None once retention has
-    anonymised the child; everything but the id is None where a registration matched a child
-    the caller is not related to."""
+    anonymised the child."""
 
     id: uuid.UUID
     given_name: str | None
@@ -55,13 +55,12 @@ class ChildRead(BaseModel):
         default=None, description="when retention removed the names, date of birth and PIN hash"
     )
 
-    @classmethod
-    def identifier_only(cls, child_id: uuid.UUID) -> ChildRead:
-        """A registration that matched a child the caller is not related to: the id, nothing on record."""
-        return cls(
-            id=child_id, given_name=None, family_name=None, date_of_birth=None, sex=None,
-            municipality_code=None, current_enrolment=None,
-        )
+
+class ChildMatch(BaseModel):
+    """A registration that matched a child already known by this PIN: the id and nothing else
+    (identity is read through a relationship, `GET /children/{id}`)."""
+
+    id: uuid.UUID
 
 
 class EnrolmentCreate(RequestModel):
@@ -79,6 +78,28 @@ class EnrolmentUpdate(RequestModel):
     grade: int | None = Field(default=None, ge=0, le=12)
 
 
+class ReleaseDestination(StrEnum):
+    school = "school"
+    abroad = "abroad"
+    unknown = "unknown"
+
+
+_Day = date
+
+
+class EnrolmentRelease(RequestModel):
+    """The transfer certificate ("удостоверение за преместване")."""
+
+    destination: ReleaseDestination = Field(
+        description="`school` (name it in `school_id`), `abroad`, or `unknown` (raises `left_education`)"
+    )
+    school_id: uuid.UUID | None = Field(default=None, description="the receiving school; only with `school`")
+    date: _Day | None = Field(
+        default=None,
+        description="the last day the pupil is the sending school's; the enrolment ends on it (default today)",
+    )
+
+
 class EnrolmentRead(BaseModel):
     id: uuid.UUID
     child_id: uuid.UUID
@@ -86,3 +107,15 @@ class EnrolmentRead(BaseModel):
     grade: int
     start_date: date
     end_date: date | None
+    release_destination: ReleaseDestination | None = Field(
+        default=None, description="where the school released the pupil to (None: not released)"
+    )
+    release_school_id: uuid.UUID | None = Field(
+        default=None, description="the receiving school of a release to `school`"
+    )
+
+
+class EnrolmentReleased(EnrolmentRead):
+    alert_id: uuid.UUID | None = Field(
+        default=None, description="the `left_education` alert a release to `unknown` raised"
+    )

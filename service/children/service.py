@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, timedelta
+from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.access.policy import AccessDenied, Decision, decide, enforce
+from service.access.policy import AccessDenied, Decision, audit_record, decide, enforce
 from service.access.principal import Principal
 from service.access.relationships import decide_child
 from service.access.vocabulary import Action, OrganisationKind, Purpose
@@ -16,13 +16,15 @@ from service.children.models import Child, Enrolment
 from service.children.pin import InvalidPin, pin_hash, validate_pin
 from service.children.schemas import (
     ChildCreate,
+    ChildMatch,
     ChildRead,
     CurrentEnrolment,
     EnrolmentCreate,
     EnrolmentRead,
     EnrolmentUpdate,
+    ReleaseDestination,
 )
-from service.core.problems import NotFound, ValidationProblem, field_error
+from service.core.problems import Conflict, NotFound, ValidationProblem, field_error
 
 
 def _pin_hash_or_422(pin: str, secret: bytes) -> tuple[str, date | None]:
@@ -53,8 +55,9 @@ async def child_read(session: AsyncSession, child: Child, today: date) -> ChildR
 async def register(
     session: AsyncSession, *, actor: Principal, data: ChildCreate, pin_secret: bytes, today: date,
     purpose: Purpose | None,
-) -> tuple[ChildRead, bool]:
-    """Register a child, or return the one already known by this PIN; `True` when created."""
+) -> ChildRead | ChildMatch:
+    """Register a child, or match the one already known by this PIN: a match answers the id
+    and nothing else, whoever asks (DESIGN §3: identity is readable only through a relationship)."""
     decision = decide(actor, Action.register_child, purpose=purpose)
     if not decision.allowed:
         raise AccessDenied(actor, decision, resource_type="child")
@@ -86,12 +89,8 @@ async def register(
     )
     await enforce(session, actor, allowed, resource_type="child", resource_id=child.id, child_id=child.id)
     if not created:
-        facts = await repository.child_facts(session, child, today)
-        if not decide_child(actor, Action.read_child, facts, purpose=purpose).allowed:
-            # the id is the contract of a match; what is on record is only for those related
-            # to the child (its lookup would answer 404 to this caller)
-            return ChildRead.identifier_only(child.id), created
-    return await child_read(session, child, today), created
+        return ChildMatch(id=child.id)
+    return await child_read(session, child, today)
 
 
 async def _readable_child(
@@ -151,11 +150,54 @@ def _enrolment_read(enrolment: Enrolment) -> EnrolmentRead:
     return EnrolmentRead.model_validate(enrolment, from_attributes=True)
 
 
+class EnrolmentConflict(Conflict):
+    """A refused enrolment write (409), written to the audit trail by the problem handler. Its
+    text names no school and no child: the caller may not be related to either."""
+
+    def __init__(
+        self, actor: Principal, detail: str, *, reason: str, child_id: uuid.UUID,
+        enrolment_id: uuid.UUID | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.audit_entry = audit_record(
+            actor, Decision(False, Action.manage_enrolments, reason, deny_status=409),
+            "enrolment", enrolment_id, child_id,
+        )
+
+
+def enrolled_elsewhere(actor: Principal, child_id: uuid.UUID) -> EnrolmentConflict:
+    return EnrolmentConflict(
+        actor,
+        "the child is enrolled at another school, which has not released the pupil to this school; "
+        "the sending school releases the pupil first (POST /enrolments/{id}/release)",
+        reason="child enrolled at another school and not released to the caller's school",
+        child_id=child_id,
+    )
+
+
+def released_to(enrolment: Enrolment, school_id: uuid.UUID) -> bool:
+    """Whether the release on `enrolment` lets `school_id` enrol the pupil: a release to that
+    school, `abroad` or `unknown`."""
+    if enrolment.release_destination is None:
+        return False
+    return (
+        enrolment.release_destination != ReleaseDestination.school.value
+        or enrolment.release_school_id == school_id
+    )
+
+
+def _overlaps(enrolment: Enrolment, start: date, end: date | None) -> bool:
+    return (end is None or enrolment.start_date <= end) and (
+        enrolment.end_date is None or enrolment.end_date >= start
+    )
+
+
 async def enrol(
     session: AsyncSession, *, actor: Principal, data: EnrolmentCreate, today: date
 ) -> EnrolmentRead:
-    """Enrol a child at the caller's school. An open-ended enrolment elsewhere is ended the day
-    before (a transfer), so a child has one current school."""
+    """Enrol a child at the caller's school. A pupil of another school is enrolled only after
+    that school released it here (or abroad or to an unknown destination), from the day after
+    the release; nobody else's enrolment is ever ended by it (DESIGN §3 Enrolment)."""
     decision = decide(actor, Action.manage_enrolments)
     if not decision.allowed:
         raise AccessDenied(actor, decision, resource_type="enrolment")
@@ -163,23 +205,27 @@ async def enrol(
         raise field_error("/school_id", "a school administrator enrols pupils at their own school")
     if data.end_date is not None and data.end_date < data.start_date:
         raise field_error("/end_date", "end date is before the start date")
-    child = await repository.get_child(session, data.child_id)
+    child = await repository.lock_child(session, data.child_id)
     if child is None:
         raise field_error("/child_id", "no such child")
-    previous = await repository.open_enrolment(session, child.id) if data.end_date is None else None
-    if previous is not None:
-        if previous.school_id == data.school_id:
-            raise ValidationProblem(
-                "the child is already enrolled at this school",
-                errors=[{"pointer": "#/child_id", "detail": "already enrolled here"}],
-            )
-        ended = max(previous.start_date, data.start_date - timedelta(days=1))
-        await repository.end_enrolment(session, previous.id, ended)
-        await enforce(
-            session, actor,
-            Decision(True, Action.manage_enrolments, "previous enrolment ended by transfer", None, "public_task"),
-            resource_type="enrolment", resource_id=previous.id, child_id=child.id,
+    enrolments = await repository.enrolments_of(session, child.id)
+    if data.end_date is None and any(e.school_id == data.school_id and e.end_date is None for e in enrolments):
+        raise ValidationProblem(
+            "the child is already enrolled at this school",
+            errors=[{"pointer": "#/child_id", "detail": "already enrolled here"}],
         )
+    overlapping = [
+        e for e in enrolments if e.school_id != data.school_id and _overlaps(e, data.start_date, data.end_date)
+    ]
+    if any(not released_to(e, data.school_id) for e in overlapping):
+        raise enrolled_elsewhere(actor, child.id)
+    if overlapping:
+        raise field_error("/start_date", "the pupil is released from the day after the release date; start then")
+    before = [e for e in enrolments if e.start_date <= data.start_date]
+    if before and before[-1].school_id != data.school_id and before[-1].release_destination is not None \
+            and not released_to(before[-1], data.school_id):
+        # a transfer certificate to a named school holds the pupil for that school
+        raise enrolled_elsewhere(actor, child.id)
     enrolment = Enrolment(
         child_id=child.id, school_id=data.school_id, grade=data.grade,
         start_date=data.start_date, end_date=data.end_date,
@@ -194,9 +240,9 @@ async def enrol(
     return _enrolment_read(enrolment)
 
 
-async def update_enrolment(
-    session: AsyncSession, *, actor: Principal, enrolment_id: uuid.UUID, data: EnrolmentUpdate
-) -> EnrolmentRead:
+async def own_enrolment(session: AsyncSession, *, actor: Principal, enrolment_id: uuid.UUID) -> Enrolment:
+    """An enrolment of the caller's school, for changing it (403 for roles that may not; an
+    audited 404 for another school's or an unknown one)."""
     decision = decide(actor, Action.manage_enrolments)
     if not decision.allowed:
         raise AccessDenied(actor, decision, resource_type="enrolment", resource_id=str(enrolment_id))
@@ -204,9 +250,30 @@ async def update_enrolment(
     if enrolment is None or enrolment.school_id != actor.organisation_id:
         hidden = Decision(False, Action.manage_enrolments, "not an enrolment of the caller's school", deny_status=404)
         raise AccessDenied(actor, hidden, resource_type="enrolment", resource_id=str(enrolment_id))
-    if data.end_date is not None:
+    return enrolment
+
+
+async def update_enrolment(
+    session: AsyncSession, *, actor: Principal, enrolment_id: uuid.UUID, data: EnrolmentUpdate
+) -> EnrolmentRead:
+    enrolment = await own_enrolment(session, actor=actor, enrolment_id=enrolment_id)
+    if data.end_date is not None and data.end_date != enrolment.end_date:
         if data.end_date < enrolment.start_date:
             raise field_error("/end_date", "end date is before the start date")
+        await repository.lock_child(session, enrolment.child_id)
+        if enrolment.release_destination is not None:
+            raise EnrolmentConflict(
+                actor, "the pupil was released; the enrolment ended on the release date",
+                reason="end date of a released enrolment", child_id=enrolment.child_id, enrolment_id=enrolment.id,
+            )
+        others = [
+            e for e in await repository.enrolments_of(session, enrolment.child_id)
+            if e.school_id != enrolment.school_id and e.start_date >= enrolment.start_date
+            and _overlaps(e, enrolment.start_date, data.end_date)
+        ]
+        if others:
+            # a later end date must not take back a pupil another school has enrolled since
+            raise enrolled_elsewhere(actor, enrolment.child_id)
         enrolment.end_date = data.end_date
     if data.grade is not None:
         enrolment.grade = data.grade
@@ -219,4 +286,7 @@ async def update_enrolment(
     return _enrolment_read(enrolment)
 
 
-__all__ = ["NotFound", "enrol", "lookup", "read", "readable_child", "register", "update_enrolment"]
+__all__ = [
+    "EnrolmentConflict", "NotFound", "enrol", "enrolled_elsewhere", "lookup", "own_enrolment", "read",
+    "readable_child", "register", "released_to", "update_enrolment",
+]
