@@ -93,6 +93,13 @@ class AnonymousRequests:
         count.throttled += 1
         return AnonymousThrottled(wait)
 
+    def throttled(self, address: str | None, problem: TooManyRequests) -> TooManyRequests:
+        """Count a request refused by another throttle (failed logins); the problem to answer with."""
+        count = self._counts.setdefault((address_key(address), _minute(self.clock())), _Count())
+        count.requests += 1
+        count.throttled += 1
+        return problem
+
     def _take(self, key: str, now: datetime) -> int | None:
         """Take a token from the address's bucket; None when there was one, else the seconds
         until there will be."""
