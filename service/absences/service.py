@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 from datetime import date
 from typing import Any
 
+import anyio.to_thread
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.absences import repository
@@ -37,11 +38,40 @@ MAX_REPORTED_ERRORS = 1000
 
 
 def _refuse(errors: list[dict[str, Any]]) -> ValidationProblem:
+    errors.sort(key=lambda e: (e["row"], e["field"] or ""))
     shown = errors[:MAX_REPORTED_ERRORS]
     rows = sorted({e["row"] for e in errors})
     detail = f"{len(rows)} row(s) are not valid; nothing was imported"
     extra = {"errors_total": len(errors)} if len(errors) > len(shown) else {}
     return ValidationProblem(detail, errors=shown, **extra)
+
+
+def _check_rows(
+    rows: Iterable[tuple[int, dict[str, Any]]], today: date, pin_secret: bytes
+) -> tuple[list[AbsenceRow], list[dict[str, Any]], dict[int, str]]:
+    """The rows that are well-formed and name each pupil-month once, every error, and the PIN
+    hash of each accepted row (by row number)."""
+    accepted: list[AbsenceRow] = []
+    errors: list[dict[str, Any]] = []
+    first_row_of: dict[tuple[str, str], int] = {}
+    for number, fields in rows:
+        row, row_errors = check_row(number, fields, today)
+        errors.extend(row_errors)
+        if row is None:
+            continue
+        key = (row.pin, row.month)
+        if key in first_row_of:
+            errors.append(
+                {
+                    "row": number,
+                    "field": "month",
+                    "detail": f"row {first_row_of[key]} already gives this pupil's figure for {row.month}",
+                }
+            )
+            continue
+        first_row_of[key] = number
+        accepted.append(row)
+    return accepted, errors, {row.row: pin_hash(pin_secret, row.pin) for row in accepted}
 
 
 async def submit(
@@ -66,28 +96,8 @@ async def submit(
         )
     school_id = actor.organisation_id
 
-    accepted: list[AbsenceRow] = []
-    errors: list[dict[str, Any]] = []
-    first_row_of: dict[tuple[str, str], int] = {}
-    for number, fields in rows:
-        row, row_errors = check_row(number, fields, today)
-        errors.extend(row_errors)
-        if row is None:
-            continue
-        key = (row.pin, row.month)
-        if key in first_row_of:
-            errors.append(
-                {
-                    "row": number,
-                    "field": "month",
-                    "detail": f"row {first_row_of[key]} already gives this pupil's figure for {row.month}",
-                }
-            )
-            continue
-        first_row_of[key] = number
-        accepted.append(row)
-
-    hashes = {row.row: pin_hash(pin_secret, row.pin) for row in accepted}
+    # checking and hashing a large batch takes seconds: off the event loop, which keeps answering
+    accepted, errors, hashes = await anyio.to_thread.run_sync(_check_rows, rows, today, pin_secret)
     pupils: dict[str, tuple[uuid.UUID, str | None]] = {}
     distinct = list(dict.fromkeys(hashes.values()))
     for start in range(0, len(distinct), CHUNK):
@@ -99,8 +109,7 @@ async def submit(
                 {"row": row.row, "field": "pin", "detail": "no pupil with this PIN is enrolled at your school"}
             )
     if errors:
-        errors.sort(key=lambda e: (e["row"], e["field"] or ""))
-        raise _refuse(errors)
+        raise await anyio.to_thread.run_sync(_refuse, errors)
     if not accepted:
         raise ValidationProblem("the batch has no rows", errors=[{"row": 0, "field": None, "detail": "no data rows"}])
 
