@@ -36,6 +36,7 @@ from service.core.problems import (
     BadRequest,
     PayloadTooLarge,
     Problem,
+    TooManyRequests,
     install_problem_handlers,
     problem_response,
     problem_responses,
@@ -115,7 +116,12 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     # refused the same way, so every operation that takes one may answer 413.
     for path_item in schema.get("paths", {}).values():
         for operation in path_item.values():
-            refusals = (BadRequest, PayloadTooLarge) if "requestBody" in operation else (BadRequest,)
+            refusals: tuple[type[Problem], ...] = (BadRequest,)
+            if "requestBody" in operation:
+                refusals = (*refusals, PayloadTooLarge)
+            # an operation that needs a token may answer 429 to a client sending none that is valid
+            if "401" in operation.get("responses", {}):
+                refusals = (*refusals, TooManyRequests)
             for status, response in problem_responses(*refusals).items():
                 operation.setdefault("responses", {}).setdefault(str(status), response)
     app.openapi_schema = schema

@@ -152,3 +152,11 @@ def test_an_ipv6_client_is_throttled_by_its_64_prefix():
     assert address_key("2001:db8:1:2:aaaa::1") == address_key("2001:db8:1:2:bbbb::2") == "2001:db8:1:2::/64"
     assert address_key("::ffff:203.0.113.7") == "203.0.113.7"
     assert address_key(None) == "unknown"
+
+
+def test_every_operation_that_needs_a_token_documents_the_429(app):
+    operations = [op for item in app.openapi()["paths"].values() for op in item.values()]
+    needing_a_token = [op for op in operations if "401" in op["responses"]]
+    assert needing_a_token
+    assert all("429" in op["responses"] for op in needing_a_token)
+    assert "429" not in app.openapi()["paths"]["/healthz"]["get"]["responses"]
