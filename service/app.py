@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any, TextIO
@@ -19,6 +20,7 @@ from service.alerts.routes import router as alerts_router
 from service.audit.routes import router as audit_router
 from service.audit.service import AuditRecord, record
 from service.auth import throttle
+from service.auth.anonymous import AnonymousRequests
 from service.auth.keys import KeyRing, pin_secret_for
 from service.auth.routes import JWKS_PATH, well_known
 from service.auth.routes import router as auth_router
@@ -36,6 +38,7 @@ from service.core.problems import (
     BadRequest,
     PayloadTooLarge,
     Problem,
+    TooManyRequests,
     install_problem_handlers,
     problem_response,
     problem_responses,
@@ -47,6 +50,7 @@ from service.organisations.routes import router as organisations_router
 from service.reports.routes import router as reports_router
 
 log = structlog.get_logger("service.app")
+ANONYMOUS_FLUSH_SECONDS = 15.0
 
 PROBLEM_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -106,6 +110,17 @@ def _install_audited_problems(app: FastAPI) -> None:
     app.add_exception_handler(Problem, on_problem)
 
 
+async def _flush_anonymous_counts(anonymous: AnonymousRequests, database: Database) -> None:
+    """Every few seconds, the counts of anonymous requests of the minutes that have ended go to
+    the audit trail (kept for the next try when the database is down)."""
+    while True:
+        await asyncio.sleep(ANONYMOUS_FLUSH_SECONDS)
+        try:
+            await anonymous.flush(database)
+        except Exception:  # noqa: BLE001 - the counts are kept; the next round tries again
+            log.warning("anonymous_counts_not_written", exc_info=True)
+
+
 def _openapi(app: FastAPI) -> dict[str, Any]:
     if app.openapi_schema:
         return app.openapi_schema
@@ -118,7 +133,12 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     # refused the same way, so every operation that takes one may answer 413.
     for path_item in schema.get("paths", {}).values():
         for operation in path_item.values():
-            refusals = (BadRequest, PayloadTooLarge) if "requestBody" in operation else (BadRequest,)
+            refusals: tuple[type[Problem], ...] = (BadRequest,)
+            if "requestBody" in operation:
+                refusals = (*refusals, PayloadTooLarge)
+            # an operation that needs a token may answer 429 to a client sending none that is valid
+            if "401" in operation.get("responses", {}):
+                refusals = (*refusals, TooManyRequests)
             for status, response in problem_responses(*refusals).items():
                 operation.setdefault("responses", {}).setdefault(str(status), response)
     app.openapi_schema = schema
@@ -149,11 +169,20 @@ def create_app(
         create_engine(settings.effective_database_url, pool_size=settings.db_pool_size)
     )
 
+    anonymous = AnonymousRequests(burst=settings.anonymous_burst, per_minute=settings.anonymous_per_minute)
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        yield
-        if own_database:
-            await database.dispose()
+        flusher = asyncio.create_task(_flush_anonymous_counts(anonymous, database))
+        try:
+            yield
+        finally:
+            flusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await flusher
+            await anonymous.flush(database, everything=True)  # the minute in progress is not lost
+            if own_database:
+                await database.dispose()
 
     app = _Obhvat(
         title="Obhvat",
@@ -163,6 +192,7 @@ def create_app(
     )
     app.state.settings = settings
     app.state.database = database
+    app.state.anonymous_requests = anonymous
     app.state.tokens = TokenService(settings, keys)
     app.state.passwords = Passwords(
         time_cost=settings.argon2_time_cost, memory_kib=settings.argon2_memory_kib

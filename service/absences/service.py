@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 from datetime import date
 from typing import Any
 
+import anyio.to_thread
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.absences import repository
@@ -37,6 +38,7 @@ MAX_REPORTED_ERRORS = 1000
 
 
 def _refuse(errors: list[dict[str, Any]]) -> ValidationProblem:
+    errors.sort(key=lambda e: (e["row"], e["field"] or ""))
     shown = errors[:MAX_REPORTED_ERRORS]
     rows = sorted({e["row"] for e in errors})
     detail = f"{len(rows)} row(s) are not valid; nothing was imported"
@@ -80,21 +82,11 @@ async def redecide_submission(
     await record(session, audit_record(actor, replayed, "absence_batch", batch_id, None))
 
 
-async def submit(
-    session: AsyncSession,
-    *,
-    actor: Principal,
-    rows: Iterable[tuple[int, dict[str, Any]]],
-    source: str,
-    pin_secret: bytes,
-    today: date,
-    purpose: Purpose | None = None,
-    progress: Callable[[int], None] | None = None,
-) -> AbsenceBatchRead:
-    decision = _authorised(actor, purpose)
-    assert actor.organisation_id is not None  # noqa: S101 - _authorised refuses principals without one
-    school_id = actor.organisation_id
-
+def _check_rows(
+    rows: Iterable[tuple[int, dict[str, Any]]], today: date, pin_secret: bytes
+) -> tuple[list[AbsenceRow], list[dict[str, Any]], dict[int, str]]:
+    """The rows that are well-formed and name each pupil-month once, every error, and the PIN
+    hash of each accepted row (by row number)."""
     accepted: list[AbsenceRow] = []
     errors: list[dict[str, Any]] = []
     first_row_of: dict[tuple[str, str], int] = {}
@@ -115,8 +107,26 @@ async def submit(
             continue
         first_row_of[key] = number
         accepted.append(row)
+    return accepted, errors, {row.row: pin_hash(pin_secret, row.pin) for row in accepted}
 
-    hashes = {row.row: pin_hash(pin_secret, row.pin) for row in accepted}
+
+async def submit(
+    session: AsyncSession,
+    *,
+    actor: Principal,
+    rows: Iterable[tuple[int, dict[str, Any]]],
+    source: str,
+    pin_secret: bytes,
+    today: date,
+    purpose: Purpose | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> AbsenceBatchRead:
+    decision = _authorised(actor, purpose)
+    assert actor.organisation_id is not None  # noqa: S101 - _authorised refuses principals without one
+    school_id = actor.organisation_id
+
+    # checking and hashing a large batch takes seconds: off the event loop, which keeps answering
+    accepted, errors, hashes = await anyio.to_thread.run_sync(_check_rows, rows, today, pin_secret)
     pupils: dict[str, tuple[uuid.UUID, str | None]] = {}
     distinct = list(dict.fromkeys(hashes.values()))
     for start in range(0, len(distinct), CHUNK):
@@ -128,8 +138,7 @@ async def submit(
                 {"row": row.row, "field": "pin", "detail": "no pupil with this PIN is enrolled at your school"}
             )
     if errors:
-        errors.sort(key=lambda e: (e["row"], e["field"] or ""))
-        raise _refuse(errors)
+        raise await anyio.to_thread.run_sync(_refuse, errors)
     if not accepted:
         raise ValidationProblem("the batch has no rows", errors=[{"row": 0, "field": None, "detail": "no data rows"}])
 

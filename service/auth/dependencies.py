@@ -8,8 +8,9 @@ from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 
 from service.access.principal import Principal
+from service.auth.anonymous import AnonymousRequests
 from service.auth.jwt import TokenInvalid
-from service.auth.service import AuthenticationFailed, principal_from_token
+from service.auth.service import principal_from_token
 from service.auth.tokens import TokenService
 from service.core.database import DbSession
 from service.core.passwords import Passwords
@@ -43,12 +44,15 @@ async def _current_principal(
     tokens: Tokens,
     bearer_token: Annotated[str | None, Depends(_bearer)],
 ) -> Principal:
+    # no valid credentials: throttled and counted per address, before any database work
+    anonymous: AnonymousRequests = request.app.state.anonymous_requests
+    address = request.client.host if request.client else None
     if not bearer_token:
-        raise AuthenticationFailed("no bearer token")
+        raise anonymous.refuse(address)
     try:
         verified = await tokens.verify(bearer_token)
-    except TokenInvalid as exc:
-        raise AuthenticationFailed(f"invalid token: {exc}"[:200]) from None
+    except TokenInvalid:
+        raise anonymous.refuse(address) from None
     principal = await principal_from_token(
         session,
         verified,

@@ -74,10 +74,11 @@ async def issue_token(
     if grant_type == "password":
         if not username or not password:
             raise _missing(*[n for n, v in (("username", username), ("password", password)) if not v])
-        keys = throttle.keys_for(username, request.client.host if request.client else None)
+        address = request.client.host if request.client else None
+        keys = throttle.keys_for(username, address)
         wait = await throttle.retry_after(session, keys)
         if wait is not None:
-            raise service.LoginThrottled(wait)
+            raise request.app.state.anonymous_requests.throttled(address, service.LoginThrottled(wait))
         try:
             principal, generation = await service.login_with_password(
                 session, username=username, password=password, passwords=passwords
@@ -85,7 +86,7 @@ async def issue_token(
         except service.LoginFailed as failed:
             failed.throttle_keys = keys
             raise
-        await throttle.record_success(session, username)
+        await throttle.record_success(session, username, address)
         kind = "user"
     elif grant_type == "client_credentials":
         basic = _basic_credentials(request)
@@ -93,10 +94,11 @@ async def issue_token(
             client_id, client_secret = basic
         if not client_id or not client_secret:
             raise _missing(*[n for n, v in (("client_id", client_id), ("client_secret", client_secret)) if not v])
-        keys = throttle.keys_for(client_id, request.client.host if request.client else None, kind="client")
+        address = request.client.host if request.client else None
+        keys = throttle.keys_for(client_id, address, kind="client")
         wait = await throttle.retry_after(session, keys)
         if wait is not None:
-            raise service.LoginThrottled(wait)
+            raise request.app.state.anonymous_requests.throttled(address, service.LoginThrottled(wait))
         try:
             principal = await service.login_with_client_secret(
                 session, client_id=client_id, client_secret=client_secret, passwords=passwords
@@ -104,7 +106,7 @@ async def issue_token(
         except service.LoginFailed as failed:
             failed.throttle_keys = keys
             raise
-        await throttle.record_success(session, client_id, kind="client")
+        await throttle.record_success(session, client_id, address, kind="client")
         kind, generation = "client", 0
     else:
         raise BadRequest("grant_type must be password or client_credentials", error="unsupported_grant_type")

@@ -38,13 +38,11 @@ class LoginFailed(AuthenticationFailed):
 
 
 class LoginThrottled(TooManyRequests):
-    """Too many failed logins for this username or address: refused for a while, audited."""
+    """Too many failed logins for this username from this address, or from this address: refused
+    for a while, counted with the address's requests without valid credentials."""
 
     def __init__(self, seconds: int) -> None:
         super().__init__("too many failed logins; try again later", headers={"Retry-After": str(seconds)})
-        self.audit_entry = AuditRecord(
-            actor=ANONYMOUS, action="login", decision="deny", reason="too many failed logins (throttled)"
-        )
 
 
 #: Why a principal whose roles break separation of duties (auditor or admin with other roles:

@@ -5,6 +5,8 @@ Set by the request middleware; read where threading them through arguments would
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 
@@ -26,3 +28,14 @@ def current_request() -> RequestFacts:
 
 def set_current_request(facts: RequestFacts) -> None:
     _current.set(facts)
+
+
+@contextmanager
+def request_facts(facts: RequestFacts) -> Iterator[None]:
+    """These facts for the duration of the block (work done on behalf of a request that is gone,
+    such as the per-address count of anonymous requests)."""
+    token = _current.set(facts)
+    try:
+        yield
+    finally:
+        _current.reset(token)

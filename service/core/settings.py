@@ -65,6 +65,12 @@ class Settings(BaseSettings):
     oidc_organisation_claim: str = "obhvat_org"
     oidc_roles_claim: str = "obhvat_roles"
     db_pool_size: int = Field(default=10, ge=1)
+    anonymous_burst: int = Field(
+        default=30, ge=1, description="requests without valid credentials an address may send at once"
+    )
+    anonymous_per_minute: int = Field(
+        default=60, ge=1, description="and then per minute; past it they are answered 429"
+    )
     webhooks_allow_insecure: bool = Field(
         default=False, description="allow http:// and private addresses for webhooks (development only)"
     )
