@@ -1,27 +1,33 @@
 """The one way the service writes CSV: every field quoted, every formula made plain text.
 
 A spreadsheet evaluates a cell that starts with `=`, `+`, `-`, `@`, a tab or a carriage return
-(OWASP "CSV injection"). Quoting alone does not stop it, and neutralising only the first
-character of a line does not either: a Bulgarian spreadsheet splits on `;`, so `a;=HYPERLINK(...)`
-opens as two cells and the second one is a formula. So every field is quoted (a separator inside
-it stays inside it, whatever separator the spreadsheet uses) and every cell that starts with one
-of those characters gets a leading `'`. Files are UTF-8 with a byte order mark, as spreadsheets
-open Cyrillic text correctly only with one.
+(OWASP "CSV injection"), so such a cell gets a leading `'`. That alone is not enough: a Bulgarian
+spreadsheet splits on `;`, so `a;=SUM(1+2)` opens as two cells and the second is a formula.
+Every field is therefore quoted (a spreadsheet that honours the quotes keeps the `;` inside the
+cell), and, for one that does not (a quoted field ends at its closing quote, and what follows is
+split on `;`), a formula character right after a `;` or a line break inside a cell gets a `'`
+too: `a;'=SUM(1+2)`. Files are UTF-8 with a byte order mark, which spreadsheets need to show
+Cyrillic text.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterable
 from typing import Any
 
 BOM = "\ufeff"
 FORMULA_LEADS = ("=", "+", "-", "@", "\t", "\r")
+#: a place inside a cell where a `;`-splitting spreadsheet starts a new cell that would be a formula
+_INNER_FORMULA = re.compile(r'(?<=[;\n\r])(?="*[=+\-@\t\r])')
 
 
 def neutralise_formula(text: str) -> str:
-    """A cell a spreadsheet would evaluate is made plain text."""
+    """A cell a spreadsheet would evaluate, or that holds such a cell after a `;` or a line
+    break, is made plain text."""
+    text = _INNER_FORMULA.sub("'", text)
     return "'" + text if text.startswith(FORMULA_LEADS) else text
 
 
