@@ -93,10 +93,9 @@ async def test_search_export_and_access_report_show_no_free_text(client, world):
     responses = [searched]
     for fmt in ("jsonl", "csv"):
         responses.append(await client.get("/api/v1/audit/events/export", params={"format": fmt}, headers=auditor))
+    report = f"/api/v1/audit/children/{child_id}/access-report"
     for fmt in ("json", "csv"):
-        responses.append(
-            await client.get(f"/api/v1/audit/children/{child_id}/access-report", params={"format": fmt}, headers=auditor)
-        )
+        responses.append(await client.get(report, params={"format": fmt}, headers=auditor))
     for response in responses:
         assert response.status_code == 200, response.text
         assert not _mentions_the_reason(response.text), response.request.url
