@@ -59,8 +59,9 @@ def _move_texts_out(connection: sa.Connection) -> None:
     ]
     rows: list[tuple[str, object, str, datetime]] = []
     for table, dated in sources:
+        source = sa.table(table, sa.column('id'), sa.column('reason', sa.Text()), sa.column(dated, UtcDateTime()))
         found = connection.execute(
-            sa.text(f"SELECT id, reason, {dated} FROM {table} WHERE reason IS NOT NULL")  # noqa: S608 (constants)
+            sa.select(source.c.id, source.c.reason, source.c[dated]).where(source.c.reason.is_not(None))
         )
         rows.extend((table, row_id, reason, when) for row_id, reason, when in found)
     entries: dict[str, tuple[str, str, datetime]] = {}
@@ -71,7 +72,7 @@ def _move_texts_out(connection: sa.Connection) -> None:
             entries[reason] = (sha256, salt, when)
         else:
             sha256, salt, first = entries[reason]
-            entries[reason] = (sha256, salt, min(first, when, key=_comparable))
+            entries[reason] = (sha256, salt, min(first, when))
     if entries:
         connection.execute(
             sa.insert(_free_text),
@@ -82,11 +83,6 @@ def _move_texts_out(connection: sa.Connection) -> None:
             sa.text(f"UPDATE {table} SET reason_sha256 = :sha256 WHERE id = :id"),  # noqa: S608 (constants)
             {'sha256': entries[reason][0], 'id': row_id},
         )
-
-
-def _comparable(value: datetime | str) -> str:
-    """SQLite hands times back as text; both engines' values order correctly as ISO text."""
-    return value.isoformat() if isinstance(value, datetime) else str(value)
 
 
 def upgrade() -> None:
