@@ -9,7 +9,7 @@ from service.alerts.models import (
     InboxNotice,
     RoutingRule,
 )
-from service.audit.models import AuditCheckpoint, AuditEvent, AuditHead, BreakGlassReview
+from service.audit.models import AuditCheckpoint, AuditEvent, AuditFreeText, AuditHead, BreakGlassReview
 from service.auth.throttle import LoginThrottle
 from service.children.models import Child, Enrolment
 from service.consent.models import Consent, ConsentRecipient
@@ -26,7 +26,8 @@ from service.organisations.models import Client, Organisation, OrganisationMunic
 
 __all__ = [
     "AbsenceBatch", "AbsenceReport", "AbsenceRule",
-    "Alert", "AlertAction", "AlertRecipient", "AuditCheckpoint", "AuditEvent", "AuditHead", "BreakGlassReview",
+    "Alert", "AlertAction", "AlertRecipient", "AuditCheckpoint", "AuditEvent", "AuditFreeText", "AuditHead",
+    "BreakGlassReview",
     "Child", "Client", "Consent", "ConsentRecipient", "DeadlineRule", "DeliveryAttempt",
     "EscalationRule", "InboxNotice", "OutboxDelivery", "Webhook",
     "Enrolment", "FeedCounter", "LoginThrottle", "IdempotencyRecord", "Organisation", "OrganisationMunicipality",

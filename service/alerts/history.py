@@ -16,6 +16,7 @@ from service.alerts import repository
 from service.alerts.models import InboxNotice
 from service.alerts.schemas import AlertRead, ChildHistory, HistoryEntry
 from service.alerts.views import alert_reads
+from service.audit import free_text
 from service.audit.chain import canonical_time
 from service.audit.service import queue_break_glass_review, record
 from service.children import repository as children
@@ -149,6 +150,7 @@ async def _break_glass(
             session, facts.municipality_code, [OrganisationKind.child_protection.value]
         )
         position = await repository.next_feed_position(session)
+        reason_sha256 = await free_text.keep(session, reason)  # the entry the audit event names
         for department_id, _ in departments:
             await repository.add_notice(
                 session,
@@ -157,7 +159,7 @@ async def _break_glass(
                     kind="break_glass",
                     child_id=child.id,
                     actor_organisation_id=actor.organisation_id,
-                    reason=reason,
+                    reason_sha256=reason_sha256,
                     change_seq=position,
                 ),
             )

@@ -153,6 +153,7 @@ class InboxNotice(SQLModel, table=True):
     kind: str = Field(max_length=30)
     child_id: uuid.UUID = Field(sa_column=Column(ForeignKey("child.id"), nullable=False))
     actor_organisation_id: uuid.UUID | None = None
-    reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    #: the break-glass reason's entry in `audit_free_text` (gone once retention erased it)
+    reason_sha256: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
     created_at: datetime = _timestamp()
     change_seq: int = Field(sa_column=Column(BigInteger, nullable=False))

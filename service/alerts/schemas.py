@@ -170,7 +170,7 @@ class InboxNoticeRead(BaseModel):
     kind: str = Field(description="break_glass: someone used emergency access to a child of your municipality")
     child_id: uuid.UUID
     actor_organisation_id: uuid.UUID | None
-    reason: str | None
+    reason: str | None = Field(default=None, description="the break-glass reason; null once retention erased it")
     created_at: datetime
 
 

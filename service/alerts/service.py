@@ -27,6 +27,7 @@ from service.alerts.schemas import (
     RecipientState,
 )
 from service.alerts.views import alert_read, alert_reads, audit_reads
+from service.audit import free_text
 from service.audit.service import record_many
 from service.children import repository as children
 from service.consent import repository as consents
@@ -509,13 +510,16 @@ async def inbox(
     reads = {
         read.id: read for read in await alert_reads(session, list({a.id: a for a in alerts + overdue}.values()), scope)
     }
+    reasons = await free_text.texts(session, (n.reason_sha256 for n in notices))
     items = [
         InboxItem(kind="alert", alert=reads[item.id], change=position)
         if isinstance(item, Alert)
         else InboxItem(
             kind="notice",
             change=position,
-            notice=InboxNoticeRead.model_validate(item, from_attributes=True),
+            notice=InboxNoticeRead.model_validate(item, from_attributes=True).model_copy(
+                update={"reason": reasons.get(item.reason_sha256 or "")}
+            ),
         )
         for position, item in merged
     ]

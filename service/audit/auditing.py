@@ -12,7 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.access.policy import AccessDenied, Decision, audit_record, require
 from service.access.principal import Principal
 from service.access.vocabulary import Action, Purpose
-from service.audit import checkpoints, repository
+from service.audit import checkpoints, free_text, repository
+from service.audit.models import BreakGlassReview
 from service.audit.repository import EventFilter
 from service.audit.schemas import (
     AccessEntry,
@@ -79,8 +80,15 @@ async def break_glass_queue(
     )
     page = rows[:limit]
     await _audit_auditor(session, actor, decision, "break-glass queue read", resource_type="break_glass_review")
-    items = [BreakGlassRead.model_validate(r, from_attributes=True) for r in page]
+    reasons = await free_text.texts(session, (r.reason_sha256 for r in page))
+    items = [_break_glass_read(r, reasons) for r in page]
     return items, (page[-1].audit_seq if len(rows) > limit else None)
+
+
+def _break_glass_read(review: BreakGlassReview, reasons: dict[str, str]) -> BreakGlassRead:
+    """The review with its reason while the erasable text exists (reading it is the queue's purpose)."""
+    read = BreakGlassRead.model_validate(review, from_attributes=True)
+    return read.model_copy(update={"reason": reasons.get(review.reason_sha256)})
 
 
 async def review_break_glass(
@@ -112,7 +120,7 @@ async def review_break_glass(
         resource_id=review.id,
         child_id=review.child_id,
     )
-    return BreakGlassRead.model_validate(review, from_attributes=True)
+    return _break_glass_read(review, await free_text.texts(session, [review.reason_sha256]))
 
 
 async def access_report(

@@ -3,6 +3,10 @@
 `hash = SHA-256(prev_hash || canonical JSON of the event)`, the JSON with sorted keys, no
 insignificant white space, UTF-8, times as UTC ISO 8601 with microseconds. Changing any field,
 the order of events or the link to the previous event changes some later hash.
+
+An optional field (`OPTIONAL_FIELDS`) is in the JSON only when it has a value, so events recorded
+before it existed hash exactly as they did; adding, removing or changing its value still changes
+the hash.
 """
 
 from __future__ import annotations
@@ -33,9 +37,12 @@ HASHED_FIELDS = (
     "reason",
     "break_glass",
     "break_glass_reason",
+    "break_glass_reason_sha256",
     "request_id",
     "client_address",
 )
+#: Hashed fields left out of the canonical JSON when they are null (added after events existed).
+OPTIONAL_FIELDS = frozenset({"break_glass_reason_sha256"})
 
 
 def canonical_time(value: datetime) -> str:
@@ -62,7 +69,10 @@ _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=_
 
 
 def canonical_json(fields: Mapping[str, Any]) -> bytes:
-    return _ENCODER.encode({name: fields.get(name) for name in _SORTED_FIELDS}).encode("utf-8")
+    present = {name: fields.get(name) for name in _SORTED_FIELDS}
+    return _ENCODER.encode(
+        {name: value for name, value in present.items() if value is not None or name not in OPTIONAL_FIELDS}
+    ).encode("utf-8")
 
 
 def event_hash(prev_hash: str, fields: Mapping[str, Any]) -> str:
@@ -83,8 +93,13 @@ def _sql_value(name: str) -> str:
 #: The same canonical JSON, built by PostgreSQL from the stored columns. Verification uses it to
 #: avoid rebuilding every event in Python; `canonical_json` stays the authority, so any event
 #: whose SQL form does not hash right is rebuilt and judged in Python before it is reported.
+def _sql_member(index: int, name: str) -> str:
+    member = f"""'{"," if index else ""}"{name}":' || {_sql_value(name)}"""
+    if name in OPTIONAL_FIELDS:
+        return f"CASE WHEN {name} IS NULL THEN '' ELSE {member} END"
+    return member
+
+
 POSTGRES_CANONICAL_JSON = (
-    "'{' || "
-    + " || ',' || ".join(f"""'"{name}":' || {_sql_value(name)}""" for name in _SORTED_FIELDS)
-    + " || '}'"
+    "'{' || " + " || ".join(_sql_member(i, name) for i, name in enumerate(_SORTED_FIELDS)) + " || '}'"
 )

@@ -1,9 +1,10 @@
 """Streaming export of audit events as JSON lines or CSV, in keyset batches: memory stays flat
-however long the trail is."""
+however long the trail is. No free text leaves this way: a break-glass reason appears only as
+the SHA-256 that the chain holds (events recorded before the reasons moved out of the chain keep
+their text in the table, and it is not exported either)."""
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 from collections.abc import AsyncIterator
@@ -14,6 +15,7 @@ from service.audit import repository
 from service.audit.chain import canonical_time
 from service.audit.repository import EventFilter
 from service.audit.schemas import AccessEntry, AccessReport
+from service.core.csv_writer import BOM, CsvWriter, csv_text
 from service.core.database import Database
 
 BATCH = 2000
@@ -34,18 +36,12 @@ EXPORT_FIELDS = (
     "decision",
     "reason",
     "break_glass",
-    "break_glass_reason",
+    "break_glass_reason_sha256",
     "request_id",
     "client_address",
     "prev_hash",
     "hash",
 )
-_FORMULA_LEADS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def neutralise_formula(text: str) -> str:
-    """A cell a spreadsheet would evaluate (OWASP CSV injection) is made plain text."""
-    return "'" + text if text.startswith(_FORMULA_LEADS) else text
 
 
 def _plain(value: Any) -> Any:
@@ -70,15 +66,6 @@ def _json_default(value: Any) -> Any:
 _JSON = json.JSONEncoder(ensure_ascii=False, default=_json_default)
 
 
-def _csv_cell(value: Any) -> str:
-    plain = _plain(value)
-    if plain is None:
-        return ""
-    if isinstance(plain, list):
-        plain = " ".join(plain)
-    return neutralise_formula(str(plain))
-
-
 async def rows(database: Database, where: EventFilter) -> AsyncIterator[tuple[Any, ...]]:
     after = 0
     while True:
@@ -92,36 +79,32 @@ async def rows(database: Database, where: EventFilter) -> AsyncIterator[tuple[An
 
 
 async def export_lines(database: Database, where: EventFilter, fmt: str) -> AsyncIterator[bytes]:
+    csv_rows = CsvWriter()
     if fmt == "csv":
-        yield ("\ufeff" + ",".join(EXPORT_FIELDS) + "\r\n").encode()
+        csv_rows.row(EXPORT_FIELDS)
+        yield (BOM + csv_rows.take()).encode()
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
     pending = 0
     async for values in rows(database, where):
         if fmt == "csv":
-            writer.writerow([_csv_cell(v) for v in values])
+            csv_rows.row(_plain(v) for v in values)
         else:
             buffer.write(_JSON.encode(dict(zip(EXPORT_FIELDS, values, strict=True))))
             buffer.write("\n")
         pending += 1
         if pending == BATCH:
-            yield buffer.getvalue().encode()
+            yield (csv_rows.take() + buffer.getvalue()).encode()
             buffer.seek(0)
             buffer.truncate()
             pending = 0
     if pending:
-        yield buffer.getvalue().encode()
+        yield (csv_rows.take() + buffer.getvalue()).encode()
 
 
 def access_report_csv(report: AccessReport) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
     names = [
         n
         for n in AccessEntry.model_fields
         if not (report.version == "guardian" and n in ("actor_id", "decision", "reason"))
     ]
-    writer.writerow(names)
-    for entry in report.entries:
-        writer.writerow([_csv_cell(getattr(entry, n)) for n in names])
-    return ("\ufeff" + buffer.getvalue()).encode()
+    return csv_text(names, ([_plain(getattr(entry, n)) for n in names] for entry in report.entries)).encode()

@@ -39,7 +39,11 @@ class AuditEvent(SQLModel, table=True):
     decision: str = Field(max_length=10)
     reason: str = Field(max_length=500)
     break_glass: bool = False
+    #: legacy: the reason's text, written only by events recorded before migration 0010 (their
+    #: hashes cover it, so it stays); newer events hold `break_glass_reason_sha256` instead
     break_glass_reason: str | None = Field(default=None, max_length=1000)
+    #: SHA-256 of the reason kept in `audit_free_text` (see `service.audit.free_text`)
+    break_glass_reason_sha256: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
     request_id: str | None = Field(default=None, max_length=100)
     client_address: str | None = Field(default=None, max_length=100)
     prev_hash: str = Field(sa_column=Column(String(64), nullable=False))
@@ -71,12 +75,27 @@ class BreakGlassReview(SQLModel, table=True):
     actor_id: str = Field(max_length=200)
     actor_organisation_id: uuid.UUID | None = None
     child_id: uuid.UUID = Field(index=True)
-    reason: str = Field(max_length=1000)
+    #: the reason's entry in `audit_free_text` (gone once retention erased it)
+    reason_sha256: str = Field(sa_column=Column(String(64), nullable=False))
     accessed_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
     reviewed_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime(), nullable=True))
     reviewed_by: str | None = Field(default=None, max_length=200)
     review_outcome: str | None = Field(default=None, max_length=20)
     review_comment: str | None = Field(default=None, max_length=2000)
+
+
+class AuditFreeText(SQLModel, table=True):
+    """Free text that audit events refer to (a break-glass reason, which officers fill with names
+    and PINs). The chain holds only `sha256`; retention deletes the row, and the chain still
+    verifies. `sha256` is over a random salt and the text, so once the row is gone the text
+    cannot be guessed back from the hash."""
+
+    __tablename__ = "audit_free_text"
+
+    sha256: str = Field(sa_column=Column(String(64), primary_key=True))
+    salt: str = Field(sa_column=Column(String(32), nullable=False))
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False, index=True))
 
 
 class AuditCheckpoint(SQLModel, table=True):

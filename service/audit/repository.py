@@ -1,4 +1,4 @@
-"""Every query of the audit trail and the break-glass review queue."""
+"""Every query of the audit trail, its erasable free text and the break-glass review queue."""
 
 from __future__ import annotations
 
@@ -7,12 +7,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, String, Uuid, and_, column, or_, select, table
+from sqlalchemy import Select, String, Uuid, and_, column, insert, or_, select, table
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped
 from sqlmodel import col
 
-from service.audit.models import AuditCheckpoint, AuditEvent, BreakGlassReview
+from service.audit.models import AuditCheckpoint, AuditEvent, AuditFreeText, BreakGlassReview
 
 # The audit trail imports no domain; it names the organisation table only to show who acted.
 _organisation = table("organisation", column("id", Uuid()), column("code", String()), column("name", String()))
@@ -113,3 +113,17 @@ async def checkpoints(
     if before is not None:
         query = query.where(or_(seq < before[0], and_(seq == before[0], identifier < before[1])))
     return list((await session.execute(query)).scalars())
+
+
+async def add_free_text(session: AsyncSession, *, sha256: str, salt: str, text: str, created_at: datetime) -> None:
+    await session.execute(insert(AuditFreeText).values(sha256=sha256, salt=salt, text=text, created_at=created_at))
+
+
+async def free_texts(session: AsyncSession, sha256s: set[str]) -> list[tuple[str, str, str]]:
+    """(sha256, salt, text) of the entries that still exist."""
+    rows = await session.execute(
+        select(col(AuditFreeText.sha256), col(AuditFreeText.salt), col(AuditFreeText.text)).where(
+            col(AuditFreeText.sha256).in_(sha256s)
+        )
+    )
+    return [(sha256, salt, text) for sha256, salt, text in rows]

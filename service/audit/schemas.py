@@ -29,7 +29,9 @@ class AuditEventRead(BaseModel):
     decision: str
     reason: str
     break_glass: bool
-    break_glass_reason: str | None
+    break_glass_reason_sha256: str | None = Field(
+        description="SHA-256 of the break-glass reason; the text itself is shown only in the review queue"
+    )
     request_id: str | None
     client_address: str | None
     prev_hash: str
@@ -53,7 +55,8 @@ class BreakGlassRead(BaseModel):
     actor_id: str
     actor_organisation_id: uuid.UUID | None
     child_id: uuid.UUID
-    reason: str
+    reason: str | None = Field(default=None, description="the officer's reason; null once retention erased it")
+    reason_sha256: str = Field(description="the reason's SHA-256, as the audit event holds it")
     accessed_at: datetime
     reviewed_at: datetime | None
     reviewed_by: str | None

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from service.access.principal import Principal
+from service.audit import free_text
 from service.audit.chain import event_hash
 from service.audit.models import AuditEvent, AuditHead, BreakGlassReview
 from service.core.context import current_request
@@ -28,7 +29,9 @@ _ONE_STATEMENT_LIMIT = 50
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AuditRecord:
-    """What happened, by whom, to what. Never names, PINs or notes."""
+    """What happened, by whom, to what. Never names, PINs or notes: `reason` is fixed wording,
+    and a break-glass reason (free text) reaches the chain only as the SHA-256 of its entry in
+    the erasable `audit_free_text`."""
 
     actor: Principal
     action: str
@@ -55,6 +58,12 @@ async def record_many(session: AsyncSession, entries: list[AuditRecord]) -> list
     claim `len(entries)` positions on the head, insert them all, move the head's hash."""
     if not entries:
         return []
+    # kept before the head is taken: the chain's lock is not held for it
+    reasons = {
+        e.break_glass_reason: await free_text.keep(session, e.break_glass_reason)
+        for e in entries
+        if e.break_glass_reason
+    }
     head = (
         await session.execute(
             update(AuditHead)
@@ -67,7 +76,8 @@ async def record_many(session: AsyncSession, entries: list[AuditRecord]) -> list
     request = current_request()
     rows: list[dict[str, Any]] = []
     for seq, entry in enumerate(entries, start=first_seq):
-        fields = _fields(entry, seq, request.request_id, request.client_address)
+        reason_sha256 = reasons.get(entry.break_glass_reason) if entry.break_glass_reason else None
+        fields = _fields(entry, seq, reason_sha256, request.request_id, request.client_address)
         new_hash = event_hash(prev_hash, fields)
         rows.append({**fields, "prev_hash": prev_hash, "hash": new_hash})
         prev_hash = new_hash
@@ -82,7 +92,9 @@ async def record_many(session: AsyncSession, entries: list[AuditRecord]) -> list
     return [row["seq"] for row in rows]
 
 
-def _fields(entry: AuditRecord, seq: int, request_id: str | None, client_address: str | None) -> dict[str, object]:
+def _fields(
+    entry: AuditRecord, seq: int, reason_sha256: str | None, request_id: str | None, client_address: str | None
+) -> dict[str, object]:
     return {
         "seq": seq,
         "occurred_at": entry.occurred_at,
@@ -100,7 +112,8 @@ def _fields(entry: AuditRecord, seq: int, request_id: str | None, client_address
         "decision": entry.decision,
         "reason": entry.reason[:500],
         "break_glass": entry.break_glass,
-        "break_glass_reason": entry.break_glass_reason,
+        "break_glass_reason": None,  # the text stays out of the chain
+        "break_glass_reason_sha256": reason_sha256,
         "request_id": request_id,
         "client_address": client_address,
     }
@@ -116,7 +129,7 @@ async def queue_break_glass_review(session: AsyncSession, *, seq: int, entry: Au
             actor_id=entry.actor.id,
             actor_organisation_id=entry.actor.organisation_id,
             child_id=entry.child_id,
-            reason=entry.break_glass_reason,
+            reason_sha256=await free_text.keep(session, entry.break_glass_reason),
             accessed_at=entry.occurred_at,
         )
     )

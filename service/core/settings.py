@@ -93,6 +93,10 @@ class Settings(BaseSettings):
     retention_keys_days: int = Field(
         default=30, ge=1, le=3650, description="purge idempotency records and delivered outbox rows this old"
     )
+    retention_free_text_days: int = Field(
+        default=365, ge=1, le=3650,
+        description="erase break-glass reasons (kept outside the audit chain) this many days after the access",
+    )
 
     @field_validator("database_url")
     @classmethod

@@ -4,8 +4,6 @@ counts hidden (`suppression.py`) so that no child can be singled out. Every read
 
 from __future__ import annotations
 
-import csv
-import io
 import statistics
 from collections import Counter
 from collections.abc import Iterable
@@ -20,6 +18,7 @@ from service.access.vocabulary import Action, OrganisationKind, Purpose, Role
 from service.alerts.details import AlertType
 from service.alerts.schemas import Outcome
 from service.core.clock import LOCAL_ZONE, utcnow
+from service.core.csv_writer import csv_text
 from service.core.problems import ValidationProblem
 from service.reports import repository
 from service.reports.repository import AlertCount, Selection
@@ -161,22 +160,22 @@ CSV_FIELDS = ("section", "key", "value", "median_hours", "p90_hours")
 
 def summary_csv(report: SummaryReport) -> str:
     """The report as CSV (UTF-8 with BOM, as spreadsheets open it), one row per figure."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(CSV_FIELDS)
-    writer.writerow(("report", "municipality", report.municipality, "", ""))
-    writer.writerow(("report", "from", report.from_.isoformat() if report.from_ else "", "", ""))
-    writer.writerow(("report", "to", report.to.isoformat() if report.to else "", "", ""))
     alerts = report.alerts
-    writer.writerow(("alerts", "total", alerts.total, "", ""))
+    rows: list[tuple[object, ...]] = [
+        ("report", "municipality", report.municipality, "", ""),
+        ("report", "from", report.from_.isoformat() if report.from_ else "", "", ""),
+        ("report", "to", report.to.isoformat() if report.to else "", "", ""),
+        ("alerts", "total", alerts.total, "", ""),
+    ]
     for section, cells in (("type", alerts.by_type), ("status", alerts.by_status), ("outcome", alerts.by_outcome),
                            ("source_kind", alerts.by_source_kind)):
-        for key, value in cells.items():
-            writer.writerow((section, key, value, "", ""))
-    writer.writerow(("alerts", "open_older_than_30_days", alerts.open_older_than_30_days, "", ""))
-    for row in report.time_to_acknowledge:
-        writer.writerow((
+        rows.extend((section, key, value, "", "") for key, value in cells.items())
+    rows.append(("alerts", "open_older_than_30_days", alerts.open_older_than_30_days, "", ""))
+    rows.extend(
+        (
             "time_to_acknowledge", row.recipient_kind, row.acknowledged,
             "" if row.median_hours is None else row.median_hours, "" if row.p90_hours is None else row.p90_hours,
-        ))
-    return "\ufeff" + buffer.getvalue()
+        )
+        for row in report.time_to_acknowledge
+    )
+    return csv_text(CSV_FIELDS, rows)

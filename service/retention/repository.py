@@ -17,6 +17,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col
 
 from service.alerts.models import Alert, AlertAction, AlertRecipient
+from service.audit.models import AuditFreeText
 from service.children.models import Child, Enrolment
 from service.consent.models import Consent
 from service.delivery.models import DeliveryAttempt, OutboxDelivery
@@ -222,6 +223,29 @@ async def purge_outbox_rows(
         delete(OutboxDelivery)
         .where(col(OutboxDelivery.id).in_(ids), _delivered_before(delivered_before))
         .returning(col(OutboxDelivery.id))
+        .execution_options(**_UNSYNCED)
+    )
+    return list(rows.scalars())
+
+
+# -- free text of the audit trail ---------------------------------------------------------------
+
+
+async def old_free_texts(session: AsyncSession, *, created_before: datetime) -> list[str]:
+    rows = await session.execute(
+        select(col(AuditFreeText.sha256))
+        .where(col(AuditFreeText.created_at) < created_before)
+        .order_by(col(AuditFreeText.sha256))
+    )
+    return list(rows.scalars())
+
+
+async def erase_free_texts(session: AsyncSession, sha256s: Sequence[str], *, created_before: datetime) -> list[str]:
+    """Delete these entries (text and salt): the audit events keep only a hash nobody can invert."""
+    rows = await session.execute(
+        delete(AuditFreeText)
+        .where(col(AuditFreeText.sha256).in_(sha256s), col(AuditFreeText.created_at) < created_before)
+        .returning(col(AuditFreeText.sha256))
         .execution_options(**_UNSYNCED)
     )
     return list(rows.scalars())

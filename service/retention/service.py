@@ -8,7 +8,9 @@ Rules (periods from settings, `OBHVAT_RETENTION_*`):
   after closure;
 - a consent that expired or was withdrawn over K years ago is kept without the guardian's name;
 - stored first answers of idempotent requests, and delivered webhook events with their attempt
-  logs, are purged after D days.
+  logs, are purged after D days;
+- the free text that audit events refer to (break-glass reasons, in `audit_free_text`) is erased
+  F days after it was written; the events keep its SHA-256 and the chain still verifies.
 
 `plan` finds what is due and changes nothing; `apply` changes it and writes one audit event per
 record changed (resource type and id, never a name), in the caller's transaction. A rule is one
@@ -41,12 +43,14 @@ class Periods:
     notes_years: int = 5
     consent_years: int = 3
     keys_days: int = 30
+    free_text_days: int = 365
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Periods:
         return cls(
             child_years=settings.retention_child_years, notes_years=settings.retention_notes_years,
             consent_years=settings.retention_consent_years, keys_days=settings.retention_keys_days,
+            free_text_days=settings.retention_free_text_days,
         )
 
 
@@ -95,6 +99,10 @@ class Cutoffs:
     @property
     def keys_at(self) -> datetime:
         return self.now - timedelta(days=self.periods.keys_days)
+
+    @property
+    def free_text_at(self) -> datetime:
+        return self.now - timedelta(days=self.periods.free_text_days)
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,6 +198,15 @@ async def _purge_outbox(session: AsyncSession, c: Cutoffs, targets: list[Target]
     return [Target(str(i), None, i) for i in purged]
 
 
+async def _find_free_texts(session: AsyncSession, c: Cutoffs) -> list[Target]:
+    return [Target(s, None, s) for s in await repository.old_free_texts(session, created_before=c.free_text_at)]
+
+
+async def _erase_free_texts(session: AsyncSession, c: Cutoffs, targets: list[Target]) -> list[Target]:
+    erased = await repository.erase_free_texts(session, [t.key for t in targets], created_before=c.free_text_at)
+    return [Target(s, None, s) for s in erased]
+
+
 RULES: tuple[Rule, ...] = (
     Rule(
         "children", "children anonymised", "retention.child.anonymise", "child",
@@ -217,6 +234,11 @@ RULES: tuple[Rule, ...] = (
         "outbox_delivery",
         lambda p: f"delivered webhook event older than {p.keys_days} days purged with its attempt log",
         _find_outbox, _purge_outbox,
+    ),
+    Rule(
+        "audit_free_texts", "break-glass reasons erased", "retention.audit_free_text.erase", "audit_free_text",
+        lambda p: f"break-glass reason older than {p.free_text_days} days erased (the audit chain keeps its SHA-256)",
+        _find_free_texts, _erase_free_texts,
     ),
 )
 

@@ -302,6 +302,7 @@ _FIELD_STRATEGIES: dict[str, st.SearchStrategy] = {
     "reason": _TEXT,
     "break_glass": st.booleans(),
     "break_glass_reason": st.none() | _TEXT,
+    "break_glass_reason_sha256": st.none() | st.text("0123456789abcdef", min_size=64, max_size=64),
     "request_id": st.none() | _TEXT,
     "client_address": st.none() | _TEXT,
 }

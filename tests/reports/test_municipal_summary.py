@@ -4,6 +4,8 @@ every read is audited."""
 
 from __future__ import annotations
 
+import csv
+import io
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -216,12 +218,15 @@ async def test_csv_export_has_the_same_figures(client, world):
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("text/csv")
     assert 'filename="summary-SZR12.csv"' in response.headers["content-disposition"]
-    lines = response.content.decode("utf-8-sig").splitlines()
-    assert lines[0] == "section,key,value,median_hours,p90_hours"
-    assert "report,municipality,SZR12,," in lines
-    assert "alerts,total,<5,," in lines and "status,closed,<5,," in lines and "type,dropout_risk,0,," in lines
-    cp_row = next(line for line in lines if line.startswith("time_to_acknowledge,child_protection,"))
-    assert cp_row.split(",")[2] == "<5" and cp_row.split(",")[3] != ""
+    text = response.content.decode("utf-8-sig")
+    assert text.splitlines()[0] == '"section","key","value","median_hours","p90_hours"'  # every field quoted
+    rows = list(csv.reader(io.StringIO(text, newline="")))
+    assert rows[0] == ["section", "key", "value", "median_hours", "p90_hours"]
+    assert ["report", "municipality", "SZR12", "", ""] in rows
+    assert ["alerts", "total", "<5", "", ""] in rows and ["status", "closed", "<5", "", ""] in rows
+    assert ["type", "dropout_risk", "0", "", ""] in rows
+    cp_row = next(row for row in rows if row[:2] == ["time_to_acknowledge", "child_protection"])
+    assert cp_row[2] == "<5" and cp_row[3] != ""
 
 
 async def test_a_coordinator_of_another_municipality_gets_403_and_the_denial_is_audited(client, world, database):
