@@ -40,6 +40,7 @@ from service.core.problems import (
 )
 from service.core.settings import Settings, load_settings
 from service.delivery.routes import router as delivery_router
+from service.health.metrics import start_listener
 from service.health.routes import router as health_router
 from service.organisations.routes import router as organisations_router
 from service.reports.routes import router as reports_router
@@ -123,9 +124,18 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        yield
-        if own_database:
-            await database.dispose()
+        listener = (
+            start_listener(settings.metrics_host, settings.metrics_port, token=settings.metrics_token)
+            if settings.metrics_port is not None
+            else None
+        )
+        try:
+            yield
+        finally:
+            if listener is not None:
+                listener.stop()
+            if own_database:
+                await database.dispose()
 
     app = FastAPI(
         title="Obhvat",

@@ -320,9 +320,13 @@ def token_issue(username: Annotated[str, typer.Argument(help="user to issue a to
 def demo_load(
     file: Annotated[Path | None, typer.Argument(help="demo JSON (default: the copy shipped with Obhvat)")] = None,
 ) -> None:
-    """Load demonstration organisations, users and children; safe to run twice."""
-    from service.demo.loader import DEFAULT_DEMO_FILE, load_demo
+    """Load demonstration organisations, users and children; safe to run twice. Refused in
+    production (the demo accounts have a published password)."""
+    from service.core.settings import Environment
+    from service.demo.loader import DEFAULT_DEMO_FILE, REFUSED_IN_PRODUCTION, load_demo
 
+    if _settings().environment is Environment.production:
+        raise _fail(f"error: {REFUSED_IN_PRODUCTION}")
     path = file or DEFAULT_DEMO_FILE
     if not path.is_file():
         raise _fail(f"error: no such file {path}")

@@ -511,3 +511,17 @@ def test_a_bad_setting_is_a_one_line_error(tmp_path, monkeypatch):
     assert result.exit_code == 1
     assert "Traceback" not in result.output
     assert "OBHVAT_DATABASE_URL" in result.stderr
+
+
+def test_demo_load_is_refused_in_production(obhvat):
+    obhvat.env.update(
+        {
+            "OBHVAT_ENVIRONMENT": "production",
+            # refused before any connection: nothing listens here
+            "OBHVAT_DATABASE_URL": "postgresql://obhvat@127.0.0.1:1/obhvat",
+            "OBHVAT_PIN_SECRET": "p" * 40,
+            "OBHVAT_WEBHOOK_SECRET_KEY": "w" * 40,
+        }
+    )
+    line = _one_line_error(obhvat("demo", "load"))
+    assert "production" in line and "platform.admin" in line

@@ -95,7 +95,21 @@ def test_production_with_real_secrets_is_accepted(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("OBHVAT_ENVIRONMENT", "production")
     monkeypatch.setenv("OBHVAT_DATABASE_URL", "postgresql://u@db.example/obhvat")
     monkeypatch.setenv("OBHVAT_PIN_SECRET", "p" * 40)
+    monkeypatch.setenv("OBHVAT_WEBHOOK_SECRET_KEY", "w" * 40)
     assert load_settings().environment is Environment.production
+
+
+def test_production_without_a_webhook_secret_key_is_refused() -> None:
+    message = refusal(
+        OBHVAT_ENVIRONMENT="production",
+        OBHVAT_DATABASE_URL="postgresql://u@db.example/obhvat",
+        OBHVAT_PIN_SECRET="p" * 40,
+    )
+    assert "OBHVAT_WEBHOOK_SECRET_KEY" in message
+
+
+def test_a_short_metrics_token_is_refused_by_name() -> None:
+    assert "OBHVAT_METRICS_TOKEN" in refusal(OBHVAT_METRICS_TOKEN="short")
 
 
 def test_unknown_log_level_is_refused_by_name() -> None:
