@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from service.organisations.models import Client, Organisation, OrganisationMunicipality, User
 
@@ -83,7 +84,7 @@ async def get_client(session: AsyncSession, client_id: uuid.UUID) -> Client | No
 
 
 async def clients_named(session: AsyncSession, name: str) -> list[Client]:
-    return list((await session.execute(select(Client).where(Client.name == name))).scalars())
+    return list((await session.execute(select(Client).where(col(Client.name) == name))).scalars())
 
 
 async def user_with_organisation(
