@@ -40,6 +40,7 @@ from service.core.problems import (
 )
 from service.core.settings import Settings, load_settings
 from service.delivery.routes import router as delivery_router
+from service.delivery.secrets import webhook_secret_box
 from service.health.metrics import start_listener
 from service.health.routes import router as health_router
 from service.organisations.routes import router as organisations_router
@@ -150,6 +151,7 @@ def create_app(
         time_cost=settings.argon2_time_cost, memory_kib=settings.argon2_memory_kib
     )
     app.state.pin_secret = pin_secret_for(settings)
+    app.state.webhook_secrets = webhook_secret_box(settings)
     app.state.expected_revision = head_revision()
 
     install_problem_handlers(app)
