@@ -45,6 +45,8 @@ from service.core.problems import (
 )
 from service.core.settings import Environment, Settings, load_settings
 from service.delivery.routes import router as delivery_router
+from service.delivery.secrets import webhook_secret_box
+from service.health.metrics import start_listener
 from service.health.routes import router as health_router
 from service.organisations.routes import router as organisations_router
 from service.reports.routes import router as reports_router
@@ -174,9 +176,16 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         flusher = asyncio.create_task(_flush_anonymous_counts(anonymous, database))
+        listener = (
+            start_listener(settings.metrics_host, settings.metrics_port, token=settings.metrics_token)
+            if settings.metrics_port is not None
+            else None
+        )
         try:
             yield
         finally:
+            if listener is not None:
+                listener.stop()
             flusher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await flusher
@@ -198,6 +207,7 @@ def create_app(
         time_cost=settings.argon2_time_cost, memory_kib=settings.argon2_memory_kib
     )
     app.state.pin_secret = pin_secret_for(settings)
+    app.state.webhook_secrets = webhook_secret_box(settings)
     app.state.expected_revision = head_revision()
 
     install_problem_handlers(app)

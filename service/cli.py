@@ -279,6 +279,57 @@ def clients_create(
     typer.echo("store the secret now: it is not shown again", err=True)
 
 
+async def _client_id(database: Database, name: str) -> Any:
+    """A client by its id, or by its name when exactly one client has it."""
+    import uuid
+
+    from service.organisations import repository
+
+    try:
+        return uuid.UUID(name)
+    except ValueError:
+        pass
+    async with database.transaction() as session:
+        found = await repository.clients_named(session, name)
+    if not found:
+        raise _fail(f"error: no client named {name!r}")
+    if len(found) > 1:
+        raise _fail(f"error: {len(found)} clients are named {name!r}; give the client id instead")
+    return found[0].id
+
+
+def _update_client(name: str, **change: bool) -> Any:
+    from service.core.passwords import Passwords
+    from service.organisations import service
+    from service.organisations.schemas import ClientUpdate
+
+    async def work(settings: Settings, database: Database) -> Any:
+        client_id = await _client_id(database, name)
+        passwords = Passwords(time_cost=settings.argon2_time_cost, memory_kib=settings.argon2_memory_kib)
+        async with database.transaction() as session:
+            return await service.update_client(
+                session, actor=_operator(), client_id=client_id, data=ClientUpdate(**change), passwords=passwords
+            )
+
+    return _run(work)
+
+
+@clients_app.command("disable")
+def clients_disable(name: Annotated[str, typer.Argument(help="the client's name or id")]) -> None:
+    """Disable a system account: its secret and every token it holds stop working at once."""
+    updated = _update_client(name, disabled=True)
+    typer.echo(f"client {updated.id} disabled")
+
+
+@clients_app.command("rotate")
+def clients_rotate(name: Annotated[str, typer.Argument(help="the client's name or id")]) -> None:
+    """Give a system account a new secret (printed once); the old secret and its tokens stop at once."""
+    updated = _update_client(name, rotate_secret=True)
+    typer.echo(f"client_id={updated.id}")
+    typer.echo(f"client_secret={updated.client_secret}")
+    typer.echo("store the secret now: it is not shown again", err=True)
+
+
 @token_app.command("issue")
 def token_issue(username: Annotated[str, typer.Argument(help="user to issue a token for")]) -> None:
     """Print a bearer token for USERNAME (for scripts and support). The issue is audited."""
@@ -320,9 +371,13 @@ def token_issue(username: Annotated[str, typer.Argument(help="user to issue a to
 def demo_load(
     file: Annotated[Path | None, typer.Argument(help="demo JSON (default: the copy shipped with Obhvat)")] = None,
 ) -> None:
-    """Load demonstration organisations, users and children; safe to run twice."""
-    from service.demo.loader import DEFAULT_DEMO_FILE, load_demo
+    """Load demonstration organisations, users and children; safe to run twice. Refused in
+    production (the demo accounts have a published password)."""
+    from service.core.settings import Environment
+    from service.demo.loader import DEFAULT_DEMO_FILE, REFUSED_IN_PRODUCTION, load_demo
 
+    if _settings().environment is Environment.production:
+        raise _fail(f"error: {REFUSED_IN_PRODUCTION}")
     path = file or DEFAULT_DEMO_FILE
     if not path.is_file():
         raise _fail(f"error: no such file {path}")

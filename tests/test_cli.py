@@ -503,7 +503,7 @@ def test_grant_app_role_is_refused_on_sqlite(obhvat):
         (("db",), ["upgrade", "downgrade", "grant-app-role"]),
         (("orgs",), ["create"]),
         (("users",), ["create"]),
-        (("clients",), ["create"]),
+        (("clients",), ["create", "disable", "rotate"]),
         (("token",), ["issue"]),
         (("demo",), ["load"]),
     ],
@@ -536,3 +536,61 @@ def test_a_bad_setting_is_a_one_line_error(tmp_path, monkeypatch):
     assert result.exit_code == 1
     assert "Traceback" not in result.output
     assert "OBHVAT_DATABASE_URL" in result.stderr
+
+
+def test_demo_load_is_refused_in_production(obhvat):
+    obhvat.env.update(
+        {
+            "OBHVAT_ENVIRONMENT": "production",
+            # refused before any connection: nothing listens here
+            "OBHVAT_DATABASE_URL": "postgresql://obhvat@127.0.0.1:1/obhvat",
+            "OBHVAT_PIN_SECRET": "p" * 40,
+            "OBHVAT_WEBHOOK_SECRET_KEY": "w" * 40,
+        }
+    )
+    line = _one_line_error(obhvat("demo", "load"))
+    assert "production" in line and "platform.admin" in line
+
+
+def test_clients_rotate_prints_a_new_secret_once_and_disable_stops_the_client(obhvat):
+    obhvat.ok("orgs", "create", "--code", "school-test", "--kind", "school", "--name", "ОУ Тест",
+              "--municipality", "SZR12")
+    made = obhvat.ok("clients", "create", "E-diary", "--org", "school-test", "--role", "school_staff")
+    first = dict(line.split("=", 1) for line in made.stdout.splitlines() if "=" in line)
+
+    rotated = obhvat.ok("clients", "rotate", "E-diary")
+    second = dict(line.split("=", 1) for line in rotated.stdout.splitlines() if "=" in line)
+    assert set(second) == {"client_id", "client_secret"}
+    assert second["client_id"] == first["client_id"]
+    assert second["client_secret"] != first["client_secret"]
+    assert "not shown again" in rotated.stderr
+
+    async def old_refused_new_works(api: httpx.AsyncClient) -> None:
+        old = await api.post("/api/v1/auth/token", data={"grant_type": "client_credentials", **first})
+        assert old.status_code == 401, old.text
+        new = await api.post("/api/v1/auth/token", data={"grant_type": "client_credentials", **second})
+        assert new.status_code == 200, new.text
+
+    obhvat.api(old_refused_new_works)
+
+    disabled = obhvat.ok("clients", "disable", second["client_id"])
+    assert "disabled" in disabled.stdout
+
+    async def refused(api: httpx.AsyncClient) -> None:
+        login = await api.post("/api/v1/auth/token", data={"grant_type": "client_credentials", **second})
+        assert login.status_code == 401, login.text
+
+    obhvat.api(refused)
+    actions = [r[0] for r in obhvat.query("SELECT action FROM audit_event WHERE resource_type = 'client' ORDER BY seq")]
+    assert actions == ["client.create", "client.rotate_secret", "client.disable"]
+    dump = json.dumps(obhvat.query("SELECT * FROM audit_event"), ensure_ascii=False)
+    assert second["client_secret"] not in dump
+
+
+def test_clients_disable_of_an_unknown_or_ambiguous_name_is_a_one_line_error(obhvat):
+    assert "Nobody" in _one_line_error(obhvat("clients", "disable", "Nobody"))
+    obhvat.ok("orgs", "create", "--code", "school-test", "--kind", "school", "--name", "ОУ Тест",
+              "--municipality", "SZR12")
+    for _ in range(2):
+        obhvat.ok("clients", "create", "E-diary", "--org", "school-test", "--role", "school_staff")
+    assert "client id" in _one_line_error(obhvat("clients", "rotate", "E-diary"))

@@ -230,3 +230,37 @@ def test_migrations_form_one_line_of_history():
         assert newer.down_revision == older.revision
     files = {Path(r.path).name for r in revisions}
     assert files == {p.name for p in (MIGRATIONS_DIR / "versions").glob("*.py")}
+
+
+def test_upgrading_encrypts_webhook_secrets_kept_in_the_clear_and_downgrading_restores_them(
+    fresh_database: FreshDatabase, monkeypatch: pytest.MonkeyPatch
+):
+    from service.core.settings import load_settings
+    from service.delivery.secrets import unseal, webhook_secret_box
+
+    monkeypatch.setenv("OBHVAT_WEBHOOK_SECRET_KEY", "migration-test-key-" + "m" * 32)
+    db = fresh_database
+    upgrade(db.url, "0012")
+    organisation_id, webhook_id = uuid.uuid4(), uuid.uuid4()
+    secret = "whsec_" + "A" * 43 + "="
+    mark = "?" if db.engine == "sqlite" else "%s"
+    as_db = (lambda u: u.hex) if db.engine == "sqlite" else str
+    db.query(
+        f"INSERT INTO organisation (id, code, kind, name, created_at) VALUES ({mark}, 'police-x', 'police', 'P', "
+        "'2026-11-01 00:00:00')",
+        (as_db(organisation_id),),
+    )
+    db.query(
+        "INSERT INTO webhook (id, organisation_id, url, events, secret, created_by, created_at) "
+        f"VALUES ({mark}, {mark}, 'https://hooks.example/x', '[\"alert.routed\"]', {mark}, 'cli:test', "
+        "'2026-11-01 00:00:00')",
+        (as_db(webhook_id), as_db(organisation_id), secret),
+    )
+
+    upgrade(db.url)
+    [(stored,)] = db.query("SELECT secret FROM webhook")
+    assert stored != secret and "A" * 43 not in stored
+    assert unseal(webhook_secret_box(load_settings()), webhook_id, stored) == secret
+
+    downgrade(db.url, "0012")
+    assert db.query("SELECT secret FROM webhook") == [(secret,)]

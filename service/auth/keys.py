@@ -107,3 +107,9 @@ def load_or_create_secret(path: Path) -> str:
 def pin_secret_for(settings: Settings) -> bytes:
     """The PIN-hashing key: the configured secret, or in development one kept beside the keys."""
     return (settings.pin_secret or load_or_create_secret(settings.effective_keys_dir / "pin-secret")).encode()
+
+
+def webhook_secret_key_for(settings: Settings) -> str:
+    """The key material that encrypts webhook signing secrets: the configured
+    OBHVAT_WEBHOOK_SECRET_KEY (required in production), or in development one kept beside the keys."""
+    return settings.webhook_secret_key or load_or_create_secret(settings.effective_keys_dir / "webhook-secret-key")

@@ -100,14 +100,14 @@ async def issue_token(
         if wait is not None:
             raise request.app.state.anonymous_requests.throttled(address, service.LoginThrottled(wait))
         try:
-            principal = await service.login_with_client_secret(
+            principal, generation = await service.login_with_client_secret(
                 session, client_id=client_id, client_secret=client_secret, passwords=passwords
             )
         except service.LoginFailed as failed:
             failed.throttle_keys = keys
             raise
         await throttle.record_success(session, client_id, address, kind="client")
-        kind, generation = "client", 0
+        kind = "client"
     else:
         raise BadRequest("grant_type must be password or client_credentials", error="unsupported_grant_type")
     token, lifetime = tokens.issue(

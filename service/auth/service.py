@@ -93,7 +93,9 @@ async def login_with_password(
 
 async def login_with_client_secret(
     session: AsyncSession, *, client_id: str, client_secret: str, passwords: Passwords
-) -> Principal:
+) -> tuple[Principal, int]:
+    """The principal and its token generation (raised when the client is disabled or its secret
+    rotated)."""
     try:
         parsed = uuid.UUID(client_id)
     except ValueError:
@@ -107,16 +109,18 @@ async def login_with_client_secret(
         raise LoginFailed("client is disabled", error="invalid_client")
     if mixes_duties(Role(r) for r in client.roles):
         raise LoginFailed(MIXED_DUTIES, error="invalid_client")
-    return _principal_for(
+    principal = _principal_for(
         kind=PrincipalKind.client, subject_id=client.id, roles=client.roles, organisation=organisation, codes=codes
     )
+    return principal, client.token_generation
 
 
 async def principal_from_token(
     session: AsyncSession, token: VerifiedToken, *, organisation_claim: str, roles_claim: str
 ) -> Principal:
     """The principal a verified token stands for, as the database says it is now: a disabled
-    user, a user whose tokens were revoked, or a removed client is refused at once."""
+    user, a user whose tokens were revoked, or a disabled, rotated or removed client is refused at
+    once."""
     claims = token.claims
     if token.external:
         return await _external_principal(session, claims, organisation_claim, roles_claim)
@@ -147,6 +151,10 @@ async def principal_from_token(
         if mixes_duties(Role(r) for r in client.roles):
             raise AuthenticationFailed(
                 MIXED_DUTIES, actor=Principal(id=str(client.id), kind=PrincipalKind.client, roles=frozenset())
+            )
+        if claims.get("gen", 0) != client.token_generation:
+            raise AuthenticationFailed(
+                "token revoked", actor=Principal(id=str(client.id), kind=PrincipalKind.client, roles=frozenset())
             )
         return _principal_for(
             kind=PrincipalKind.client,

@@ -74,6 +74,17 @@ class Settings(BaseSettings):
     webhooks_allow_insecure: bool = Field(
         default=False, description="allow http:// and private addresses for webhooks (development only)"
     )
+    webhook_secret_key: str | None = Field(
+        default=None,
+        description="encrypts webhook signing secrets at rest (AES-GCM); in development generated under keys_dir",
+    )
+    metrics_token: str | None = Field(
+        default=None, min_length=16, description="when set, /metrics answers only `Authorization: Bearer <token>`"
+    )
+    metrics_port: int | None = Field(
+        default=None, ge=1, le=65535, description="serve /metrics on this port (the API's own: 404 in production)"
+    )
+    metrics_host: str = Field(default="0.0.0.0", description="address of the metrics port's listener")  # noqa: S104
     webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
     webhook_max_attempts: int = Field(default=10, ge=1, le=50)
     webhook_backoff_seconds: float = Field(default=5.0, gt=0)
@@ -134,6 +145,10 @@ class Settings(BaseSettings):
                 raise ValueError("OBHVAT_WEBHOOKS_ALLOW_INSECURE must not be set in production")
             if self.public_url is None:
                 raise ValueError("OBHVAT_PUBLIC_URL must be set in production (the address links use)")
+            if not self.webhook_secret_key or len(self.webhook_secret_key) < 32:
+                raise ValueError(
+                    "OBHVAT_WEBHOOK_SECRET_KEY must be set to at least 32 characters in production"
+                )
         if bool(self.oidc_issuer) != bool(self.oidc_jwks):
             raise ValueError("OBHVAT_OIDC_ISSUER and OBHVAT_OIDC_JWKS must be set together")
         return self

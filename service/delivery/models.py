@@ -21,8 +21,9 @@ class Webhook(SQLModel, table=True):
     organisation_id: uuid.UUID = Field(sa_column=Column(ForeignKey("organisation.id"), nullable=False, index=True))
     url: str = Field(max_length=2000)
     events: list[str] = Field(sa_column=Column(JSON, nullable=False))
-    #: the Standard Webhooks signing secret (whsec_…); shown once, kept to sign deliveries
-    secret: str = Field(max_length=100)
+    #: the Standard Webhooks signing secret (whsec_…), encrypted (service/delivery/secrets.py);
+    #: shown once, kept to sign deliveries
+    secret: str = Field(max_length=300)
     created_by: str = Field(max_length=200)
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UtcDateTime(), nullable=False))
     deleted_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime(), nullable=True))

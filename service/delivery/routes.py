@@ -44,7 +44,11 @@ async def create_webhook(
     body: WebhookCreate, request: Request, session: DbSession, principal: CurrentPrincipal
 ) -> WebhookCreated:
     return await service.create(
-        session, actor=principal, data=body, allow_insecure=request.app.state.settings.webhooks_allow_insecure
+        session,
+        actor=principal,
+        data=body,
+        allow_insecure=request.app.state.settings.webhooks_allow_insecure,
+        secrets_box=request.app.state.webhook_secrets,
     )
 
 

@@ -15,6 +15,7 @@ from service.access.vocabulary import Action, Role
 from service.audit.service import record
 from service.core.clock import utcnow
 from service.core.problems import Conflict, field_error
+from service.core.secretbox import SecretBox
 from service.delivery import repository
 from service.delivery.models import Webhook
 from service.delivery.schemas import (
@@ -23,6 +24,7 @@ from service.delivery.schemas import (
     WebhookCreated,
     WebhookRead,
 )
+from service.delivery.secrets import seal
 from service.delivery.urls import UnsafeURL, check_url
 
 
@@ -47,7 +49,7 @@ async def _audit(
 
 
 async def create(
-    session: AsyncSession, *, actor: Principal, data: WebhookCreate, allow_insecure: bool
+    session: AsyncSession, *, actor: Principal, data: WebhookCreate, allow_insecure: bool, secrets_box: SecretBox
 ) -> WebhookCreated:
     decision = require(actor, Action.manage_webhooks)
     if not _may_manage(actor, data.organisation_id):
@@ -58,17 +60,20 @@ async def create(
         await check_url(data.url, allow_insecure=allow_insecure)
     except UnsafeURL as exc:
         raise field_error("/url", str(exc)) from None
+    signing_secret = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+    webhook_id = uuid.uuid4()
     webhook = Webhook(
+        id=webhook_id,
         organisation_id=data.organisation_id,
         url=data.url,
         events=sorted({e.value for e in data.events}),
-        secret="whsec_" + base64.b64encode(secrets.token_bytes(32)).decode(),
+        secret=seal(secrets_box, webhook_id, signing_secret),
         created_by=actor.id,
     )
     await repository.add_webhook(session, webhook)
     await _audit(session, actor, decision, "webhook registered", webhook.id)
     return WebhookCreated(
-        **WebhookRead.model_validate(webhook, from_attributes=True).model_dump(), secret=webhook.secret
+        **WebhookRead.model_validate(webhook, from_attributes=True).model_dump(), secret=signing_secret
     )
 
 

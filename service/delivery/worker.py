@@ -35,11 +35,13 @@ from service.alerts.models import Alert, AlertRecipient
 from service.audit.service import AuditRecord, record_many
 from service.core.clock import utcnow
 from service.core.database import Database
+from service.core.secretbox import SecretUnreadable
 from service.core.settings import Settings
 from service.delivery import deadlines
 from service.delivery.events import EventType, alert_payload, emit
 from service.delivery.models import DeliveryAttempt, EscalationRule, OutboxDelivery, Webhook
-from service.delivery.urls import UnsafeURL, check_url
+from service.delivery.secrets import unseal, webhook_secret_box
+from service.delivery.urls import PerHostTransport, UnsafeURL, checked_target
 
 log = structlog.get_logger("service.worker")
 WORKER = Principal(id="worker", kind=PrincipalKind.system, roles=frozenset())
@@ -59,7 +61,8 @@ class Claimed:
     event_id: uuid.UUID
     attempts: int
     url: str
-    secret: str
+    #: None when the stored secret does not open (OBHVAT_WEBHOOK_SECRET_KEY changed): not sent
+    secret: str | None
     payload: dict[str, object]
 
 
@@ -80,6 +83,7 @@ class Worker:
         self.settings = settings
         self.database = database
         self.client = client
+        self.secrets = webhook_secret_box(settings)
         self.stopping = asyncio.Event()
         self._last_deadline_check = 0.0
 
@@ -126,10 +130,17 @@ class Worker:
             for row in rows:
                 row.status, row.lease_until, row.attempts = "in_flight", lease, row.attempts + 1
                 hook = hooks[row.webhook_id]
-                claimed.append(Claimed(row.id, hook.id, row.event_id, row.attempts, hook.url, hook.secret, row.payload))
+                try:
+                    secret: str | None = unseal(self.secrets, hook.id, hook.secret)
+                except SecretUnreadable:
+                    secret = None
+                claimed.append(Claimed(row.id, hook.id, row.event_id, row.attempts, hook.url, secret, row.payload))
         return claimed
 
     async def send(self, item: Claimed) -> Outcome:
+        started = time.perf_counter()
+        if item.secret is None:
+            return Outcome(item, None, "signing secret unreadable: was OBHVAT_WEBHOOK_SECRET_KEY changed?", 0)
         body = json.dumps(item.payload, separators=(",", ":"), ensure_ascii=False).encode()
         timestamp = int(time.time())
         # webhook-id names the message to this endpoint (the same on every retry, so a receiver
@@ -140,11 +151,16 @@ class Worker:
             "webhook-timestamp": str(timestamp),
             "webhook-signature": sign(item.secret, str(item.delivery_id), timestamp, body),
         }
-        started = time.perf_counter()
         try:
-            await check_url(item.url, allow_insecure=self.settings.webhooks_allow_insecure)
+            # one lookup, every address checked, and the connection made to the checked address
+            target = await checked_target(item.url, allow_insecure=self.settings.webhooks_allow_insecure)
             assert self.client is not None  # noqa: S101 - set by run()
-            response = await self.client.post(item.url, content=body, headers=headers)
+            response = await self.client.post(
+                target.url,
+                content=body,
+                headers={**headers, "host": target.host_header},
+                extensions={"sni_hostname": target.tls_name} if target.tls_name else {},
+            )
             status, error = response.status_code, None if response.is_success else f"HTTP {response.status_code}"
         except UnsafeURL as exc:
             status, error = None, f"refused: {exc}"
@@ -345,7 +361,12 @@ class Worker:
 
     async def run(self, *, once: bool = False) -> None:
         """Deliver until stopped (or, with `once`, until nothing is due)."""
-        async with httpx.AsyncClient(timeout=self.settings.webhook_timeout_seconds, follow_redirects=False) as client:
+        async with httpx.AsyncClient(
+            transport=PerHostTransport(),
+            timeout=self.settings.webhook_timeout_seconds,
+            follow_redirects=False,
+            trust_env=False,  # a proxy would look the name up again
+        ) as client:
             self.client = client
             while not self.stopping.is_set():
                 if time.monotonic() - self._last_deadline_check >= self.settings.deadline_check_seconds:

@@ -20,11 +20,19 @@ from service.children.pin import pin_hash, validate_pin
 from service.core.clock import local_today
 from service.core.database import Database
 from service.core.passwords import Passwords
-from service.core.settings import Settings
+from service.core.settings import Environment, Settings
 from service.organisations import repository, service
 from service.organisations.schemas import OrganisationCreate, UserCreate
 
 DEFAULT_DEMO_FILE = Path(__file__).with_name("demo.json")
+REFUSED_IN_PRODUCTION = (
+    "demo data must not be loaded in production: it creates platform.admin and other accounts "
+    "with the published demo password (OBHVAT_ENVIRONMENT=production)"
+)
+
+
+class DemoRefused(RuntimeError):
+    """The demo was asked for in production."""
 
 
 @dataclass
@@ -92,6 +100,8 @@ async def _load_children(
 async def load_demo(
     *, settings: Settings, database: Database, path: Path, actor: Principal, today: date | None = None
 ) -> DemoSummary:
+    if settings.environment is Environment.production:
+        raise DemoRefused(REFUSED_IN_PRODUCTION)
     today = today or local_today()
     document: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     passwords = Passwords(time_cost=settings.argon2_time_cost, memory_kib=settings.argon2_memory_kib)

@@ -1,4 +1,5 @@
-"""Operator endpoints: liveness, readiness and Prometheus metrics (no prefix, no auth)."""
+"""Operator endpoints: liveness, readiness and Prometheus metrics (no prefix; metrics guarded in
+production, see service/health/metrics.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from service.core.database import Database
 from service.core.migrations import current_revision
-from service.core.problems import PROBLEM_JSON
+from service.core.problems import PROBLEM_JSON, NotFound, Unauthenticated, problem_responses
+from service.core.settings import Settings
+from service.health.metrics import bearer_matches, served_by_api
 
 router = APIRouter(tags=["operations"])
 
@@ -56,6 +59,18 @@ async def readyz(request: Request) -> Any:
     return JSONResponse(problem, status_code=503, media_type=PROBLEM_JSON)
 
 
-@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
-async def metrics() -> Response:
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics (in production: with OBHVAT_METRICS_TOKEN, else on OBHVAT_METRICS_PORT)",
+    response_class=Response,
+    responses=problem_responses(Unauthenticated, NotFound),
+)
+async def metrics(request: Request) -> Response:
+    settings: Settings = request.app.state.settings
+    if not served_by_api(settings):
+        raise NotFound("Not Found")
+    if settings.metrics_token is not None and not bearer_matches(
+        request.headers.get("authorization"), settings.metrics_token
+    ):
+        raise Unauthenticated("a bearer token for metrics is required")
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

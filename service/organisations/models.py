@@ -66,4 +66,6 @@ class Client(SQLModel, table=True):
     roles: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     secret_hash: str = Field(max_length=200)
     disabled: bool = False
+    #: raised when the client is disabled or its secret rotated; older tokens are refused
+    token_generation: int = 0
     created_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp())

@@ -83,6 +83,10 @@ async def get_client(session: AsyncSession, client_id: uuid.UUID) -> Client | No
     return await session.get(Client, client_id)
 
 
+async def clients_named(session: AsyncSession, name: str) -> list[Client]:
+    return list((await session.execute(select(Client).where(col(Client.name) == name))).scalars())
+
+
 async def user_with_organisation(
     session: AsyncSession, user_id: uuid.UUID
 ) -> tuple[User, Organisation | None, list[str]] | None:

@@ -22,6 +22,8 @@ from service.organisations import service
 from service.organisations.schemas import (
     ClientCreate,
     ClientCreated,
+    ClientRead,
+    ClientUpdate,
     OrganisationCreate,
     OrganisationPage,
     OrganisationRead,
@@ -112,3 +114,19 @@ async def create_client(
 ) -> ClientCreated:
     require(principal, Action.manage_clients)
     return await service.create_client(session, actor=principal, data=body, passwords=passwords)
+
+
+@router.patch(
+    "/clients/{client_id}",
+    response_model=ClientRead,
+    responses=_ITEM_ERRORS,
+    summary="Disable or re-enable a client, or rotate its secret (the new secret is in this answer only)",
+)
+async def update_client(
+    client_id: uuid.UUID, body: ClientUpdate, session: DbSession, principal: CurrentPrincipal,
+    passwords: AppPasswords,
+) -> ClientRead:
+    require(principal, Action.manage_clients)
+    return await service.update_client(
+        session, actor=principal, client_id=client_id, data=body, passwords=passwords
+    )

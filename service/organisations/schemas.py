@@ -84,6 +84,25 @@ class ClientCreated(BaseModel):
     client_secret: str = Field(description="shown once; store it now")
 
 
+class ClientUpdate(_Strict):
+    disabled: bool | None = Field(default=None, description="true stops the client's tokens at once")
+    rotate_secret: bool = Field(
+        default=False, description="true issues a new secret (in this answer only); the old one stops at once"
+    )
+
+
+class ClientRead(BaseModel):
+    id: uuid.UUID
+    name: str
+    organisation_id: uuid.UUID
+    roles: list[Role]
+    disabled: bool
+    created_at: datetime
+    client_secret: str | None = Field(
+        default=None, description="the new secret after `rotate_secret`, shown once; otherwise null"
+    )
+
+
 class OrganisationPage(BaseModel):
     items: list[OrganisationRead]
     next: str | None

@@ -19,6 +19,8 @@ from service.organisations.models import Client, Organisation, User
 from service.organisations.schemas import (
     ClientCreate,
     ClientCreated,
+    ClientRead,
+    ClientUpdate,
     OrganisationCreate,
     OrganisationRead,
     OrganisationUpdate,
@@ -200,11 +202,15 @@ async def update_user(
     return user_read(user)
 
 
+def _new_client_secret() -> str:
+    return "obh_" + secrets.token_urlsafe(32)
+
+
 async def create_client(
     session: AsyncSession, *, actor: Principal, data: ClientCreate, passwords: Passwords
 ) -> ClientCreated:
     await _check_roles(session, roles=data.roles, organisation_id=data.organisation_id)
-    secret = "obh_" + secrets.token_urlsafe(32)
+    secret = _new_client_secret()
     client = Client(
         name=data.name,
         organisation_id=data.organisation_id,
@@ -223,4 +229,44 @@ async def create_client(
         roles=[Role(r) for r in client.roles],
         client_id=str(client.id),
         client_secret=secret,
+    )
+
+
+async def update_client(
+    session: AsyncSession, *, actor: Principal, client_id: uuid.UUID, data: ClientUpdate, passwords: Passwords
+) -> ClientRead:
+    """Disable or re-enable a client, or rotate its secret. Disabling and rotating both raise the
+    client's token generation, so every token it holds is refused from this commit on (as a
+    disabled user's are); a rotated secret is in this answer only."""
+    if data.disabled is None and not data.rotate_secret:
+        raise ValidationProblem(
+            "nothing to change: give disabled or rotate_secret",
+            errors=[{"pointer": "#/disabled", "detail": "give disabled or rotate_secret"}],
+        )
+    client = await repository.get_client(session, client_id)
+    if client is None:
+        raise NotFound("no such client")
+    actions: list[str] = []
+    if data.disabled is not None and data.disabled != client.disabled:
+        client.disabled = data.disabled
+        if data.disabled:
+            client.token_generation += 1
+        actions.append("client.disable" if data.disabled else "client.enable")
+    new_secret = None
+    if data.rotate_secret:
+        new_secret = _new_client_secret()
+        client.secret_hash = passwords.hash(new_secret)
+        client.token_generation += 1
+        actions.append("client.rotate_secret")
+    await session.flush()
+    for action in actions:
+        await _audit_admin_write(session, actor=actor, action=action, resource_type="client", resource_id=client.id)
+    return ClientRead(
+        id=client.id,
+        name=client.name,
+        organisation_id=client.organisation_id,
+        roles=[Role(r) for r in client.roles],
+        disabled=client.disabled,
+        created_at=client.created_at,
+        client_secret=new_secret,
     )

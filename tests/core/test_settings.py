@@ -95,6 +95,7 @@ def test_production_with_real_secrets_is_accepted(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("OBHVAT_ENVIRONMENT", "production")
     monkeypatch.setenv("OBHVAT_DATABASE_URL", "postgresql://u@db.example/obhvat")
     monkeypatch.setenv("OBHVAT_PIN_SECRET", "p" * 40)
+    monkeypatch.setenv("OBHVAT_WEBHOOK_SECRET_KEY", "w" * 40)
     monkeypatch.setenv("OBHVAT_PUBLIC_URL", "https://obhvat.example.bg/")
     settings = load_settings()
     assert settings.environment is Environment.production
@@ -116,6 +117,20 @@ def test_a_public_url_that_is_not_an_http_address_is_refused(url: str) -> None:
 
 def test_links_point_at_the_development_server_by_default() -> None:
     assert load_settings().effective_public_url == "http://127.0.0.1:8000"
+
+
+def test_production_without_a_webhook_secret_key_is_refused() -> None:
+    message = refusal(
+        OBHVAT_ENVIRONMENT="production",
+        OBHVAT_DATABASE_URL="postgresql://u@db.example/obhvat",
+        OBHVAT_PIN_SECRET="p" * 40,
+        OBHVAT_PUBLIC_URL="https://obhvat.example.bg",
+    )
+    assert "OBHVAT_WEBHOOK_SECRET_KEY" in message
+
+
+def test_a_short_metrics_token_is_refused_by_name() -> None:
+    assert "OBHVAT_METRICS_TOKEN" in refusal(OBHVAT_METRICS_TOKEN="short")
 
 
 def test_unknown_log_level_is_refused_by_name() -> None:
