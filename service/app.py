@@ -10,18 +10,16 @@ from typing import Any, TextIO
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 
 from service.absences.routes import router as absences_router
-from service.access.policy import AccessDenied, audit_record
+from service.access.policy import audit_entry_of
 from service.alerts.routes import router as alerts_router
 from service.audit.routes import router as audit_router
-from service.audit.service import AuditRecord, record
-from service.auth import throttle
 from service.auth.keys import KeyRing, pin_secret_for
 from service.auth.routes import router as auth_router
 from service.auth.routes import well_known
-from service.auth.service import LoginFailed
+from service.auth.service import record_refusal
 from service.auth.tokens import TokenService
 from service.children.routes import router as children_router
 from service.consent.routes import router as consent_router
@@ -43,6 +41,8 @@ from service.delivery.routes import router as delivery_router
 from service.health.routes import router as health_router
 from service.organisations.routes import router as organisations_router
 from service.reports.routes import router as reports_router
+from service.web.console import install_console
+from service.web.errors import is_console_request, problem_page
 
 log = structlog.get_logger("service.app")
 
@@ -62,28 +62,20 @@ PROBLEM_SCHEMA: dict[str, Any] = {
 }
 
 
-def _audit_entry_of(exc: Problem) -> AuditRecord | None:
-    if isinstance(exc, AccessDenied):
-        return audit_record(exc.principal, exc.decision, exc.resource_type, exc.resource_id, exc.child_id)
-    entry = getattr(exc, "audit_entry", None)
-    return entry if isinstance(entry, AuditRecord) else None
-
-
 def _install_audited_problems(app: FastAPI) -> None:
     """Denials are written to the audit trail in their own transaction (the request's own
     transaction has been rolled back) before the answer is sent."""
 
-    async def on_problem(request: Request, exc: Exception) -> JSONResponse:
+    async def on_problem(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, Problem)  # noqa: S101 - registered for Problem only
-        entry = _audit_entry_of(exc)
         delay = 0.0
-        if entry is not None:
+        if audit_entry_of(exc) is not None:
             async with request.app.state.database.transaction() as session:
-                await record(session, entry)
-                if isinstance(exc, LoginFailed) and exc.throttle_keys:
-                    delay = await throttle.record_failure(session, exc.throttle_keys)
+                delay = await record_refusal(session, exc)
         if delay:
             await asyncio.sleep(delay)  # a failed login is answered slower and slower
+        if is_console_request(request):
+            return await problem_page(request, exc)
         return problem_response(exc, request)
 
     app.add_exception_handler(Problem, on_problem)
@@ -158,6 +150,7 @@ def create_app(
     app.include_router(absences_router)
     app.include_router(delivery_router)
     app.include_router(reports_router)
+    install_console(app)  # the web console at /, over the same services
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

@@ -21,6 +21,7 @@ class EventFilter:
     actor_id: str | None = None
     organisation_id: uuid.UUID | None = None
     action: str | None = None
+    resource_id: str | None = None
     decision: str | None = None
     purpose: str | None = None
     break_glass: bool | None = None
@@ -34,6 +35,7 @@ def _filtered(query, where: EventFilter):  # type: ignore[no-untyped-def]
         AuditEvent.actor_id: where.actor_id,
         AuditEvent.actor_organisation_id: where.organisation_id,
         AuditEvent.action: where.action,
+        AuditEvent.resource_id: where.resource_id,
         AuditEvent.decision: where.decision,
         AuditEvent.purpose: where.purpose,
         AuditEvent.break_glass: where.break_glass,

@@ -73,18 +73,13 @@ async def issue_token(
     if grant_type == "password":
         if not username or not password:
             raise _missing(*[n for n, v in (("username", username), ("password", password)) if not v])
-        keys = throttle.keys_for(username, request.client.host if request.client else None)
-        wait = await throttle.retry_after(session, keys)
-        if wait is not None:
-            raise service.LoginThrottled(wait)
-        try:
-            principal, generation = await service.login_with_password(
-                session, username=username, password=password, passwords=passwords
-            )
-        except service.LoginFailed as failed:
-            failed.throttle_keys = keys
-            raise
-        await throttle.record_success(session, username)
+        principal, generation = await service.password_login(
+            session,
+            username=username,
+            password=password,
+            address=request.client.host if request.client else None,
+            passwords=passwords,
+        )
         kind = "user"
     elif grant_type == "client_credentials":
         basic = _basic_credentials(request)
