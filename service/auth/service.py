@@ -8,9 +8,9 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service.access.policy import audit_entry_of
 from service.access.principal import ANONYMOUS, Principal, PrincipalKind
 from service.access.vocabulary import OrganisationKind, Role, role_allowed_in
-from service.access.policy import audit_entry_of
 from service.audit.service import AuditRecord, record
 from service.auth import throttle
 from service.auth.tokens import VerifiedToken

@@ -12,6 +12,7 @@ from service.access.policy import require
 from service.access.vocabulary import Action
 from service.audit import auditing
 from service.audit.repository import EventFilter
+from service.audit.schemas import AuditEventRead
 from service.core.database import DbSession
 from service.web.dependencies import SignedInPerson
 from service.web.forms import FormErrors
@@ -51,7 +52,7 @@ async def audit_search(
         child_id=child_id,
         decision=decision if decision in ("allow", "deny") else None,
     )
-    events = []
+    events: list[AuditEventRead] = []
     if searched and not errors:
         events, _ = await auditing.search_events(
             session, actor=person.principal, purpose=None, where=where, after_seq=0, limit=200
