@@ -235,3 +235,10 @@ async def test_the_bulgarian_catalogue_translates_every_message() -> None:
         catalog = read_po(po, locale="bg")
     untranslated = [m.id for m in catalog if m.id and not m.string]
     assert not untranslated
+
+
+async def test_the_api_docs_still_answer_beside_the_console(client: httpx.AsyncClient) -> None:
+    docs = await client.get("/docs")
+    assert docs.status_code == 200 and "swagger" in docs.text.lower()
+    paths = (await client.get("/openapi.json")).json()["paths"]
+    assert "/login" not in paths and "/inbox" not in paths
