@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 export OBHVAT_DATA_DIR ?= ./var
 
-.PHONY: install lock demo serve test fuzz lint schemas bench clean
+.PHONY: install lock demo serve test fuzz lint schemas messages bench clean
 
 $(BIN)/.installed: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -19,9 +19,10 @@ lock: install ## re-resolve requirements.lock (exact versions with hashes) from 
 	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 --generate-hashes \
 		--upgrade --no-header --output-file requirements.lock
 
-demo: install ## migrate the SQLite database, load the demo data and serve on :8000
+demo: install ## migrate the SQLite database, load the demo data and serve on :8000 (console at /)
 	$(BIN)/obhvat db upgrade
 	$(BIN)/obhvat demo load
+	@echo "web console: http://127.0.0.1:8000/  (API: http://127.0.0.1:8000/docs)"
 	$(BIN)/obhvat serve --host 127.0.0.1 --port 8000
 
 serve: install ## serve on :8000 with whatever database OBHVAT_DATABASE_URL names
@@ -36,6 +37,10 @@ fuzz: install ## schemathesis on every operation as every role, FUZZ_EXAMPLES ca
 lint: install ## ruff and mypy
 	$(BIN)/ruff check service tests migrations bench
 	$(BIN)/mypy
+
+messages: install ## extract the console's messages and update its catalogues (then translate bg)
+	$(BIN)/pybabel extract -F babel.cfg -k N_ --no-location --sort-output --omit-header -o var/messages.pot .
+	$(BIN)/pybabel update -i var/messages.pot -d service/web/locale --no-location --omit-header
 
 schemas: install ## regenerate the committed OpenAPI and JSON Schemas under schemas/
 	$(BIN)/python -m service.schemas_export

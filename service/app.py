@@ -11,20 +11,18 @@ from typing import Any, TextIO
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 
 from service.absences.routes import router as absences_router
-from service.access.policy import AccessDenied, audit_record, refused_write
+from service.access.policy import audit_entry_of, refused_write
 from service.access.principal import Principal
 from service.alerts.routes import router as alerts_router
 from service.audit.routes import router as audit_router
-from service.audit.service import AuditRecord, record
-from service.auth import throttle
 from service.auth.anonymous import AnonymousRequests
 from service.auth.keys import KeyRing, pin_secret_for
 from service.auth.routes import JWKS_PATH, well_known
 from service.auth.routes import router as auth_router
-from service.auth.service import LoginFailed
+from service.auth.service import record_refusal
 from service.auth.tokens import TokenService
 from service.children.routes import router as children_router
 from service.consent.routes import router as consent_router
@@ -50,6 +48,8 @@ from service.health.metrics import start_listener
 from service.health.routes import router as health_router
 from service.organisations.routes import router as organisations_router
 from service.reports.routes import router as reports_router
+from service.web.console import install_console
+from service.web.errors import is_console_request, problem_page
 
 log = structlog.get_logger("service.app")
 ANONYMOUS_FLUSH_SECONDS = 15.0
@@ -70,43 +70,34 @@ PROBLEM_SCHEMA: dict[str, Any] = {
 }
 
 
-def _refused_write_of(exc: Problem, request: Request) -> AuditRecord | None:
+def _audit_refused_write(exc: Problem, request: Request) -> None:
     """A refused write (409, 412, 428) raised without an event of its own is still a decision
     about the authenticated caller: audited against the route and the resource in its path."""
     principal = getattr(request.state, "principal", None)
     if not isinstance(principal, Principal):
-        return None
+        return
     route = request.scope.get("route")
     action = f"{request.method} {getattr(route, 'path', request.url.path)}"[:100]
     ids = [(name, value) for name, value in request.path_params.items() if name.endswith("_id")]
     resource_type, resource_id = (ids[-1][0].removesuffix("_id"), str(ids[-1][1])) if ids else (None, None)
     refused_write(principal, exc, action=action, resource_type=resource_type, resource_id=resource_id)
-    return exc.audit_entry if isinstance(exc.audit_entry, AuditRecord) else None
-
-
-def _audit_entry_of(exc: Problem, request: Request) -> AuditRecord | None:
-    if isinstance(exc, AccessDenied):
-        return audit_record(exc.principal, exc.decision, exc.resource_type, exc.resource_id, exc.child_id)
-    if isinstance(exc.audit_entry, AuditRecord):
-        return exc.audit_entry
-    return _refused_write_of(exc, request)
 
 
 def _install_audited_problems(app: FastAPI) -> None:
     """Denials are written to the audit trail in their own transaction (the request's own
     transaction has been rolled back) before the answer is sent."""
 
-    async def on_problem(request: Request, exc: Exception) -> JSONResponse:
+    async def on_problem(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, Problem)  # noqa: S101 - registered for Problem only
-        entry = _audit_entry_of(exc, request)
+        _audit_refused_write(exc, request)
         delay = 0.0
-        if entry is not None:
+        if audit_entry_of(exc) is not None:
             async with request.app.state.database.transaction() as session:
-                await record(session, entry)
-                if isinstance(exc, LoginFailed) and exc.throttle_keys:
-                    delay = await throttle.record_failure(session, exc.throttle_keys)
+                delay = await record_refusal(session, exc)
         if delay:
             await asyncio.sleep(delay)  # a failed login is answered slower and slower
+        if is_console_request(request):
+            return await problem_page(request, exc)
         return problem_response(exc, request)
 
     app.add_exception_handler(Problem, on_problem)
@@ -231,6 +222,7 @@ def create_app(
     app.include_router(absences_router)
     app.include_router(delivery_router)
     app.include_router(reports_router)
+    install_console(app)  # the web console at /, over the same services
     return app
 
 

@@ -23,6 +23,7 @@ from service.delivery.models import (
 )
 from service.idempotency.models import IdempotencyRecord
 from service.organisations.models import Client, Organisation, OrganisationMunicipality, User
+from service.web.models import WebSession
 
 __all__ = [
     "AbsenceBatch", "AbsenceReport", "AbsenceRule",
@@ -31,5 +32,5 @@ __all__ = [
     "Child", "Client", "Consent", "ConsentRecipient", "DeadlineRule", "DeliveryAttempt",
     "EscalationRule", "InboxNotice", "OutboxDelivery", "Webhook",
     "Enrolment", "FeedCounter", "LoginThrottle", "IdempotencyRecord", "Organisation", "OrganisationMunicipality",
-    "RoutingRule", "User", "metadata",
+    "RoutingRule", "User", "WebSession", "metadata",
 ]

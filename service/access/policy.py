@@ -163,3 +163,13 @@ def audit_record(
         break_glass=decision.break_glass,
         break_glass_reason=decision.break_glass_reason,
     )
+
+
+def audit_entry_of(problem: Problem) -> AuditRecord | None:
+    """The audit event a refusal carries: an access denial's decision, or the entry another
+    problem (a failed sign-in, a refused form) was raised with."""
+    if isinstance(problem, AccessDenied):
+        return audit_record(problem.principal, problem.decision, problem.resource_type, problem.resource_id,
+                            problem.child_id)
+    entry = getattr(problem, "audit_entry", None)
+    return entry if isinstance(entry, AuditRecord) else None

@@ -24,6 +24,7 @@ class EventFilter:
     actor_id: str | None = None
     organisation_id: uuid.UUID | None = None
     action: str | None = None
+    resource_id: str | None = None
     decision: str | None = None
     purpose: str | None = None
     break_glass: bool | None = None
@@ -40,6 +41,7 @@ def _filtered(query: _Query, where: EventFilter) -> _Query:
         col(AuditEvent.actor_id): where.actor_id,
         col(AuditEvent.actor_organisation_id): where.organisation_id,
         col(AuditEvent.action): where.action,
+        col(AuditEvent.resource_id): where.resource_id,
         col(AuditEvent.decision): where.decision,
         col(AuditEvent.purpose): where.purpose,
         col(AuditEvent.break_glass): where.break_glass,

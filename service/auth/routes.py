@@ -75,18 +75,12 @@ async def issue_token(
         if not username or not password:
             raise _missing(*[n for n, v in (("username", username), ("password", password)) if not v])
         address = request.client.host if request.client else None
-        keys = throttle.keys_for(username, address)
-        wait = await throttle.retry_after(session, keys)
-        if wait is not None:
-            raise request.app.state.anonymous_requests.throttled(address, service.LoginThrottled(wait))
         try:
-            principal, generation = await service.login_with_password(
-                session, username=username, password=password, passwords=passwords
+            principal, generation = await service.password_login(
+                session, username=username, password=password, address=address, passwords=passwords
             )
-        except service.LoginFailed as failed:
-            failed.throttle_keys = keys
-            raise
-        await throttle.record_success(session, username, address)
+        except service.LoginThrottled as throttled:
+            raise request.app.state.anonymous_requests.throttled(address, throttled) from None
         kind = "user"
     elif grant_type == "client_credentials":
         basic = _basic_credentials(request)

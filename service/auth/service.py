@@ -8,12 +8,14 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service.access.policy import audit_entry_of
 from service.access.principal import ANONYMOUS, Principal, PrincipalKind
 from service.access.vocabulary import OrganisationKind, Role, mixes_duties, role_allowed_in
-from service.audit.service import AuditRecord
+from service.audit.service import AuditRecord, record
+from service.auth import throttle
 from service.auth.tokens import VerifiedToken
 from service.core.passwords import Passwords
-from service.core.problems import TooManyRequests, Unauthenticated
+from service.core.problems import Problem, TooManyRequests, Unauthenticated
 from service.organisations import repository as organisations
 from service.organisations.models import Organisation
 
@@ -91,6 +93,58 @@ async def login_with_password(
     return principal, user.token_generation
 
 
+async def password_login(
+    session: AsyncSession, *, username: str, password: str, address: str | None, passwords: Passwords
+) -> tuple[Principal, int]:
+    """A person's sign-in, throttled per username and address: the token endpoint's password
+    grant and the console's sign-in form both come here. A failure carries the throttle keys
+    that the problem handler counts against once the request's transaction is rolled back."""
+    keys = throttle.keys_for(username, address)
+    wait = await throttle.retry_after(session, keys)
+    if wait is not None:
+        raise LoginThrottled(wait)
+    try:
+        principal, generation = await login_with_password(
+            session, username=username, password=password, passwords=passwords
+        )
+    except LoginFailed as failed:
+        failed.throttle_keys = keys
+        raise
+    await throttle.record_success(session, username, address)
+    return principal, generation
+
+
+async def user_principal(session: AsyncSession, user_id: uuid.UUID, *, generation: int) -> Principal:
+    """The principal of a signed-in person as the database says it is now: a removed or
+    disabled user, or one whose tokens and sessions were revoked, is refused."""
+    found_user = await organisations.user_with_organisation(session, user_id)
+    if found_user is None:
+        raise AuthenticationFailed("user no longer exists")
+    user, organisation, codes = found_user
+    actor = Principal(id=str(user.id), kind=PrincipalKind.user, roles=frozenset())
+    if user.disabled:
+        raise AuthenticationFailed("user is disabled", actor=actor)
+    if generation != user.token_generation:
+        raise AuthenticationFailed("token revoked", actor=actor)
+    if mixes_duties(Role(r) for r in user.roles):
+        raise AuthenticationFailed(MIXED_DUTIES, actor=actor)
+    return _principal_for(
+        kind=PrincipalKind.user, subject_id=user.id, roles=user.roles, organisation=organisation, codes=codes
+    )
+
+
+async def record_refusal(session: AsyncSession, problem: Problem) -> float:
+    """Write a refusal's audit event and count a failed sign-in against its throttle keys, in
+    a transaction the refused work is not part of; returns how long to delay the answer."""
+    entry = audit_entry_of(problem)
+    if entry is None:
+        return 0.0
+    await record(session, entry)
+    if isinstance(problem, LoginFailed) and problem.throttle_keys:
+        return await throttle.record_failure(session, problem.throttle_keys)
+    return 0.0
+
+
 async def login_with_client_secret(
     session: AsyncSession, *, client_id: str, client_secret: str, passwords: Passwords
 ) -> tuple[Principal, int]:
@@ -129,20 +183,8 @@ async def principal_from_token(
     except (KeyError, ValueError) as exc:
         raise AuthenticationFailed("malformed subject") from exc
     if claims.get("kind") == "user":
-        found_user = await organisations.user_with_organisation(session, subject)
-        if found_user is None:
-            raise AuthenticationFailed("user no longer exists")
-        user, organisation, codes = found_user
-        actor = Principal(id=str(user.id), kind=PrincipalKind.user, roles=frozenset())
-        if user.disabled:
-            raise AuthenticationFailed("user is disabled", actor=actor)
-        if claims.get("gen") != user.token_generation:
-            raise AuthenticationFailed("token revoked", actor=actor)
-        if mixes_duties(Role(r) for r in user.roles):
-            raise AuthenticationFailed(MIXED_DUTIES, actor=actor)
-        return _principal_for(
-            kind=PrincipalKind.user, subject_id=user.id, roles=user.roles, organisation=organisation, codes=codes
-        )
+        generation = claims.get("gen")
+        return await user_principal(session, subject, generation=generation if isinstance(generation, int) else -1)
     if claims.get("kind") == "client":
         found_client = await organisations.client_with_organisation(session, subject)
         if found_client is None or found_client[0].disabled:

@@ -49,7 +49,9 @@ class DemoSummary:
             f"demo loaded: {self.organisations_created} organisations, {self.users_created} users, "
             f"{self.children_created} children created\n"
             f"every demo user's password is {self.password!r}; users include {sample}\n"
-            "log in: POST /api/v1/auth/token with grant_type=password, or 'Authorize' at "
+            "web console (Bulgarian): http://127.0.0.1:8000/ - sign in as school-koprinka.staff (teacher), "
+            "cp-kazanlak.cp (child protection), rue-lovech.auditor (auditor)\n"
+            "API: POST /api/v1/auth/token with grant_type=password, or 'Authorize' at "
             "http://127.0.0.1:8000/docs"
         )
 

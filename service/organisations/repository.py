@@ -120,3 +120,17 @@ async def client_with_organisation(
     if not rows:
         return None
     return rows[0][0], rows[0][1], sorted(row[2] for row in rows if row[2] is not None)
+
+
+async def organisation_names(session: AsyncSession, organisation_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:
+    if not organisation_ids:
+        return {}
+    rows = await session.execute(
+        select(col(Organisation.id), col(Organisation.name)).where(col(Organisation.id).in_(set(organisation_ids)))
+    )
+    return {organisation_id: name for organisation_id, name in rows}
+
+
+async def organisations_of_kind(session: AsyncSession, kind: str) -> list[Organisation]:
+    query = select(Organisation).where(col(Organisation.kind) == kind).order_by(col(Organisation.name))
+    return list((await session.execute(query)).scalars())

@@ -270,3 +270,13 @@ async def update_client(
         created_at=client.created_at,
         client_secret=new_secret,
     )
+async def organisation_names(session: AsyncSession, *, organisation_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """Organisations by name, for people to read (the directory of agencies is no child data)."""
+    return await repository.organisation_names(session, organisation_ids)
+
+
+async def service_providers(session: AsyncSession) -> list[OrganisationRead]:
+    """The providers an alert may be referred to, by name (the directory of agencies)."""
+    providers = await repository.organisations_of_kind(session, OrganisationKind.service_provider.value)
+    codes = await repository.municipality_codes(session, [p.id for p in providers])
+    return [organisation_read(p, codes[p.id]) for p in providers]

@@ -1,0 +1,23 @@
+"""Mounting the console on the app: its pages, its stylesheet, its error pages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from service.web import alert_pages, audit_pages, auth_pages, child_pages, home
+from service.web.dependencies import SignInRequired
+from service.web.errors import sign_in_required
+from service.web.rendering import Renderer
+
+STATIC_DIR = Path(__file__).parent / "static"
+
+
+def install_console(app: FastAPI) -> None:
+    app.state.console = Renderer()
+    app.add_exception_handler(SignInRequired, sign_in_required)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    for module in (auth_pages, home, child_pages, alert_pages, audit_pages):
+        app.include_router(module.router)

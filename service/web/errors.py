@@ -1,0 +1,44 @@
+"""Refusals on console pages become pages people can read: a failed sign-in shows the sign-in
+form again, an object the person may not see is "not found" (as the API's 404), a refused form
+is a 403 page. No session sends the person to sign in."""
+
+from __future__ import annotations
+
+from fastapi import Request
+from fastapi.responses import RedirectResponse, Response
+
+from service.core.problems import Problem
+from service.web.auth_pages import local_path, login_page
+from service.web.dependencies import SignInRequired
+from service.web.forms import FormErrors
+from service.web.labels import N_
+from service.web.rendering import renderer
+
+CONSOLE_TAG = "console"
+
+
+def is_console_request(request: Request) -> bool:
+    """Answered by a console page (its routes carry the `console` tag)."""
+    route = request.scope.get("route")
+    return CONSOLE_TAG in (getattr(route, "tags", None) or [])
+
+
+async def problem_page(request: Request, problem: Problem) -> Response:
+    if request.url.path == "/login" and problem.status in (401, 429):
+        errors = FormErrors()
+        errors.general.append(
+            N_("Too many failed sign-ins. Try again later.") if problem.status == 429
+            else N_("The username or password is wrong.")
+        )
+        response = login_page(request, next_path="/", errors=errors, status=problem.status)
+        if "Retry-After" in problem.headers:
+            response.headers["Retry-After"] = problem.headers["Retry-After"]
+        return response
+    return renderer(request).page(
+        request, "problem.html", {"status": problem.status, "person": None}, status=problem.status
+    )
+
+
+async def sign_in_required(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, SignInRequired)  # noqa: S101 - registered for it only
+    return RedirectResponse(f"/login?next={local_path(exc.next_path)}", status_code=303)

@@ -1,0 +1,68 @@
+"""What every page shows of the person, and names for the ids a domain answer carries:
+organisations by name, children by the names they are known by (each read through the children
+service, so it is decided and audited as the API's read would be)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from datetime import date
+from functools import partial
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.access.policy import decide
+from service.access.principal import Principal
+from service.access.vocabulary import Action
+from service.auth import service as auth
+from service.children import service as children
+from service.children.schemas import ChildRead
+from service.core.problems import Problem
+from service.organisations import service as organisations
+from service.web.forms import attempt
+from service.web.labels import N_
+from service.web.sessions import SignedIn
+
+#: the menu: what a person may do at all (function level; objects are decided on each page)
+MENU = (
+    ("/", N_("Start"), None),
+    ("/children/search", N_("Find a pupil"), Action.lookup_child),
+    ("/alerts", N_("Alerts"), Action.read_alert),
+    ("/inbox", N_("Inbox"), Action.read_inbox),
+    ("/audit", N_("Audit trail"), Action.read_audit),
+)
+
+
+def may(principal: Principal, action: Action) -> bool:
+    return decide(principal, action).allowed
+
+
+async def person_view(session: AsyncSession, person: SignedIn) -> dict[str, Any]:
+    described = await auth.describe(session, person.principal)
+    organisation = described.get("organisation") or {}
+    return {
+        "username": described.get("username"),
+        "organisation": organisation.get("name"),
+        "roles": described.get("roles", []),
+        "csrf_token": person.csrf_token,
+        "menu": [(href, text) for href, text, action in MENU if action is None or may(person.principal, action)],
+    }
+
+
+async def organisation_names(session: AsyncSession, ids: Iterable[uuid.UUID | None]) -> dict[uuid.UUID, str]:
+    return await organisations.organisation_names(session, organisation_ids=[i for i in ids if i is not None])
+
+
+async def children_known(
+    session: AsyncSession, principal: Principal, child_ids: Iterable[uuid.UUID], today: date
+) -> dict[uuid.UUID, ChildRead]:
+    """The children of a list the person may read (a refused one is left out, its refusal audited)."""
+    known: dict[uuid.UUID, ChildRead] = {}
+    for child_id in dict.fromkeys(child_ids):
+        found = await attempt(
+            session, partial(children.read, session, actor=principal, child_id=child_id, purpose=None, today=today)
+        )
+        if not isinstance(found, Problem):
+            known[child_id] = found
+    return known

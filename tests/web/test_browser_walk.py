@@ -1,0 +1,166 @@
+"""The whole story in a real browser (Debian's Chromium driven by Playwright) against a real
+server on a fresh PostgreSQL database with the demo data: a teacher flags a pupil, the child
+protection officer acknowledges, records a field visit and closes, the teacher sees the outcome,
+and the auditor finds every step in the trail. axe-core checks every page visited; screenshots
+at 360 px and 1280 px go to $OBHVAT_TEST_ARTIFACTS (or the run's temporary folder)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bench.harness import fresh_database, server_process
+from tests.alerts.helpers import KOPRINKA_PUPIL_PINS
+from tests.conftest import DEMO_PASSWORD, POSTGRES_ADMIN_URL, RUN_ID, require_postgresql
+
+CHROMIUM = os.environ.get("OBHVAT_CHROMIUM", "/usr/bin/chromium")
+WIDTHS = (360, 1280)
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+axe_module = pytest.importorskip("axe_playwright_python.sync_playwright")
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[str]:
+    require_postgresql()
+    env = {"OBHVAT_DATA_DIR": str(tmp_path / "data"), "OBHVAT_DEMO_PASSWORD": DEMO_PASSWORD}
+    with fresh_database(admin_url=POSTGRES_ADMIN_URL, prefix=f"obhvat_test_{RUN_ID}", env=env) as url, \
+            server_process(url, env=env, log=tmp_path / "server.log") as (base, _pid):
+        yield base
+
+
+@pytest.fixture
+def artifacts(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    chosen = os.environ.get("OBHVAT_TEST_ARTIFACTS")
+    folder = Path(chosen) / "console" if chosen else tmp_path_factory.mktemp("console-screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+class Walk:
+    """One person's browser: every page it lands on is checked by axe and photographed."""
+
+    def __init__(self, browser: object, base: str, artifacts: Path, who: str) -> None:
+        self.context = browser.new_context(base_url=base, viewport={"width": 1280, "height": 900})  # type: ignore[attr-defined]
+        self.page = self.context.new_page()
+        self.artifacts = artifacts
+        self.who = who
+        self.axe = axe_module.Axe()
+        self.shots = 0
+
+    def check(self, name: str) -> None:
+        results = self.axe.run(self.page)
+        serious = [
+            f"{v['id']} ({v['impact']}): {[n['target'] for n in v['nodes']][:3]}"
+            for v in results.response["violations"]
+            if v["impact"] in ("serious", "critical")
+        ]
+        assert not serious, f"{self.who} {name} ({self.page.url}): {serious}"
+        self.shots += 1
+        for width in WIDTHS:
+            self.page.set_viewport_size({"width": width, "height": 900})
+            shot = self.artifacts / f"{self.who}-{self.shots:02d}-{name}-{width}.png"
+            self.page.screenshot(path=shot, full_page=True)
+        self.page.set_viewport_size({"width": 1280, "height": 900})
+
+    def sign_in(self, username: str) -> None:
+        self.page.goto("/login")
+        self.check("login")
+        self.page.get_by_label("Потребителско име").fill(username)
+        self.page.get_by_label("Парола").fill(DEMO_PASSWORD)
+        self.page.get_by_role("button", name="Вход").click()
+        self.page.wait_for_url("**/")
+        self.check("start")
+
+    def close(self) -> None:
+        self.context.close()
+
+
+@pytest.mark.postgres_only
+def test_a_teacher_flags_a_pupil_and_everyone_sees_it_through(server: str, artifacts: Path) -> None:
+    with playwright_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            _story(browser, server, artifacts)
+        finally:
+            browser.close()
+
+
+def _story(browser: object, base: str, artifacts: Path) -> None:
+    teacher = Walk(browser, base, artifacts, "teacher")
+    teacher.sign_in("school-koprinka.staff")
+    page = teacher.page
+    page.get_by_role("link", name="Търсене на ученик").first.click()
+    teacher.check("search")
+    page.get_by_label("ЕГН или ЛНЧ на ученика").fill(KOPRINKA_PUPIL_PINS[0])
+    page.get_by_role("button", name="Търсене").click()
+    page.wait_for_url("**/children/*")
+    assert KOPRINKA_PUPIL_PINS[0] not in page.url
+    teacher.check("child")
+    page.get_by_role("link", name="Сигнал за този ученик").click()
+    teacher.check("alert-type")
+    page.get_by_label("Неизвинени отсъствия").check()
+    page.get_by_role("button", name="Продължаване").click()
+    teacher.check("alert-form")
+    page.get_by_label("Месец (ГГГГ-ММ)").fill("2026-10")
+    page.get_by_label("Неизвинени часове").fill("14")
+    page.get_by_role("button", name="Изпращане на сигнала").click()
+    page.wait_for_url("**/alerts/*?done=raised")
+    alert_url = page.url.split("?")[0]
+    alert_id = alert_url.rsplit("/", 1)[-1]
+    assert "Сигналът е изпратен" in page.content()
+    teacher.check("alert-raised")
+
+    officer = Walk(browser, base, artifacts, "officer")
+    officer.sign_in("cp-kazanlak.cp")
+    page = officer.page
+    page.get_by_role("link", name="Входящи").first.click()
+    page.wait_for_url("**/inbox")
+    officer.check("inbox")
+    page.screenshot(path=artifacts / "inbox.png")
+    page.locator(f'a[href="/alerts/{alert_id}"]').first.click()
+    officer.check("alert")
+    page.get_by_role("button", name="Потвърждавам получаването").click()
+    page.wait_for_url("**?done=acknowledged")
+    officer.check("acknowledged")
+    page.get_by_label("Какво е направено").select_option("field_visit")
+    page.get_by_label("Резултат от посещението").select_option("found_at_address")
+    page.get_by_label("Какво се случи").fill("Семейството е у дома, детето ще тръгне на училище.")
+    page.get_by_role("button", name="Записване", exact=True).click()
+    page.wait_for_url("**?done=action")
+    officer.check("visit-recorded")
+    page.get_by_label("Резултат", exact=True).select_option("returned_to_school")
+    page.get_by_role("button", name="Приключване на сигнала").click()
+    page.wait_for_url("**?done=closed")
+    officer.check("closed")
+    officer.close()
+
+    page = teacher.page
+    page.goto("/alerts")
+    teacher.check("alerts")
+    assert "Върнат в училище" in page.content()
+    page.goto(alert_url)
+    assert "Върнат в училище" in page.content()
+    assert "Семейството е у дома" not in page.content()
+    teacher.close()
+
+    auditor = Walk(browser, base, artifacts, "auditor")
+    auditor.sign_in("rue-lovech.auditor")
+    page = auditor.page
+    page.goto("/audit")
+    auditor.check("audit")
+    page.get_by_label("Запис (идентификатор на сигнал)").fill(alert_id)
+    page.get_by_role("button", name="Търсене").click()
+    page.wait_for_url("**/audit?*")
+    auditor.check("trail")
+    trail = page.content()
+    for step in ("alert.create", "alert acknowledged", "alert.respond", "alert read"):
+        assert step in trail, f"{step} missing from the trail"
+    assert "Ангел" not in trail
+    auditor.close()
+    if os.environ.get("OBHVAT_WRITE_DOCS_SCREENSHOT") == "1":
+        shutil.copy(artifacts / "inbox.png", Path(__file__).resolve().parents[2] / "docs" / "inbox.png")
