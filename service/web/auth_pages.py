@@ -7,15 +7,16 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from service.access.principal import ANONYMOUS
 from service.audit.service import AuditRecord, record
 from service.auth import service as auth
+from service.auth.anonymous import AnonymousRequests
 from service.auth.dependencies import AppPasswords
 from service.core.clock import utcnow
 from service.core.database import DbSession
+from service.core.problems import TooManyRequests
 from service.core.settings import Environment
 from service.web import sessions
-from service.web.dependencies import CsrfRefused, FormPoster
+from service.web.dependencies import AnonymousCsrfRefused, FormPoster
 from service.web.forms import FormErrors
 from service.web.i18n import LANGUAGE_COOKIE, LANGUAGES
 from service.web.labels import N_
@@ -73,8 +74,14 @@ async def login(
     csrf_token: Annotated[str, Form(max_length=200)] = "",
     next_path: Annotated[str, Form(alias="next", max_length=500)] = "/",
 ) -> Response:
+    anonymous: AnonymousRequests = request.app.state.anonymous_requests
+    address = request.client.host if request.client else None
     if not sessions.same_token(csrf_token, request.cookies.get(PRE_SESSION_COOKIE)):
-        raise CsrfRefused(ANONYMOUS, request.url.path)
+        # no credentials: throttled and counted per address and minute, not audited one by one
+        refused = anonymous.refuse(address)
+        if isinstance(refused, TooManyRequests):
+            raise refused
+        raise AnonymousCsrfRefused
     errors = FormErrors()
     if not username.strip():
         errors.add("username", N_("Enter your username"))
@@ -84,13 +91,12 @@ async def login(
         return login_page(request, next_path=local_path(next_path), username=username, errors=errors, status=422)
     # a failure is a problem for the app's handler: audited and counted against the throttle
     # after this transaction is rolled back, answered late, then shown as this form again
-    principal, generation = await auth.password_login(
-        session,
-        username=username,
-        password=password,
-        address=request.client.host if request.client else None,
-        passwords=passwords,
-    )
+    try:
+        principal, generation = await auth.password_login(
+            session, username=username, password=password, address=address, passwords=passwords
+        )
+    except auth.LoginThrottled as throttled:
+        raise anonymous.throttled(address, throttled) from None
     token = await sessions.sign_in(
         session,
         principal=principal,

@@ -23,14 +23,34 @@ class SignInRequired(Exception):
         self.next_path = next_path
 
 
-class CsrfRefused(Forbidden):
-    """A form posted without this session's CSRF token: refused (403) and audited."""
+CSRF_MESSAGE = "the form's CSRF token is missing or wrong"
 
-    def __init__(self, actor: Principal, path: str) -> None:
-        super().__init__("the form's CSRF token is missing or wrong")
+
+class CsrfRefused(Forbidden):
+    """A form posted without this session's CSRF token: refused (403) and audited. `route` is the
+    route's template (`/alerts/{alert_id}/close`), never the path as sent: the audit chain is
+    immutable, so nothing the caller typed goes into it."""
+
+    def __init__(self, actor: Principal, route: str) -> None:
+        super().__init__(CSRF_MESSAGE)
         self.audit_entry = AuditRecord(
-            actor=actor, action="console form", decision="deny", reason=f"CSRF token missing or wrong: {path}"[:200]
+            actor=actor, action="console form", decision="deny", reason=f"CSRF token missing or wrong: {route}"[:200]
         )
+
+
+class AnonymousCsrfRefused(Forbidden):
+    """A form posted without valid credentials nor a CSRF token (the sign-in form): refused (403),
+    counted with the address's requests without valid credentials, not audited one by one."""
+
+    def __init__(self) -> None:
+        super().__init__(CSRF_MESSAGE)
+
+
+def route_template(request: Request) -> str:
+    """The path of the route that answers (`/alerts/{alert_id}/close`), not the one sent."""
+    route = request.scope.get("route")
+    template = getattr(route, "path", None)
+    return template if isinstance(template, str) else "(unknown route)"
 
 
 async def _signed_in(request: Request, session: DbSession) -> SignedIn:
@@ -49,7 +69,7 @@ async def _form_checked(request: Request, person: SignedInPerson) -> SignedIn:
     form = await request.form()
     offered = form.get("csrf_token")
     if not sessions.same_token(offered if isinstance(offered, str) else None, person.csrf_token):
-        raise CsrfRefused(person.principal, request.url.path)
+        raise CsrfRefused(person.principal, route_template(request))
     return person
 
 

@@ -49,7 +49,14 @@ def _environment(language: str, translations: Translations) -> Environment:
     def field_label(name: str) -> str:
         return translations.gettext(FIELD_LABELS.get(name, name))
 
+    def translate(message: object) -> str:
+        """A message known only at run time (a form error, a menu entry): translated as plain
+        text, escaped like any value. `_()` is for literal strings of the templates: it marks its
+        result safe and applies `%` formatting, so a runtime message must never go through it."""
+        return translations.gettext(str(message))
+
     environment.filters["label"] = label
+    environment.filters["t"] = translate
     environment.filters["field_label"] = field_label
     environment.globals["language"] = language
     environment.globals["languages"] = LANGUAGES
