@@ -100,7 +100,7 @@ def serve(
     """Run the HTTP API (uvicorn). Apply migrations first with `obhvat db upgrade`."""
     import uvicorn
 
-    _settings()  # fail fast, with one line, on a bad setting
+    settings = _settings()  # fail fast, with one line, on a bad setting
     uvicorn.run(
         "service.app:create_app_from_env",
         factory=True,
@@ -108,6 +108,8 @@ def serve(
         port=port,
         workers=workers,
         proxy_headers=True,
+        # only these may name the client in X-Forwarded-For: per-address throttles count it
+        forwarded_allow_ips=settings.trusted_proxies,
         access_log=False,
         timeout_graceful_shutdown=20,
     )

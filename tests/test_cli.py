@@ -594,3 +594,15 @@ def test_clients_disable_of_an_unknown_or_ambiguous_name_is_a_one_line_error(obh
     for _ in range(2):
         obhvat.ok("clients", "create", "E-diary", "--org", "school-test", "--role", "school_staff")
     assert "client id" in _one_line_error(obhvat("clients", "rotate", "E-diary"))
+
+
+def test_serve_trusts_x_forwarded_for_only_from_the_configured_proxies(tmp_path, monkeypatch):
+    import uvicorn
+
+    started: list[dict] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: started.append(options))
+    env = {"OBHVAT_DATA_DIR": str(tmp_path), "OBHVAT_TRUSTED_PROXIES": "10.244.0.0/16"}
+    result = CliRunner().invoke(cli, ["serve"], env=env, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert started[0]["proxy_headers"] is True
+    assert started[0]["forwarded_allow_ips"] == "10.244.0.0/16"

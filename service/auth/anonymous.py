@@ -3,17 +3,21 @@ counted into one audit event per address and minute (DESIGN §4).
 
 Such a request is not a decision about anyone, so it must cost no database work: a token bucket
 per address (an IPv6 address counts by its /64) admits a burst, then a steady rate; past it the
-answer is a 429 with Retry-After. Every such request is counted; `flush` writes the counts of
-minutes that have ended (all of them at shutdown) as one `authenticate`/`deny` event per address
-and minute, its count in the reason. Each API process keeps its own buckets and counts."""
+answer is a 429 with Retry-After. Past MAX_TRACKED_ADDRESSES buckets the least recently used is
+forgotten. Every such request is counted; `flush` writes the counts of minutes that have ended
+(all of them at shutdown) as one `authenticate`/`deny` event per address and minute, its count in
+the reason, for the MAX_AUDITED_ADDRESSES busiest addresses of the minute, and one event with the
+count of the rest and how many addresses sent it, so that many addresses (a host holds many IPv6
+/64s) cannot fill the audit chain. Each API process keeps its own buckets and counts."""
 
 from __future__ import annotations
 
 import ipaddress
 import math
+from collections import OrderedDict, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from service.access.principal import ANONYMOUS
 from service.audit.service import AuditRecord, record
@@ -22,8 +26,10 @@ from service.core.context import RequestFacts, request_facts
 from service.core.database import Database
 from service.core.problems import TooManyRequests, Unauthenticated
 
-#: past this many tracked addresses, buckets that have filled up again are forgotten
+#: past this many tracked addresses, the least recently used address's bucket is forgotten
 MAX_TRACKED_ADDRESSES = 100_000
+#: per minute, the busiest this many addresses get an audit event each; the rest share one
+MAX_AUDITED_ADDRESSES = 100
 UNKNOWN_ADDRESS = "unknown"
 
 
@@ -74,11 +80,21 @@ def _minute(moment: datetime) -> datetime:
 class AnonymousRequests:
     """Token buckets and per-minute counts of requests without valid credentials."""
 
-    def __init__(self, *, burst: int, per_minute: int, clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(
+        self,
+        *,
+        burst: int,
+        per_minute: int,
+        clock: Callable[[], datetime] = utcnow,
+        max_tracked: int | None = None,
+        max_audited: int | None = None,
+    ) -> None:
         self.burst = burst
         self.rate = per_minute / 60.0
         self.clock = clock
-        self._buckets: dict[str, _Bucket] = {}
+        self.max_tracked = MAX_TRACKED_ADDRESSES if max_tracked is None else max_tracked
+        self.max_audited = MAX_AUDITED_ADDRESSES if max_audited is None else max_audited
+        self._buckets: OrderedDict[str, _Bucket] = OrderedDict()
         self._counts: dict[tuple[str, datetime], _Count] = {}
 
     def refuse(self, address: str | None) -> Unauthenticated | TooManyRequests:
@@ -105,9 +121,11 @@ class AnonymousRequests:
         until there will be."""
         bucket = self._buckets.get(key)
         if bucket is None:
-            if len(self._buckets) >= MAX_TRACKED_ADDRESSES:
-                self._forget_full_buckets(now)
+            while len(self._buckets) >= self.max_tracked:
+                self._buckets.popitem(last=False)  # the least recently used
             bucket = self._buckets[key] = _Bucket(tokens=float(self.burst), updated_at=now)
+        else:
+            self._buckets.move_to_end(key)
         elapsed = max(0.0, (now - bucket.updated_at).total_seconds())
         bucket.tokens = min(float(self.burst), bucket.tokens + elapsed * self.rate)
         bucket.updated_at = now
@@ -115,10 +133,6 @@ class AnonymousRequests:
             bucket.tokens -= 1.0
             return None
         return max(1, math.ceil((1.0 - bucket.tokens) / self.rate))
-
-    def _forget_full_buckets(self, now: datetime) -> None:
-        refill = timedelta(seconds=self.burst / self.rate)
-        self._buckets = {k: b for k, b in self._buckets.items() if now - b.updated_at < refill}
 
     def _take_due(self, *, everything: bool) -> list[tuple[str, datetime, _Count]]:
         current = _minute(self.clock())
@@ -137,15 +151,35 @@ class AnonymousRequests:
         taken = self._take_due(everything=everything)
         if not taken:
             return 0
+        events = self._events(taken)
         try:
             async with database.transaction() as session:
-                for address, minute, count in taken:
+                for address, event in events:
                     with request_facts(RequestFacts(client_address=address)):
-                        await record(session, _event(address, minute, count))
+                        await record(session, event)
         except BaseException:
             self._restore(taken)
             raise
-        return len(taken)
+        return len(events)
+
+    def _events(self, taken: list[tuple[str, datetime, _Count]]) -> list[tuple[str | None, AuditRecord]]:
+        """Per minute, an event for each of the busiest `max_audited` addresses, and one for
+        the rest together."""
+        by_minute: defaultdict[datetime, list[tuple[str, _Count]]] = defaultdict(list)
+        for address, minute, count in taken:
+            by_minute[minute].append((address, count))
+        events: list[tuple[str | None, AuditRecord]] = []
+        for minute in sorted(by_minute):
+            counts = sorted(by_minute[minute], key=lambda item: (-item[1].requests, item[0]))
+            named, rest = counts[: self.max_audited], counts[self.max_audited :]
+            events.extend((address, _event(address, minute, count)) for address, count in sorted(named))
+            if rest:
+                together = _Count(
+                    requests=sum(count.requests for _, count in rest),
+                    throttled=sum(count.throttled for _, count in rest),
+                )
+                events.append((None, _others_event(len(rest), minute, together)))
+        return events
 
 
 REASON = "{requests} requests without valid credentials in the minute from {minute} ({throttled} throttled)"
@@ -160,4 +194,19 @@ def _event(address: str, minute: datetime, count: _Count) -> AuditRecord:
         reason=reason,
         resource_type="client_address",
         resource_id=address,
+    )
+
+
+OTHERS_REASON = (
+    "{requests} requests without valid credentials in the minute from {minute} ({throttled} throttled)"
+    " from {addresses} other addresses"
+)
+
+
+def _others_event(addresses: int, minute: datetime, count: _Count) -> AuditRecord:
+    reason = OTHERS_REASON.format(
+        requests=count.requests, minute=f"{minute:%Y-%m-%dT%H:%MZ}", throttled=count.throttled, addresses=addresses
+    )
+    return AuditRecord(
+        actor=ANONYMOUS, action="authenticate", decision="deny", reason=reason, resource_type="client_address"
     )

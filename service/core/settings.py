@@ -6,6 +6,7 @@ at import time, so tests construct their own.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from enum import StrEnum
 from pathlib import Path
@@ -71,6 +72,13 @@ class Settings(BaseSettings):
     anonymous_per_minute: int = Field(
         default=60, ge=1, description="and then per minute; past it they are answered 429"
     )
+    trusted_proxies: str = Field(
+        default="127.0.0.1,::1",
+        description=(
+            "comma-separated addresses or CIDRs of the reverse proxies (the ingress) whose"
+            " X-Forwarded-For names the client; `*` (trust anyone) is refused in production"
+        ),
+    )
     webhooks_allow_insecure: bool = Field(
         default=False, description="allow http:// and private addresses for webhooks (development only)"
     )
@@ -122,6 +130,21 @@ class Settings(BaseSettings):
             raise ValueError("must be a postgresql:// or sqlite:// URL")
         return value
 
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _addresses_or_networks(cls, value: str) -> str:
+        entries = [entry.strip() for entry in value.split(",") if entry.strip()]
+        for entry in entries:
+            if entry == "*":
+                continue
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"{entry[:60]!r} is not an address or CIDR, e.g. 10.0.0.0/8,127.0.0.1"
+                ) from None
+        return ",".join(entries)
+
     @field_validator("public_url")
     @classmethod
     def _absolute_url(cls, value: str | None) -> str | None:
@@ -145,6 +168,11 @@ class Settings(BaseSettings):
                 raise ValueError("OBHVAT_WEBHOOKS_ALLOW_INSECURE must not be set in production")
             if self.public_url is None:
                 raise ValueError("OBHVAT_PUBLIC_URL must be set in production (the address links use)")
+            if "*" in self.trusted_proxies.split(","):
+                raise ValueError(
+                    "OBHVAT_TRUSTED_PROXIES must not be * in production (anyone could choose the client"
+                    " address that throttles count); name the ingress's addresses"
+                )
             if not self.webhook_secret_key or len(self.webhook_secret_key) < 32:
                 raise ValueError(
                     "OBHVAT_WEBHOOK_SECRET_KEY must be set to at least 32 characters in production"

@@ -13,13 +13,23 @@ import pytest
 from sqlalchemy import event, select
 
 from service.audit.models import AuditEvent
-from service.auth.anonymous import address_key
+from service.auth.anonymous import (
+    MAX_AUDITED_ADDRESSES,
+    AnonymousRequests,
+    AnonymousThrottled,
+    CredentialsRefused,
+    address_key,
+)
 
 ME = "/api/v1/me"
 GARBAGE = {"Authorization": "Bearer not.a.token"}
 HOME = "203.0.113.7"  # the address of the test client (tests/conftest.py)
 ELSEWHERE = "198.51.100.9"
 COUNTED = re.compile(r"^(\d+) requests without valid credentials in the minute from (\S+) \((\d+) throttled\)$")
+OTHERS = re.compile(
+    r"^(\d+) requests without valid credentials in the minute from (\S+) \((\d+) throttled\)"
+    r" from (\d+) other addresses$"
+)
 
 
 class FakeClock:
@@ -160,3 +170,45 @@ def test_every_operation_that_needs_a_token_documents_the_429(app):
     assert needing_a_token
     assert all("429" in op["responses"] for op in needing_a_token)
     assert "429" not in app.openapi()["paths"]["/healthz"]["get"]["responses"]
+
+
+def test_past_the_cap_the_least_recently_used_bucket_is_forgotten_and_tracking_stays_bounded(monkeypatch):
+    monkeypatch.setattr("service.auth.anonymous.MAX_TRACKED_ADDRESSES", 50)
+    anonymous = AnonymousRequests(burst=2, per_minute=1, clock=FakeClock())
+    for _ in range(3):
+        anonymous.refuse(HOME)
+    assert isinstance(anonymous.refuse(HOME), AnonymousThrottled)
+    for n in range(500):  # a flood from many addresses; HOME keeps calling now and then
+        anonymous.refuse(f"10.0.{n // 250}.{n % 250}")
+        if n % 20 == 0:
+            assert isinstance(anonymous.refuse(HOME), AnonymousThrottled)  # recently used: its empty bucket is kept
+        assert len(anonymous._buckets) <= 50
+    assert isinstance(anonymous.refuse("10.0.0.0"), CredentialsRefused)  # the least recently used was forgotten
+
+
+async def test_many_addresses_in_a_minute_make_at_most_the_cap_of_events_plus_one_for_the_rest(
+    app, world, clock
+):
+    anonymous = app.state.anonymous_requests
+    addresses = [f"2001:db8:{n:x}::1" for n in range(MAX_AUDITED_ADDRESSES + 37)]  # one /64 each
+    for address in addresses:
+        anonymous.refuse(address)
+    for _ in range(5):
+        anonymous.refuse(HOME)  # the busiest address is among those named
+    clock.move(minutes=1)
+    assert await anonymous.flush(world.database) == MAX_AUDITED_ADDRESSES + 1
+
+    async with world.database.transaction() as session:
+        reasons = (
+            await session.execute(
+                select(AuditEvent.client_address, AuditEvent.reason)
+                .where(AuditEvent.action == "authenticate", AuditEvent.decision == "deny")
+            )
+        ).all()
+    assert len(reasons) == MAX_AUDITED_ADDRESSES + 1
+    named = {address: int(COUNTED.match(reason)[1]) for address, reason in reasons if COUNTED.match(reason)}
+    others = [OTHERS.match(reason) for _, reason in reasons if OTHERS.match(reason)]
+    assert len(named) == MAX_AUDITED_ADDRESSES and named[HOME] == 5
+    assert len(others) == 1
+    assert int(others[0][4]) == len(addresses) + 1 - MAX_AUDITED_ADDRESSES
+    assert sum(named.values()) + int(others[0][1]) == len(addresses) + 5

@@ -153,3 +153,25 @@ def test_cli_prints_the_one_line_and_exits_non_zero(tmp_path) -> None:
     assert len(output.splitlines()) == 1, output
     assert "Traceback" not in output
     assert not (tmp_path / "obhvat.sqlite3").exists()  # nothing was migrated
+
+
+def test_trusting_every_proxy_is_refused_in_production(monkeypatch: pytest.MonkeyPatch) -> None:
+    production = {
+        "OBHVAT_ENVIRONMENT": "production",
+        "OBHVAT_DATABASE_URL": "postgresql://u@db.example/obhvat",
+        "OBHVAT_PIN_SECRET": "p" * 40,
+        "OBHVAT_WEBHOOK_SECRET_KEY": "w" * 40,
+        "OBHVAT_PUBLIC_URL": "https://obhvat.example.bg",
+    }
+    # with `*` uvicorn takes the client-supplied X-Forwarded-For: any caller picks its address
+    message = refusal(**production, OBHVAT_TRUSTED_PROXIES="10.0.0.0/8, *")
+    assert "OBHVAT_TRUSTED_PROXIES" in message
+    for name, value in production.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("OBHVAT_TRUSTED_PROXIES", " 10.244.0.0/16, 127.0.0.1 ,")
+    assert load_settings().trusted_proxies == "10.244.0.0/16,127.0.0.1"
+
+
+def test_trusted_proxies_default_to_loopback_and_must_be_addresses() -> None:
+    assert load_settings().trusted_proxies == "127.0.0.1,::1"
+    assert "OBHVAT_TRUSTED_PROXIES" in refusal(OBHVAT_TRUSTED_PROXIES="ingress.example,10.0.0.1")
