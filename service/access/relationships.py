@@ -197,6 +197,13 @@ def decide_alert(
             consent, child_id=facts.child_id, recipient=org, purpose=None,
             today=today,
         )
+        if refusal is not None and org == facts.source_organisation_id:
+            # no longer a recipient, but still the organisation that raised it: it reads the
+            # alert as its raiser (§4 point 6) and no longer responds to it
+            if action is Action.respond_to_alert:
+                return Decision(False, base.action, f"{refusal}; only recipient organisations respond to an alert",
+                                base.purpose)
+            return _allow(base, f"raised the alert ({refusal})", facts.legal_basis)
         if refusal is not None:
             return Decision(False, base.action, refusal, base.purpose, "consent", consent.consent_id, deny_status=404)
         return Decision(True, base.action, "recipient under consent", base.purpose, "consent", consent.consent_id)

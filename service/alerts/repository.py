@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, exists, func, insert, literal_column, or_, select, true, tuple_, update
+from sqlalchemy import and_, exists, func, insert, literal_column, not_, or_, select, true, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, aliased
 from sqlalchemy.sql.elements import ColumnElement
@@ -136,6 +136,21 @@ async def recipients_of(session: AsyncSession, alert_ids: Sequence[uuid.UUID]) -
     for recipient in rows.scalars():
         found[recipient.alert_id].append(recipient)
     return found
+
+
+async def lapsed_receipts(session: AsyncSession, scope: AccessScope, alert_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+    """Those of the alerts that reached the scope's organisation under a consent that no longer
+    stands: it is no recipient of them any more (DESIGN §4 point 2)."""
+    if not alert_ids:
+        return set()
+    rows = await session.execute(
+        select(col(AlertRecipient.alert_id)).where(
+            col(AlertRecipient.alert_id).in_(alert_ids),
+            col(AlertRecipient.organisation_id) == scope.organisation_id,
+            not_(consent_stands(col(AlertRecipient.consent_id), scope.organisation_id, scope.today)),
+        )
+    )
+    return set(rows.scalars())
 
 
 async def actions_of(session: AsyncSession, alert_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[AlertAction]]:

@@ -35,14 +35,18 @@ def _follows_by_jurisdiction(alert: Alert, viewer: AccessScope) -> bool:
     )
 
 
-def sees_as_raiser(alert: Alert, recipients: list[AlertRecipient], viewer: AccessScope) -> bool:
+def sees_as_raiser(
+    alert: Alert, recipients: list[AlertRecipient], viewer: AccessScope, *, lapsed: bool = False
+) -> bool:
     """Whether the viewer sees the alert only as the organisation that raised it (a school, a
     provider, a police unit that is not a recipient): status, acknowledgements and outcome,
     never other agencies' actions or notes, nor which providers the case was referred to.
 
     Having raised an alert is no relationship with the case itself: a provider whose guardian's
-    consent was withdrawn keeps seeing the alert it raised, but nothing that others did."""
-    if any(r.organisation_id == viewer.organisation_id for r in recipients):
+    consent was withdrawn keeps seeing the alert it raised, but nothing that others did. So is
+    one that was also referred the alert under a consent that no longer stands (`lapsed`): that
+    receipt no longer makes it a recipient."""
+    if not lapsed and any(r.organisation_id == viewer.organisation_id for r in recipients):
         return False
     if _follows_by_jurisdiction(alert, viewer):
         return False
@@ -60,9 +64,16 @@ def _action_visible(action: AlertAction, viewer: AccessScope, raiser_view: bool)
 
 
 def alert_read(
-    alert: Alert, recipients: list[AlertRecipient], actions: list[AlertAction], viewer: AccessScope
+    alert: Alert,
+    recipients: list[AlertRecipient],
+    actions: list[AlertAction],
+    viewer: AccessScope,
+    *,
+    lapsed: bool = False,
 ) -> AlertRead:
-    raiser_view = sees_as_raiser(alert, recipients, viewer)
+    """The alert as the viewer may see it; `lapsed` when the viewer received it under a consent
+    that no longer stands."""
+    raiser_view = sees_as_raiser(alert, recipients, viewer, lapsed=lapsed)
     referred = {a.recipient_id for a in actions if a.kind == ActionKind.referral.value} if raiser_view else set()
     return AlertRead(
         id=alert.id,
@@ -111,7 +122,8 @@ async def alert_reads(session: AsyncSession, alerts: list[Alert], scope: AccessS
     ids = [a.id for a in alerts]
     recipients = await repository.recipients_of(session, ids)
     actions = await repository.actions_of(session, ids)
-    return [alert_read(a, recipients[a.id], actions[a.id], scope) for a in alerts]
+    lapsed = await repository.lapsed_receipts(session, scope, ids)
+    return [alert_read(a, recipients[a.id], actions[a.id], scope, lapsed=a.id in lapsed) for a in alerts]
 
 
 async def audit_reads(session: AsyncSession, actor: Principal, decision: Decision, alerts: list[Alert]) -> None:

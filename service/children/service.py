@@ -261,6 +261,8 @@ async def update_enrolment(
         if data.end_date < enrolment.start_date:
             raise field_error("/end_date", "end date is before the start date")
         await repository.lock_child(session, enrolment.child_id)
+        # read after the lock: a release committed meanwhile is seen
+        await session.refresh(enrolment)
         if enrolment.release_destination is not None:
             raise EnrolmentConflict(
                 actor, "the pupil was released; the enrolment ended on the release date",

@@ -58,6 +58,8 @@ async def release(
     is an audited 404). Only a current enrolment is released, once."""
     enrolment = await own_enrolment(session, actor=actor, enrolment_id=enrolment_id)
     await repository.lock_child(session, enrolment.child_id)
+    # read after the lock: a release committed meanwhile is seen, so only one passes
+    await session.refresh(enrolment)
     await _check_destination(session, enrolment, data)
     day = data.date or today
     if enrolment.release_destination is not None:

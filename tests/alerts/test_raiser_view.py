@@ -140,3 +140,67 @@ async def test_a_school_does_not_see_which_provider_its_alert_was_referred_to(cl
     assert "referral_answered" not in {e["event"] for e in history.json()["entries"]}
     cp_history = await client.get(f"/api/v1/children/{child_id}/history", headers=people.cp)
     assert "referral_answered" in {e["event"] for e in cp_history.json()["entries"]}
+
+
+async def test_a_provider_referred_its_own_alert_sees_it_as_its_raiser_once_the_consent_is_withdrawn(
+    client, people, child_id
+):
+    """A provider that raised an alert and was then referred it keeps, after the guardian
+    withdraws that consent, only the raiser's view: in the list, the item and the history alike,
+    never child protection's actions, the outcome's reason or the referral."""
+    await _referred_case(client, people, child_id)  # the provider's standing relationship (first consent)
+    raised = await raise_alert(
+        client, people.provider, child_id, "abuse_or_neglect_suspected", severity="urgent",
+        details={"immediate_danger": False},
+    )
+    second_consent = await _consent(client, people, child_id)
+    referral_text = "Насочване обратно към доставчика."
+    referred = await act(
+        client, people.cp, raised["id"], "actions",
+        {"kind": "referral", "recipient_id": people.provider_id, "text": referral_text},
+    )
+    assert referred.status_code == 200, referred.text
+    declined = await act(
+        client, people.provider, raised["id"], "referral-answer", {"accepted": False, "reason": "Нямаме капацитет."}
+    )
+    assert declined.status_code == 200, declined.text
+    worked = await act(client, people.cp, raised["id"], "actions", {"kind": "contact_family", "text": CP_TEXT})
+    assert worked.status_code == 200, worked.text
+    closed = await act(
+        client, people.cp, raised["id"], "close",
+        {"outcome": "referred_to_service", "reason": "Семейството е подкрепено."},
+    )
+    assert closed.status_code == 200, closed.text
+
+    withdrawn = await client.post(
+        f"/api/v1/consents/{second_consent}/withdraw", json={"reason": "Майката оттегли съгласието."},
+        headers=people.cp,
+    )
+    assert withdrawn.status_code == 200, withdrawn.text
+
+    def raiser_view(alert: dict[str, Any]) -> None:
+        assert alert["actions"] == [], alert["actions"]
+        assert alert["outcome_reason"] is None
+        assert all(r["referral_reason"] is None for r in alert["recipients"])
+        assert people.provider_id not in by_organisation(alert)
+        assert alert["status"] == "closed"
+
+    item = await client.get(f"/api/v1/alerts/{raised['id']}", headers=people.provider)
+    assert item.status_code == 200, item.text
+    raiser_view(item.json())
+    listed = await client.get("/api/v1/alerts", params={"child_id": child_id}, headers=people.provider)
+    assert listed.status_code == 200, listed.text
+    [in_list] = [a for a in listed.json()["items"] if a["id"] == raised["id"]]
+    raiser_view(in_list)
+    assert in_list == item.json()
+    history = await client.get(f"/api/v1/children/{child_id}/history", headers=people.provider)
+    assert history.status_code == 200, history.text
+    for text in (CP_TEXT, referral_text, "Семейството е подкрепено.", "Нямаме капацитет."):
+        assert text not in listed.text and text not in item.text and text not in history.text
+
+    # it is no longer a recipient: it cannot respond to the alert
+    refused = await client.post(
+        f"/api/v1/alerts/{raised['id']}/actions", json={"kind": "note", "text": "Бележка."},
+        headers={**people.provider, "If-Match": item.headers["ETag"]},
+    )
+    assert refused.status_code in (403, 404), refused.text
