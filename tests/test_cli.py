@@ -546,6 +546,7 @@ def test_demo_load_is_refused_in_production(obhvat):
             "OBHVAT_DATABASE_URL": "postgresql://obhvat@127.0.0.1:1/obhvat",
             "OBHVAT_PIN_SECRET": "p" * 40,
             "OBHVAT_WEBHOOK_SECRET_KEY": "w" * 40,
+            "OBHVAT_PUBLIC_URL": "https://obhvat.example.bg",
         }
     )
     line = _one_line_error(obhvat("demo", "load"))
