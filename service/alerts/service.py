@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.access.consent import sharing_refusal
 from service.access.policy import AccessDenied, Decision, audit_record, decide, enforce
 from service.access.principal import Principal
-from service.access.relationships import decide_alert, decide_child, scope_for
+from service.access.relationships import ChildFacts, decide_alert, decide_child, scope_for
 from service.access.vocabulary import Action, OrganisationKind, Purpose
 from service.alerts import repository
 from service.alerts.details import DETAILS_MODELS, AlertType
@@ -30,6 +30,7 @@ from service.alerts.views import alert_read, alert_reads, audit_reads
 from service.audit import free_text
 from service.audit.service import record_many
 from service.children import repository as children
+from service.children.models import Child
 from service.consent import repository as consents
 from service.core.clock import utcnow
 from service.core.problems import ValidationProblem, field_error
@@ -96,18 +97,10 @@ async def create_alert(
     decision = decide(actor, Action.create_alert, purpose=purpose)
     if not decision.allowed:
         raise AccessDenied(actor, decision, resource_type="alert")
-    child = await children.get_child(session, data.child_id)
-    if child is None:
-        raise AccessDenied(
-            actor,
-            Decision(False, Action.create_alert, "no such child", decision.purpose, deny_status=404),
-            resource_type="child",
-            resource_id=str(data.child_id),
-        )
-    facts = await children.child_facts(session, child, today)
-    decision = decide_child(actor, Action.create_alert, facts, purpose=purpose)
-    if not decision.allowed:
-        raise AccessDenied(actor, decision, resource_type="child", resource_id=str(child.id), child_id=child.id)
+    child, facts, decision = await _child_for_alert(
+        session, actor=actor, child=await children.get_child(session, data.child_id), child_id=data.child_id,
+        purpose=purpose, today=today,
+    )
     if facts.municipality_code is None:
         raise field_error("/child_id", "the child has neither an address municipality nor a current school")
     details = _validated_details(data.type, data.details)
@@ -151,6 +144,31 @@ async def create_alert(
     return alert_read(alert, routed, [], scope_for(actor, decision, today))
 
 
+async def _child_for_alert(
+    session: AsyncSession,
+    *,
+    actor: Principal,
+    child: Child | None,
+    child_id: uuid.UUID,
+    purpose: Purpose | None,
+    today: date,
+) -> tuple[Child, ChildFacts, Decision]:
+    """The object-level decision on raising an alert about `child`: a missing child is a 404,
+    an unrelated one is refused as the policy says."""
+    if child is None:
+        raise AccessDenied(
+            actor,
+            Decision(False, Action.create_alert, "no such child", purpose or actor.default_purpose, deny_status=404),
+            resource_type="child",
+            resource_id=str(child_id),
+        )
+    facts = await children.child_facts(session, child, today)
+    decision = decide_child(actor, Action.create_alert, facts, purpose=purpose)
+    if not decision.allowed:
+        raise AccessDenied(actor, decision, resource_type="child", resource_id=str(child.id), child_id=child.id)
+    return child, facts, decision
+
+
 async def redecide_creation(
     session: AsyncSession,
     *,
@@ -166,19 +184,12 @@ async def redecide_creation(
     decision = decide(actor, Action.create_alert, purpose=purpose)
     if not decision.allowed:
         raise AccessDenied(actor, decision, resource_type="alert", resource_id=str(alert_id))
-    child = await children.get_child(session, data.child_id)
     alert = await repository.get_alert(session, alert_id)
-    if child is None or alert is None:
-        raise AccessDenied(
-            actor,
-            Decision(False, Action.create_alert, "no such child", decision.purpose, deny_status=404),
-            resource_type="child",
-            resource_id=str(data.child_id),
-        )
-    facts = await children.child_facts(session, child, today)
-    decision = decide_child(actor, Action.create_alert, facts, purpose=purpose)
-    if not decision.allowed:
-        raise AccessDenied(actor, decision, resource_type="child", resource_id=str(child.id), child_id=child.id)
+    child, facts, decision = await _child_for_alert(
+        session, actor=actor, child=await children.get_child(session, data.child_id) if alert else None,
+        child_id=data.child_id, purpose=purpose, today=today,
+    )
+    assert alert is not None  # noqa: S101 - _child_for_alert refused a missing alert as a missing child
     if alert.consent_id is not None:
         consent = (await consents.facts_by_id(session, [alert.consent_id])).get(alert.consent_id)
         refusal = sharing_refusal(
