@@ -17,6 +17,7 @@ from service.absences.routes import router as absences_router
 from service.access.policy import audit_entry_of, refused_write
 from service.access.principal import Principal
 from service.alerts.routes import router as alerts_router
+from service.audit import sequencer
 from service.audit.routes import router as audit_router
 from service.auth.anonymous import AnonymousRequests
 from service.auth.keys import KeyRing, pin_secret_for
@@ -167,6 +168,11 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         flusher = asyncio.create_task(_flush_anonymous_counts(anonymous, database))
+        linker = (
+            None
+            if database.link_in_request
+            else asyncio.create_task(sequencer.run(database, interval=settings.audit_link_seconds))
+        )
         listener = (
             start_listener(settings.metrics_host, settings.metrics_port, token=settings.metrics_token)
             if settings.metrics_port is not None
@@ -177,9 +183,11 @@ def create_app(
         finally:
             if listener is not None:
                 listener.stop()
-            flusher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await flusher
+            for task in (flusher, linker):
+                if task is not None:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
             await anonymous.flush(database, everything=True)  # the minute in progress is not lost
             if own_database:
                 await database.dispose()

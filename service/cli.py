@@ -73,7 +73,14 @@ def _run(work: Callable[[Settings, Database], Awaitable[T]]) -> T:
     async def main() -> T:
         database = Database(create_engine(settings.effective_database_url, pool_size=2))
         try:
-            return await work(settings, database)
+            done = await work(settings, database)
+            if not database.link_in_request:
+                from service.audit import sequencer
+
+                # what the command recorded is in the chain when it returns, unless a running
+                # service's sequencer holds the linker's lock (then it links it)
+                await sequencer.link_committed(database)
+            return done
         finally:
             await database.dispose()
 

@@ -9,7 +9,14 @@ from service.alerts.models import (
     InboxNotice,
     RoutingRule,
 )
-from service.audit.models import AuditCheckpoint, AuditEvent, AuditFreeText, AuditHead, BreakGlassReview
+from service.audit.models import (
+    AuditCheckpoint,
+    AuditEvent,
+    AuditFreeText,
+    AuditHead,
+    AuditPending,
+    BreakGlassReview,
+)
 from service.auth.throttle import LoginThrottle
 from service.children.models import Child, Enrolment
 from service.consent.models import Consent, ConsentRecipient
@@ -28,6 +35,7 @@ from service.web.models import WebSession
 __all__ = [
     "AbsenceBatch", "AbsenceReport", "AbsenceRule",
     "Alert", "AlertAction", "AlertRecipient", "AuditCheckpoint", "AuditEvent", "AuditFreeText", "AuditHead",
+    "AuditPending",
     "BreakGlassReview",
     "Child", "Client", "Consent", "ConsentRecipient", "DeadlineRule", "DeliveryAttempt",
     "EscalationRule", "InboxNotice", "OutboxDelivery", "Webhook",

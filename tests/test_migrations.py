@@ -34,6 +34,7 @@ APP_TABLES = {
     "app_user",
     "audit_event",
     "audit_head",
+    "audit_pending",
     "child",
     "enrolment",
     "feed_counter",

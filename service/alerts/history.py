@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import date
 from urllib.parse import unquote
 
@@ -18,7 +19,7 @@ from service.alerts.schemas import AlertRead, ChildHistory, HistoryEntry
 from service.alerts.views import alert_reads
 from service.audit import free_text
 from service.audit.chain import canonical_time
-from service.audit.service import queue_break_glass_review, record
+from service.audit.service import record
 from service.children import repository as children
 from service.children.service import readable_child
 from service.core.problems import ValidationProblem
@@ -141,9 +142,8 @@ async def _break_glass(
             resource_type="child",
             resource_id=str(child_id),
         )
-    entry = audit_record(actor, decision, "child", child.id, child.id)
-    seq = await record(session, entry)
-    await queue_break_glass_review(session, seq=seq, entry=entry)
+    entry = replace(audit_record(actor, decision, "child", child.id, child.id), for_review=True)
+    await record(session, entry)
     facts = await children.child_facts(session, child, today)
     if facts.municipality_code:
         departments = await repository.organisations_serving(

@@ -41,6 +41,10 @@ HASHED_FIELDS = (
     "request_id",
     "client_address",
 )
+#: What an event holds while it waits to be linked: everything hashed but its position.
+PENDING_FIELDS = tuple(name for name in HASHED_FIELDS if name != "seq")
+#: Every stored column of a linked event, in the order exports and verification read them.
+STORED_FIELDS = (*HASHED_FIELDS, "prev_hash", "hash")
 #: Hashed fields left out of the canonical JSON when they are null (added after events existed).
 OPTIONAL_FIELDS = frozenset({"break_glass_reason_sha256"})
 

@@ -12,36 +12,15 @@ from datetime import datetime
 from typing import Any
 
 from service.audit import repository
-from service.audit.chain import canonical_time
+from service.audit.chain import STORED_FIELDS, canonical_time
 from service.audit.repository import EventFilter
 from service.audit.schemas import AccessEntry, AccessReport
 from service.core.csv_writer import BOM, CsvWriter, csv_text
 from service.core.database import Database
 
 BATCH = 2000
-EXPORT_FIELDS = (
-    "seq",
-    "occurred_at",
-    "actor_id",
-    "actor_kind",
-    "actor_organisation_id",
-    "actor_roles",
-    "action",
-    "resource_type",
-    "resource_id",
-    "child_id",
-    "purpose",
-    "basis",
-    "consent_id",
-    "decision",
-    "reason",
-    "break_glass",
-    "break_glass_reason_sha256",
-    "request_id",
-    "client_address",
-    "prev_hash",
-    "hash",
-)
+#: everything stored but the legacy break-glass text (see `AuditEvent.break_glass_reason`)
+EXPORT_FIELDS = tuple(name for name in STORED_FIELDS if name != "break_glass_reason")
 
 
 def _plain(value: Any) -> Any:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, Column, Index, String, Text
+from sqlalchemy import JSON, BigInteger, Column, Index, Integer, String, Text
 from sqlmodel import Field, SQLModel
 
 from service.core.database import UtcDateTime
@@ -50,12 +50,51 @@ class AuditEvent(SQLModel, table=True):
     hash: str = Field(sa_column=Column(String(64), nullable=False, unique=True))
 
 
+class AuditPending(SQLModel, table=True):
+    """An event recorded with its change, in the change's transaction, waiting to be linked.
+
+    Requests only insert here (no shared row is touched, so none waits for another); the
+    sequencer (`service.audit.sequencer`) moves events into `audit_event` in the order of
+    (`txid`, `id`), assigning `seq`, `prev_hash` and `hash`, and deletes them here in the same
+    transaction, so an event is either pending or linked, never lost and never linked twice.
+    The columns are the hashed fields of an event less `seq` (see `chain.PENDING_FIELDS`).
+    """
+
+    __tablename__ = "audit_pending"
+    __table_args__ = (Index("ix_audit_pending_txid_id", "txid", "id"),)
+
+    id: int | None = Field(
+        default=None, sa_column=Column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    )
+    #: the inserting transaction's id (PostgreSQL `pg_current_xact_id()`; 0 on SQLite), which
+    #: orders linking: every transaction below the oldest one still running has ended
+    txid: int = Field(sa_column=Column(BigInteger, nullable=False))
+    occurred_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
+    actor_id: str = Field(max_length=200)
+    actor_kind: str = Field(max_length=20)
+    actor_organisation_id: uuid.UUID | None = None
+    actor_roles: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    action: str = Field(max_length=100)
+    resource_type: str | None = Field(default=None, max_length=50)
+    resource_id: str | None = Field(default=None, max_length=100)
+    child_id: uuid.UUID | None = None
+    purpose: str | None = Field(default=None, max_length=50)
+    basis: str | None = Field(default=None, max_length=50)
+    consent_id: uuid.UUID | None = None
+    decision: str = Field(max_length=10)
+    reason: str = Field(max_length=500)
+    break_glass: bool = False
+    break_glass_reason: str | None = Field(default=None, max_length=1000)
+    break_glass_reason_sha256: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
+    request_id: str | None = Field(default=None, max_length=100)
+    client_address: str | None = Field(default=None, max_length=100)
+
+
 class AuditHead(SQLModel, table=True):
     """A single row holding the chain's last `seq` and `hash`.
 
-    Appending starts by updating this row, which takes the row lock (PostgreSQL) or the write lock
-    (SQLite) and hands back the previous link in one round trip; appenders queue here, not on
-    the event table, and seq stays gap-free because a rolled-back append rolls this back too.
+    Only the linker moves it (the sequencer, one at a time across processes under an advisory
+    lock; or, on SQLite, the request itself, which holds the database's single write lock anyway).
     """
 
     __tablename__ = "audit_head"
@@ -71,7 +110,10 @@ class BreakGlassReview(SQLModel, table=True):
     __tablename__ = "break_glass_review"
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
-    audit_seq: int = Field(sa_column=Column(BigInteger, nullable=False, unique=True))
+    #: the access's event in the chain; set by the sequencer when it links the event
+    audit_seq: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True, unique=True))
+    #: the access's event while it waits to be linked (`audit_pending.id`)
+    audit_pending_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True, unique=True))
     actor_id: str = Field(max_length=200)
     actor_organisation_id: uuid.UUID | None = None
     child_id: uuid.UUID = Field(index=True)

@@ -85,6 +85,8 @@ class VerifyResult(BaseModel):
     first_bad_seq: int | None
     problem: str | None
     head: ChainHead
+    unlinked: int = Field(description="events recorded and not yet linked into the chain by the sequencer")
+    oldest_unlinked_seconds: float | None = Field(description="age of the oldest event not yet linked")
 
 
 class CheckpointRead(BaseModel):

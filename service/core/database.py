@@ -70,14 +70,35 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     )
 
 
+def links_in_request(session: AsyncSession) -> bool:
+    """Whether this session's transaction links what it records (audit events, feed positions)
+    itself, rather than leaving them to the sequencer: see `Database`."""
+    return bool(session.info.get(LINK_IN_REQUEST, False))
+
+
+LINK_IN_REQUEST = "link_in_request"
+
+
 class Database:
     """Engine plus session factory. Tests may bind it to one connection in an outer transaction
-    (`join_transaction_mode="create_savepoint"`) so every test is rolled back."""
+    (`join_transaction_mode="create_savepoint"`) so every test is rolled back.
 
-    def __init__(self, engine: AsyncEngine, bind: AsyncConnection | None = None) -> None:
+    `link_in_request`: whether a transaction links the audit events and feed positions it
+    records before it commits (taking the chain's head for its duration), instead of leaving
+    them to the sequencer. By default SQLite does (it has one writer at a time anyway), and so
+    does a database bound to one connection (the tests' rolled-back transaction, which no
+    sequencer could see into); PostgreSQL otherwise leaves linking to the sequencer.
+    """
+
+    def __init__(
+        self, engine: AsyncEngine, bind: AsyncConnection | None = None, *, link_in_request: bool | None = None
+    ) -> None:
         self.engine = engine
         self.is_sqlite = engine.dialect.name == "sqlite"
-        options: dict[str, Any] = {"expire_on_commit": False}
+        if link_in_request is None:
+            link_in_request = self.is_sqlite or bind is not None
+        self.link_in_request = link_in_request
+        options: dict[str, Any] = {"expire_on_commit": False, "info": {LINK_IN_REQUEST: self.link_in_request}}
         if bind is not None:
             options["join_transaction_mode"] = "create_savepoint"
         self.sessionmaker = async_sessionmaker(bind or engine, **options)

@@ -98,6 +98,8 @@ class Settings(BaseSettings):
     webhook_backoff_seconds: float = Field(default=5.0, gt=0)
     worker_batch_size: int = Field(default=50, ge=1, le=1000)
     worker_poll_seconds: float = Field(default=1.0, gt=0)
+    #: how often the audit sequencer links recorded events into the chain (PostgreSQL)
+    audit_link_seconds: float = Field(default=0.1, gt=0, le=10)
     worker_lease_seconds: int = Field(default=60, ge=5)
     deadline_check_seconds: float = Field(default=60.0, gt=0)
     retention_child_years: int = Field(

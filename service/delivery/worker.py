@@ -11,6 +11,7 @@ are claimed again. SIGTERM stops the claiming; the batch in hand is finished and
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import base64
 import hashlib
 import hmac
@@ -32,6 +33,7 @@ from sqlmodel import col
 from service.access.principal import Principal, PrincipalKind
 from service.alerts import repository as alerts
 from service.alerts.models import Alert, AlertRecipient
+from service.audit import sequencer
 from service.audit.service import AuditRecord, record_many
 from service.core.clock import utcnow
 from service.core.database import Database
@@ -388,5 +390,16 @@ async def run_worker(settings: Settings, database: Database, *, once: bool = Fal
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, worker.stopping.set)
     log.info("worker_started", once=once)
-    await worker.run(once=once)
+    linker = None if database.link_in_request or once else asyncio.create_task(
+        sequencer.run(database, interval=settings.audit_link_seconds)
+    )
+    try:
+        await worker.run(once=once)
+    finally:
+        if linker is not None:
+            linker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await linker
+    if once and not database.link_in_request:
+        await sequencer.link_committed(database)
     log.info("worker_stopped")

@@ -13,7 +13,8 @@ from service.access.principal import Principal, PrincipalKind
 from service.access.vocabulary import Role
 from service.audit.ddl import APPEND_ONLY_MESSAGE, app_role_grants
 from service.audit.models import AuditEvent
-from service.audit.service import AuditRecord, record
+from service.audit.service import AuditRecord
+from tests.audit.linked import record_linked
 
 ACTOR = Principal(id="cli:test", kind=PrincipalKind.system, roles=frozenset({Role.admin}))
 
@@ -31,7 +32,7 @@ def _entry() -> AuditRecord:
 
 async def _record_some(database, n: int = 3) -> list[int]:
     async with database.transaction() as session:
-        return [await record(session, _entry()) for _ in range(n)]
+        return [(await record_linked(session, _entry()))[0] for _ in range(n)]
 
 
 async def _snapshot(database) -> list[tuple]:
@@ -116,7 +117,7 @@ async def test_postgresql_app_role_may_read_and_append_but_not_change_the_trail(
             assert (await session.execute(text("SELECT current_user"))).scalar_one() == role
 
             # the API's work: read, append (which also moves audit_head), change other tables
-            appended = await record(session, _entry())
+            appended = (await record_linked(session, _entry()))[0]
             assert appended == existing[-1] + 1
             count = (await session.execute(text("SELECT count(*) FROM audit_event"))).scalar_one()
             assert count >= 3

@@ -12,7 +12,8 @@ from service.access.principal import Principal, PrincipalKind
 from service.access.vocabulary import Role
 from service.audit.chain import HASHED_FIELDS, event_hash
 from service.audit.models import GENESIS_HASH, AuditEvent, AuditHead
-from service.audit.service import AuditRecord, record, record_many
+from service.audit.service import AuditRecord
+from tests.audit.linked import record_linked
 
 OFFICER = Principal(
     id=str(uuid.uuid4()),
@@ -59,11 +60,11 @@ async def test_recorded_events_form_an_intact_chain_from_the_genesis_hash(databa
     seqs = []
     for n in range(5):
         async with database.transaction() as session:
-            seqs.append(await record(session, _entry(n)))
+            seqs.append((await record_linked(session, _entry(n)))[0])
     async with database.transaction() as session:
-        seqs.extend(await record_many(session, [_entry(n) for n in range(5, 12)]))
+        seqs.extend(await record_linked(session, *[_entry(n) for n in range(5, 12)]))
         seqs.append(
-            await record(session, _entry(12, break_glass=True, break_glass_reason="x" * 30))
+            (await record_linked(session, _entry(12, break_glass=True, break_glass_reason="x" * 30)))[0]
         )
 
     events = await _all_events(database)
@@ -82,7 +83,7 @@ async def test_stored_fields_are_the_ones_recorded(database):
     occurred = datetime(2026, 11, 23, 8, 30, 15, 123456, tzinfo=UTC)
     entry = _entry(1, occurred_at=occurred, consent_id=uuid.uuid4())
     async with database.transaction() as session:
-        seq = await record(session, entry)
+        seq = (await record_linked(session, entry))[0]
     async with database.transaction() as session:
         event = await session.get(AuditEvent, seq)
     assert event is not None
@@ -101,7 +102,7 @@ async def test_stored_fields_are_the_ones_recorded(database):
 
 async def test_changing_any_hashed_field_changes_the_hash(database):
     async with database.transaction() as session:
-        seq = await record(session, _entry(1))
+        seq = (await record_linked(session, _entry(1)))[0]
     async with database.transaction() as session:
         event = await session.get(AuditEvent, seq)
     assert event is not None
@@ -124,19 +125,18 @@ async def test_changing_any_hashed_field_changes_the_hash(database):
 
 async def test_a_rolled_back_append_leaves_no_gap(database):
     async with database.transaction() as session:
-        first = await record(session, _entry(1))
+        first = (await record_linked(session, _entry(1)))[0]
 
     class Boom(Exception):
         pass
 
     with pytest.raises(Boom):
         async with database.transaction() as session:
-            await record(session, _entry(2))
-            await record(session, _entry(3))
+            await record_linked(session, _entry(2), _entry(3))
             raise Boom
 
     async with database.transaction() as session:
-        after = await record(session, _entry(4))
+        after = (await record_linked(session, _entry(4)))[0]
 
     assert after == first + 1
     assert_chain_intact(await _all_events(database))
