@@ -18,7 +18,7 @@ from service.access.policy import audit_entry_of, refused_write
 from service.access.principal import Principal
 from service.alerts.routes import router as alerts_router
 from service.audit import sequencer
-from service.audit.routes import router as audit_router
+from service.auditor.routes import router as audit_router
 from service.auth.anonymous import AnonymousRequests
 from service.auth.keys import KeyRing, pin_secret_for
 from service.auth.routes import JWKS_PATH, well_known

@@ -409,9 +409,9 @@ def audit_verify(
     from sqlalchemy import select
     from sqlmodel import col
 
-    from service.audit import checkpoints
     from service.audit.models import AuditHead
     from service.audit.verify import verify_chain
+    from service.auditor import checkpoints
     from service.auth.keys import KeyRing
 
     document = None
@@ -449,7 +449,7 @@ def audit_checkpoint(
     output: Annotated[Path | None, typer.Option(help="also write the checkpoint to this file")] = None,
 ) -> None:
     """Sign the chain head now and print the checkpoint; keep a copy outside the database."""
-    from service.audit import checkpoints
+    from service.auditor import checkpoints
     from service.auth.keys import KeyRing
 
     async def work(settings: Settings, database: Database) -> Any:
@@ -473,8 +473,8 @@ def audit_export(
     output: Annotated[Path | None, typer.Option(help="file to write (default: standard output)")] = None,
 ) -> None:
     """Export every audit event as JSON lines or CSV (formula cells neutralised)."""
-    from service.audit.export import export_lines
     from service.audit.repository import EventFilter
+    from service.auditor.export import export_lines
 
     if format not in ("jsonl", "csv"):
         raise _fail("error: --format must be jsonl or csv")

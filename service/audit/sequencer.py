@@ -25,11 +25,11 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any
 
 import structlog
 from prometheus_client import Gauge, Histogram
-from sqlalchemy import Table, bindparam, delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -85,11 +85,9 @@ async def _link_batch(session: AsyncSession) -> int:
     await session.execute(insert(AuditEvent), events)
     await session.execute(delete(AuditPending).where(col(AuditPending.id).in_([row["id"] for row in pending])))
     if reviews:
-        review = cast(Table, BreakGlassReview.__table__)  # Core: one statement for many rows
-        await session.execute(
-            update(review).where(review.c.audit_pending_id == bindparam("pending")).values(audit_seq=bindparam("linked")),
-            reviews,
-        )
+        review = BreakGlassReview.metadata.tables["break_glass_review"]
+        linked = update(review).where(review.c.audit_pending_id == bindparam("pending"))
+        await session.execute(linked.values(audit_seq=bindparam("linked")), reviews)  # Core: one statement
     await session.execute(update(AuditHead).where(col(AuditHead.id) == 1).values(seq=seq, hash=prev_hash))
     now = datetime.now(UTC)
     for event in events:

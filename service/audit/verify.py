@@ -19,8 +19,8 @@ from sqlalchemy import RowMapping, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from service.audit.chain import POSTGRES_CANONICAL_JSON, STORED_FIELDS, event_hash
 from service.audit import sequencer
+from service.audit.chain import POSTGRES_CANONICAL_JSON, STORED_FIELDS, event_hash
 from service.audit.models import GENESIS_HASH, AuditEvent, AuditHead
 
 BATCH = 2000
@@ -137,7 +137,8 @@ _CHANGED = "the event's contents do not match its hash (it was changed)"
 
 async def verify_chain(session: AsyncSession, *, progress: Callable[[int], None] | None = None) -> Verification:
     postgres = session.get_bind().dialect.name == "postgresql"
-    result, suspects = await _walk(session, _postgres_rows(session) if postgres else _python_rows_all(session), progress)
+    rows = _postgres_rows(session) if postgres else _python_rows_all(session)
+    result, suspects = await _walk(session, rows, progress)
     if len(suspects) > SUSPECT_LIMIT:
         result, _ = await _walk(session, _python_rows_all(session), None)
     else:

@@ -11,8 +11,8 @@ are claimed again. SIGTERM stops the claiming; the batch in hand is finished and
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import base64
+import contextlib
 import hashlib
 import hmac
 import json

@@ -10,9 +10,9 @@ from fastapi.responses import Response
 
 from service.access.policy import require
 from service.access.vocabulary import Action
-from service.audit import auditing
 from service.audit.repository import EventFilter
-from service.audit.schemas import AuditEventRead
+from service.auditor import service as auditing
+from service.auditor.schemas import AuditEventRead
 from service.core.database import DbSession
 from service.web.dependencies import SignedInPerson
 from service.web.forms import FormErrors

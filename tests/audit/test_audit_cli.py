@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner, Result
 
-from service.audit.export import EXPORT_FIELDS
+from service.auditor.export import EXPORT_FIELDS
 from service.cli import app as cli
 
 

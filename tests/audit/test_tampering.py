@@ -20,11 +20,11 @@ from sqlalchemy import func, insert, select, text
 
 from service.access.principal import Principal, PrincipalKind
 from service.access.vocabulary import Role
-from service.audit import checkpoints
 from service.audit.chain import HASHED_FIELDS, POSTGRES_CANONICAL_JSON, canonical_json, event_hash
 from service.audit.models import GENESIS_HASH, AuditEvent
 from service.audit.service import AuditRecord, record
 from service.audit.verify import Verification, verify_chain
+from service.auditor import checkpoints
 
 VERIFY = "/api/v1/audit/verify"
 AUDITOR = "rue-lovech.auditor"

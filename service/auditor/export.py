@@ -14,7 +14,7 @@ from typing import Any
 from service.audit import repository
 from service.audit.chain import STORED_FIELDS, canonical_time
 from service.audit.repository import EventFilter
-from service.audit.schemas import AccessEntry, AccessReport
+from service.auditor.schemas import AccessEntry, AccessReport
 from service.core.csv_writer import BOM, CsvWriter, csv_text
 from service.core.database import Database
 

@@ -12,10 +12,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.access.policy import AccessDenied, Decision, audit_record, require
 from service.access.principal import Principal
 from service.access.vocabulary import Action, Purpose
-from service.audit import checkpoints, free_text, repository
+from service.audit import free_text, repository
 from service.audit.models import BreakGlassReview
 from service.audit.repository import EventFilter
-from service.audit.schemas import (
+from service.audit.service import record
+from service.audit.verify import Verification, verify_chain
+from service.auditor import checkpoints
+from service.auditor.schemas import (
     AccessEntry,
     AccessReport,
     AuditEventRead,
@@ -23,8 +26,6 @@ from service.audit.schemas import (
     BreakGlassReviewBody,
     CheckpointRead,
 )
-from service.audit.service import record
-from service.audit.verify import Verification, verify_chain
 from service.auth.keys import KeyRing
 from service.core.clock import utcnow
 from service.core.problems import Conflict

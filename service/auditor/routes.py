@@ -9,10 +9,10 @@ from fastapi import Query, Request, Response
 from fastapi.responses import StreamingResponse
 
 from service.access.dependencies import PurposeOfUse
-from service.audit import auditing
-from service.audit.export import access_report_csv, export_lines
 from service.audit.repository import EventFilter
-from service.audit.schemas import (
+from service.auditor import service as auditing
+from service.auditor.export import access_report_csv, export_lines
+from service.auditor.schemas import (
     AccessReport,
     AuditEventPage,
     BreakGlassPage,
