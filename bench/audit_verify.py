@@ -51,6 +51,7 @@ def _events(start_seq: int, start_hash: str, count: int) -> tuple[list[tuple[obj
             "reason": _REASONS[i % len(_REASONS)],
             "break_glass": False,
             "break_glass_reason": None,
+            "break_glass_reason_sha256": None,
             "request_id": uuid.uuid4().hex,
             "client_address": "10.1.2.3",
         }

@@ -76,6 +76,7 @@ async def search_values(
 async def break_glass_reviews(
     session: AsyncSession, *, pending_only: bool, after_seq: int, limit: int
 ) -> list[BreakGlassReview]:
+    # a review joins the queue once its access's event is linked (the sequencer's lag)
     query = select(BreakGlassReview).where(col(BreakGlassReview.audit_seq) > after_seq)
     if pending_only:
         query = query.where(col(BreakGlassReview.reviewed_at).is_(None))

@@ -51,7 +51,7 @@ class ReviewOutcome(StrEnum):
 
 class BreakGlassRead(BaseModel):
     id: uuid.UUID
-    audit_seq: int
+    audit_seq: int | None = Field(description="the access's event in the chain (null until the sequencer links it)")
     actor_id: str
     actor_organisation_id: uuid.UUID | None
     child_id: uuid.UUID
