@@ -30,7 +30,7 @@ from service.delivery.models import (
 )
 from service.idempotency.models import IdempotencyRecord
 from service.organisations.models import Client, Organisation, OrganisationMunicipality, User
-from service.web.models import WebSession
+from service.web.models import OidcSignIn, WebSession
 
 __all__ = [
     "AbsenceBatch", "AbsenceReport", "AbsenceRule",
@@ -38,7 +38,7 @@ __all__ = [
     "AuditPending",
     "BreakGlassReview",
     "Child", "Client", "Consent", "ConsentRecipient", "DeadlineRule", "DeliveryAttempt",
-    "EscalationRule", "InboxNotice", "OutboxDelivery", "Webhook",
+    "EscalationRule", "InboxNotice", "OidcSignIn", "OutboxDelivery", "Webhook",
     "Enrolment", "FeedCounter", "LoginThrottle", "IdempotencyRecord", "Organisation", "OrganisationMunicipality",
     "RoutingRule", "User", "WebSession", "metadata",
 ]

@@ -41,7 +41,10 @@ def decode_verified(
     issuer: str,
     leeway: int,
     required: tuple[str, ...] = ("exp", "iat", "aud", "iss", "sub", "jti"),
+    access_token: str | None = None,
 ) -> dict[str, Any]:
+    """The claims of a token signed with `algorithm` (the only one accepted) by `key`. An OpenID
+    Connect ID token comes with the access token issued beside it, to check its `at_hash`."""
     options = {
         "verify_signature": True,
         "verify_aud": True,
@@ -55,7 +58,10 @@ def decode_verified(
         **{f"require_{claim}": True for claim in required},
     }
     try:
-        claims = jwt.decode(token, key, algorithms=[algorithm], audience=audience, issuer=issuer, options=options)
+        claims = jwt.decode(
+            token, key, algorithms=[algorithm], audience=audience, issuer=issuer, options=options,
+            access_token=access_token,
+        )
     except JOSEError as exc:
         raise TokenInvalid(str(exc) or type(exc).__name__) from exc
     if not isinstance(claims, dict):

@@ -211,25 +211,36 @@ async def principal_from_token(
 async def _external_principal(
     session: AsyncSession, claims: dict[str, Any], organisation_claim: str, roles_claim: str
 ) -> Principal:
-    """An OIDC user: organisation by code from a claim; only roles valid there are kept, and
-    never `admin`. A token naming `auditor` or `admin` with any other role is refused."""
-    code = claims.get(organisation_claim)
+    return await external_principal(
+        session,
+        subject=str(claims["sub"]),
+        organisation_code=claims.get(organisation_claim),
+        roles=claims.get(roles_claim),
+    )
+
+
+async def external_principal(
+    session: AsyncSession, *, subject: str, organisation_code: object, roles: object
+) -> Principal:
+    """An OIDC user (a bearer token's claims, or the console's sign-in with the issuer, and the
+    session that follows it): organisation by code from a claim; only roles valid there are kept,
+    and never `admin`. Claims naming `auditor` or `admin` with any other role are refused."""
+    code = organisation_code
     organisation = await organisations.organisation_by_code(session, code) if isinstance(code, str) else None
     if organisation is None:
         raise AuthenticationFailed("external token names no known organisation")
     kind = OrganisationKind(organisation.kind)
-    raw_roles = claims.get(roles_claim)
-    named = [Role(role) for role in (raw_roles if isinstance(raw_roles, list) else []) if role in Role.__members__]
+    named = [Role(role) for role in (roles if isinstance(roles, list) else []) if role in Role.__members__]
     if mixes_duties(named):
         raise AuthenticationFailed(f"invalid token: {MIXED_DUTIES}")
-    roles = [role for role in named if role is not Role.admin and role_allowed_in(role, kind)]
-    if not roles:
+    kept = [role for role in named if role is not Role.admin and role_allowed_in(role, kind)]
+    if not kept:
         raise AuthenticationFailed("external token carries no role valid in its organisation")
     codes = (await organisations.municipality_codes(session, [organisation.id]))[organisation.id]
     return Principal(
-        id=f"oidc:{claims['sub']}"[:200],
+        id=f"oidc:{subject}"[:200],
         kind=PrincipalKind.external,
-        roles=frozenset(Role(r) for r in roles),
+        roles=frozenset(kept),
         organisation_id=organisation.id,
         organisation_kind=kind,
         municipality_codes=frozenset(codes),

@@ -65,6 +65,18 @@ class Settings(BaseSettings):
     oidc_algorithm: Literal["RS256", "ES256", "PS256"] = "RS256"
     oidc_organisation_claim: str = "obhvat_org"
     oidc_roles_claim: str = "obhvat_roles"
+    oidc_client_id: str | None = Field(
+        default=None, description="the console's client id at the OpenID Connect issuer; enables its sign-in button"
+    )
+    oidc_client_secret: str | None = Field(
+        default=None, description="the console's client secret (client_secret_basic); unset for a public client"
+    )
+    oidc_scopes: str = Field(
+        default="openid", description="scopes the console asks for; the ID token must carry the organisation and roles"
+    )
+    oidc_provider_name: str = Field(
+        default="OpenID Connect", max_length=60, description="shown on the sign-in button: \"Вход с <name>\""
+    )
     db_pool_size: int = Field(default=10, ge=1)
     anonymous_burst: int = Field(
         default=30, ge=1, description="requests without valid credentials an address may send at once"
@@ -181,6 +193,10 @@ class Settings(BaseSettings):
                 )
         if bool(self.oidc_issuer) != bool(self.oidc_jwks):
             raise ValueError("OBHVAT_OIDC_ISSUER and OBHVAT_OIDC_JWKS must be set together")
+        if self.oidc_client_id and not self.oidc_issuer:
+            raise ValueError("OBHVAT_OIDC_CLIENT_ID needs OBHVAT_OIDC_ISSUER and OBHVAT_OIDC_JWKS")
+        if "openid" not in self.oidc_scopes.split():
+            raise ValueError("OBHVAT_OIDC_SCOPES must include openid")
         return self
 
     @property
@@ -193,6 +209,11 @@ class Settings(BaseSettings):
     def effective_public_url(self) -> str:
         """Where links point: OBHVAT_PUBLIC_URL, or the development server's address."""
         return self.public_url or DEVELOPMENT_PUBLIC_URL
+
+    @property
+    def console_oidc_enabled(self) -> bool:
+        """The console offers sign-in with the OpenID Connect issuer."""
+        return bool(self.oidc_issuer and self.oidc_jwks and self.oidc_client_id)
 
     @property
     def effective_keys_dir(self) -> Path:

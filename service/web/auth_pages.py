@@ -44,6 +44,12 @@ def set_cookie(request: Request, response: Response, name: str, value: str, *, m
     )
 
 
+def _oidc_provider(request: Request) -> str | None:
+    """The name on the "sign in with" button, when the console may sign in with the issuer."""
+    settings = request.app.state.settings
+    return str(settings.oidc_provider_name) if getattr(request.app.state, "console_oidc", None) else None
+
+
 def login_page(
     request: Request, *, next_path: str, username: str = "", errors: FormErrors | None = None, status: int = 200
 ) -> Response:
@@ -52,7 +58,7 @@ def login_page(
         request,
         "login.html",
         {"csrf_token": token, "next_path": next_path, "username": username, "errors": errors or FormErrors(),
-         "person": None},
+         "person": None, "oidc_provider": _oidc_provider(request)},
         status=status,
     )
     set_cookie(request, response, PRE_SESSION_COOKIE, token)

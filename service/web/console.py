@@ -7,9 +7,10 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from service.web import alert_pages, audit_pages, auth_pages, child_pages, home
+from service.web import alert_pages, audit_pages, auth_pages, child_pages, home, oidc_pages
 from service.web.dependencies import SignInRequired
 from service.web.errors import sign_in_required
+from service.web.oidc import OidcClient
 from service.web.rendering import Renderer
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -17,7 +18,12 @@ STATIC_DIR = Path(__file__).parent / "static"
 
 def install_console(app: FastAPI) -> None:
     app.state.console = Renderer()
+    settings = app.state.settings
+    external_keys = app.state.tokens.external
+    app.state.console_oidc = (
+        OidcClient(settings, external_keys) if settings.console_oidc_enabled and external_keys is not None else None
+    )
     app.add_exception_handler(SignInRequired, sign_in_required)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (auth_pages, home, child_pages, alert_pages, audit_pages):
+    for module in (auth_pages, oidc_pages, home, child_pages, alert_pages, audit_pages):
         app.include_router(module.router)

@@ -34,6 +34,14 @@ async def problem_page(request: Request, problem: Problem) -> Response:
         if "Retry-After" in problem.headers:
             response.headers["Retry-After"] = problem.headers["Retry-After"]
         return response
+    if request.url.path.startswith("/login/oidc") and problem.status in (401, 429):
+        response = renderer(request).page(
+            request, "oidc_error.html", {"reason": "throttled" if problem.status == 429 else "failed", "person": None},
+            status=problem.status,
+        )
+        if "Retry-After" in problem.headers:
+            response.headers["Retry-After"] = problem.headers["Retry-After"]
+        return response
     return renderer(request).page(
         request, "problem.html", {"status": problem.status, "person": None}, status=problem.status
     )
