@@ -42,7 +42,8 @@ async def person_view(session: AsyncSession, person: SignedIn) -> dict[str, Any]
     described = await auth.describe(session, person.principal)
     organisation = described.get("organisation") or {}
     return {
-        "username": described.get("username"),
+        # a person the OpenID Connect issuer vouched for has no username here: the issuer's subject
+        "username": described.get("username") or person.principal.id.removeprefix("oidc:"),
         "organisation": organisation.get("name"),
         "roles": described.get("roles", []),
         "csrf_token": person.csrf_token,
