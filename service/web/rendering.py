@@ -13,6 +13,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from service.web.i18n import LANGUAGE_COOKIE, LANGUAGES, Formats, chosen_language, load_translations
 from service.web.labels import FIELD_LABELS, LABELS
+from service.web.messages import translated
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 
@@ -52,8 +53,9 @@ def _environment(language: str, translations: Translations) -> Environment:
     def translate(message: object) -> str:
         """A message known only at run time (a form error, a menu entry): translated as plain
         text, escaped like any value. `_()` is for literal strings of the templates: it marks its
-        result safe and applies `%` formatting, so a runtime message must never go through it."""
-        return translations.gettext(str(message))
+        result safe and applies `%` formatting, so a runtime message must never go through it.
+        A validation message of pydantic or the domain is recognised (service/web/messages.py)."""
+        return translated(str(message), translations.gettext)
 
     environment.filters["label"] = label
     environment.filters["t"] = translate
