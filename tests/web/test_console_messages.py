@@ -51,7 +51,8 @@ def test_messages_of_the_domains_validators_are_translated(app: Any) -> None:
     assert t(_messages(ActionCreate, {"kind": "referral"})[0]) == "При насочване посочете доставчика на услугата"
     assert t(_messages(AlertClose, {"outcome": "other"})[0]) == "За изход „Друго“ напишете причината"
     consent = {"guardian_name": "Мария", "guardian_relationship": "mother", "purposes": ["support_services"],
-               "recipient_ids": [str(uuid.uuid4())], "valid_from": "2026-10-10", "valid_until": "2026-10-01", "evidence": "вх. № 1"}
+               "recipient_ids": [str(uuid.uuid4())], "valid_from": "2026-10-10", "valid_until": "2026-10-01",
+               "evidence": "вх. № 1"}
     assert "Крайната дата е преди началната" in [t(m) for m in _messages(ConsentCreate, consent)]
 
 
