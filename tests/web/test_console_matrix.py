@@ -25,11 +25,13 @@ import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import func, select
+from sqlmodel import col
 
 from service.audit.models import AuditEvent
 from service.core.clock import local_today
@@ -98,11 +100,13 @@ async def _denials_of(
 ) -> tuple[httpx.Response, list[tuple[Any, ...]]]:
     """The answer of a call, and the `deny` audit events it wrote."""
     async with world.database.transaction() as session:
-        before = (await session.execute(select(func.coalesce(func.max(AuditEvent.seq), 0)))).scalar_one()
+        before = (await session.execute(select(func.coalesce(func.max(col(AuditEvent.seq)), 0)))).scalar_one()
     answer = await call()
     async with world.database.transaction() as session:
         rows = await session.execute(
-            select(AuditEvent).where(AuditEvent.seq > before, AuditEvent.decision == "deny").order_by(AuditEvent.seq)
+            select(AuditEvent)
+            .where(col(AuditEvent.seq) > before, col(AuditEvent.decision) == "deny")
+            .order_by(col(AuditEvent.seq))
         )
         return answer, [_denial(event) for event in rows.scalars()]
 
@@ -146,9 +150,9 @@ async def _walk(app: Any, client: httpx.AsyncClient, world: World, scenario: Sce
 
         for name, alert_id in scenario.alerts.items():
             through_api, api_denials = await _denials_of(
-                world, lambda alert_id=alert_id: client.get(f"/api/v1/alerts/{alert_id}", headers=api)
+                world, partial(client.get, f"/api/v1/alerts/{alert_id}", headers=api)
             )
-            page, page_denials = await _denials_of(world, lambda alert_id=alert_id: console.get(f"/alerts/{alert_id}"))
+            page, page_denials = await _denials_of(world, partial(console.get, f"/alerts/{alert_id}"))
             assert page.status_code == through_api.status_code, (username, "alert", name)
             assert page_denials == api_denials, (username, "alert", name, "audited differently")
             if page.status_code == 200:
@@ -173,9 +177,7 @@ async def _walk(app: Any, client: httpx.AsyncClient, world: World, scenario: Sce
                 return record
 
             through_api, api_denials = await _denials_of(world, child_and_history)
-            page, page_denials = await _denials_of(
-                world, lambda child_id=child_id: console.get(f"/children/{child_id}")
-            )
+            page, page_denials = await _denials_of(world, partial(console.get, f"/children/{child_id}"))
             assert page.status_code == through_api.status_code, (username, "child", name)
             assert page_denials == api_denials, (username, "child", name, "audited differently")
             if page.status_code == 200:

@@ -18,6 +18,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jose import jwk
 from sqlalchemy import select, update
+from sqlmodel import col
 
 from service.audit.models import AuditEvent
 from service.auth.throttle import LoginThrottle
@@ -115,7 +116,7 @@ async def _back_at_the_console(browser: httpx.AsyncClient, login: str) -> str:
 
 async def _events(database: Database, action: str) -> list[AuditEvent]:
     async with database.transaction() as session:
-        rows = await session.execute(select(AuditEvent).where(AuditEvent.action == action))
+        rows = await session.execute(select(AuditEvent).where(col(AuditEvent.action) == action))
         return list(rows.scalars().all())
 
 
