@@ -251,3 +251,15 @@ async def test_an_id_token_signed_by_a_key_obhvat_does_not_trust_is_refused(
     denials = [e.reason for e in await _events(database, "login") if e.decision == "deny"]
     assert len(denials) == 1 and denials[0].startswith("OpenID Connect sign-in refused: ")
     assert "ignature" in denials[0]
+
+
+def test_the_console_client_needs_the_issuer_and_its_keys(settings: Settings) -> None:
+    with pytest.raises(ValueError, match="OBHVAT_OIDC_CLIENT_ID needs OBHVAT_OIDC_ISSUER"):
+        Settings.model_validate({**settings.model_dump(), "oidc_client_id": "obhvat-console"})
+    with pytest.raises(ValueError, match="OBHVAT_OIDC_SCOPES must include openid"):
+        Settings.model_validate({**settings.model_dump(), "oidc_scopes": "profile"})
+    configured = Settings.model_validate({
+        **settings.model_dump(), "oidc_issuer": "https://idp.example.bg", "oidc_jwks": "/dev/null",
+        "oidc_client_id": "obhvat-console",
+    })
+    assert configured.console_oidc_enabled and not settings.console_oidc_enabled
