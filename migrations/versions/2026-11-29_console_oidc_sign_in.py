@@ -1,8 +1,8 @@
 """The console's sign-in with the OpenID Connect issuer: the sign-ins under way, and sessions of
 people the issuer vouches for (no user row: their organisation and roles as the ID token named).
 
-Revision ID: 0015
-Revises: 0014
+Revision ID: 0016
+Revises: 0015
 Create Date: 2026-11-29 10:30:00
 """
 
@@ -13,8 +13,8 @@ from alembic import op
 
 from service.core.database import UtcDateTime
 
-revision: str = '0015'
-down_revision: str | None = '0014'
+revision: str = '0016'
+down_revision: str | None = '0015'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
