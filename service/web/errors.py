@@ -12,6 +12,7 @@ from service.web.auth_pages import local_path, login_page
 from service.web.dependencies import SignInRequired
 from service.web.forms import FormErrors
 from service.web.labels import N_
+from service.web.oidc_pages import OIDC_COOKIE
 from service.web.rendering import renderer
 
 CONSOLE_TAG = "console"
@@ -41,6 +42,7 @@ async def problem_page(request: Request, problem: Problem) -> Response:
         )
         if "Retry-After" in problem.headers:
             response.headers["Retry-After"] = problem.headers["Retry-After"]
+        response.delete_cookie(OIDC_COOKIE, path="/")  # this sign-in is over: start again
         return response
     return renderer(request).page(
         request, "problem.html", {"status": problem.status, "person": None}, status=problem.status

@@ -227,6 +227,7 @@ async def test_an_identity_obhvat_cannot_map_is_refused_audited_and_counted(
     assert refused.status_code == 401
     assert "не можа да бъде проверен" in refused.text
     assert browser.cookies.get(SESSION_COOKIE, domain="obhvat.test") is None
+    assert browser.cookies.get(OIDC_COOKIE, domain="obhvat.test") is None, "the failed sign-in can be retried"
     denials = [e for e in await _events(database, "login") if e.decision == "deny"]
     assert len(denials) == 1 and denials[0].actor_id == f"oidc:{login}" and why in denials[0].reason
     async with database.transaction() as session:
