@@ -15,10 +15,10 @@ import pytest
 from sqlalchemy import update
 
 from service.alerts import repository as alerts_repository
+from service.alerts.deadlines import add_working_days, sweep
 from service.alerts.models import AlertRecipient
 from service.app import create_app
 from service.core.clock import LOCAL_ZONE, local_today, utcnow
-from service.alerts.deadlines import add_working_days, sweep
 from service.delivery.worker import Worker
 from service.demo.loader import DEFAULT_DEMO_FILE, load_demo
 from tests.alerts.helpers import KOPRINKA_PUPIL_PINS, act, by_organisation, pupil_id, raise_alert
