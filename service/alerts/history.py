@@ -138,7 +138,10 @@ async def _break_glass(
     if child is None:
         raise AccessDenied(
             actor,
-            Decision(False, decision.action, "no such child", decision.purpose, deny_status=404),
+            Decision(
+                allowed=False, action=decision.action, reason="no such child", purpose=decision.purpose,
+                deny_status=404,
+            ),
             resource_type="child",
             resource_id=str(child_id),
         )

@@ -156,7 +156,10 @@ async def _child_for_alert(
     if child is None:
         raise AccessDenied(
             actor,
-            Decision(False, Action.create_alert, "no such child", purpose or actor.default_purpose, deny_status=404),
+            Decision(
+                allowed=False, action=Action.create_alert, reason="no such child",
+                purpose=purpose or actor.default_purpose, deny_status=404,
+            ),
             resource_type="child",
             resource_id=str(child_id),
         )
@@ -197,15 +200,18 @@ async def redecide_creation(
         if refusal is not None:
             raise AccessDenied(
                 actor,
-                Decision(False, Action.create_alert, refusal, decision.purpose, "consent", alert.consent_id),
+                Decision(
+                    allowed=False, action=Action.create_alert, reason=refusal, purpose=decision.purpose,
+                    basis="consent", consent_id=alert.consent_id,
+                ),
                 resource_type="alert", resource_id=str(alert.id), child_id=child.id,
             )
     await enforce(
         session,
         actor,
         Decision(
-            True, Action.create_alert, "idempotent replay of an alert raised", decision.purpose,
-            alert.legal_basis, alert.consent_id,
+            allowed=True, action=Action.create_alert, reason="idempotent replay of an alert raised",
+            purpose=decision.purpose, basis=alert.legal_basis, consent_id=alert.consent_id,
         ),
         resource_type="alert",
         resource_id=alert.id,
@@ -373,7 +379,7 @@ async def alert_for(
     if alert is None:
         raise AccessDenied(
             actor,
-            Decision(False, action, "no such alert", base.purpose, deny_status=404),
+            Decision(allowed=False, action=action, reason="no such alert", purpose=base.purpose, deny_status=404),
             resource_type="alert",
             resource_id=str(alert_id),
         )
