@@ -2,7 +2,7 @@
 
 A poller asks for changes after the position it last saw. It must never pass a position that a
 transaction still in flight can later commit below. Two ways to keep that promise, one per mode
-(`service.core.database.LINK_IN_REQUEST`, read by `counter_mode`):
+(the session's `link_in_request`, see `service.core.database.Database`):
 
 - **Counter** (SQLite, and tests inside a rolled-back transaction): the `feed_counter` row,
   incremented and locked to commit, so positions are handed out in commit order. Readers need
@@ -25,7 +25,7 @@ from sqlalchemy.orm import Mapped
 from sqlmodel import col
 
 from service.alerts.models import FeedCounter
-from service.core.database import LINK_IN_REQUEST
+from service.core.database import links_in_request
 
 ORDINAL_BITS = 20
 #: stamps one transaction may make (each change of an alert or notice takes one)
@@ -38,11 +38,9 @@ class FeedFull(RuntimeError):
 
 
 def counter_mode(session: AsyncSession) -> bool:
-    """True when positions come from the locked counter; False for the commit-order horizon."""
-    linked = session.info.get(LINK_IN_REQUEST)
-    if linked is None:
-        return session.get_bind().dialect.name == "sqlite"
-    return bool(linked)
+    """True when positions come from the locked counter; False for the commit-order horizon.
+    The same switch as the audit chain's: the session's `link_in_request`."""
+    return links_in_request(session)
 
 
 async def positions(session: AsyncSession, count: int) -> list[int]:

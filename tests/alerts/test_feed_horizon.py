@@ -23,6 +23,7 @@ from service.alerts import feed
 from service.alerts import repository as alerts_repository
 from service.alerts.changes import AlertChange, record_change
 from service.alerts.models import AlertRecipient
+from service.audit.service import AuditRecord
 from service.core.clock import utcnow
 from service.core.database import Database
 from service.delivery.events import EventType
@@ -91,10 +92,13 @@ async def _stamped_first_committed_last(database: Database, settings: Any) -> tu
         async with database.transaction() as session:
             alert = await alerts_repository.get_alert(session, uuid.UUID(first["id"]), for_update=True)
             assert alert is not None
-            # without an audit event: while the audit chain's head is locked to commit, an
-            # audited change would hold up the other one until this transaction ends
             (stamped_first,) = await record_change(
-                session, [AlertChange(alert=alert, event=EventType.alert_updated, audit=[])], now=utcnow()
+                session,
+                [AlertChange(alert=alert, event=EventType.alert_updated, audit=[AuditRecord(
+                    actor=OPERATOR, action="alert.update", decision="allow", reason="change held open",
+                    resource_type="alert", resource_id=str(alert.id), child_id=alert.child_id,
+                )])],
+                now=utcnow(),
             )
             acknowledged = await act(client, cp, second["id"], "acknowledge")  # commits meanwhile
             assert acknowledged.status_code == 200, acknowledged.text
