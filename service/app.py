@@ -16,6 +16,7 @@ from fastapi.responses import Response
 from service.absences.routes import router as absences_router
 from service.access.policy import audit_entry_of, refused_write
 from service.access.principal import Principal
+from service.alerts.deadline_routes import router as deadline_rules_router
 from service.alerts.routes import router as alerts_router
 from service.audit import sequencer
 from service.auditor.routes import router as audit_router
@@ -229,6 +230,7 @@ def create_app(
     app.include_router(audit_router)
     app.include_router(absences_router)
     app.include_router(delivery_router)
+    app.include_router(deadline_rules_router)
     app.include_router(reports_router)
     install_console(app)  # the web console at /, over the same services
     return app

@@ -553,12 +553,13 @@ def worker(
 ) -> None:
     """Deliver webhook events from the outbox and enforce acknowledgement deadlines.
     Several may run at once (PostgreSQL). SIGTERM finishes the batch in hand, then exits."""
+    from service.alerts.deadlines import sweep
     from service.core.logging import configure_logging
     from service.delivery.worker import run_worker
 
     async def work(settings: Settings, database: Database) -> None:
         configure_logging(level=settings.log_level, fmt=settings.log_format)
-        await run_worker(settings, database, once=once)
+        await run_worker(settings, database, once=once, chore=lambda: sweep(database))
 
     _run(work)
 

@@ -5,6 +5,8 @@ from service.alerts.models import (
     Alert,
     AlertAction,
     AlertRecipient,
+    DeadlineRule,
+    EscalationRule,
     FeedCounter,
     InboxNotice,
     RoutingRule,
@@ -22,9 +24,7 @@ from service.children.models import Child, Enrolment
 from service.consent.models import Consent, ConsentRecipient
 from service.core.database import metadata
 from service.delivery.models import (
-    DeadlineRule,
     DeliveryAttempt,
-    EscalationRule,
     OutboxDelivery,
     Webhook,
 )

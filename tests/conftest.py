@@ -132,7 +132,7 @@ async def rolled_back_connection(engine: AsyncEngine) -> AsyncIterator[AsyncConn
 async def database(engine: AsyncEngine) -> AsyncIterator[Database]:
     """The app's database, bound to one connection in a transaction rolled back after the test."""
     async with rolled_back_connection(engine) as connection:
-        yield Database(engine, bind=connection)
+        yield Database(engine, bind=connection, link_in_request=True)
 
 
 @pytest.fixture

@@ -55,7 +55,10 @@ def _authorised(actor: Principal, purpose: Purpose | None, batch_id: uuid.UUID |
     if actor.organisation_kind is not OrganisationKind.school or actor.organisation_id is None:
         raise AccessDenied(
             actor,
-            Decision(False, decision.action, "absence figures come from schools", decision.purpose),
+            Decision(
+                allowed=False, action=decision.action, reason="absence figures come from schools",
+                purpose=decision.purpose,
+            ),
             resource_type="absence_batch",
             resource_id=resource_id,
         )
@@ -72,12 +75,16 @@ async def redecide_submission(
     if actor.organisation_id != school_id:
         raise AccessDenied(
             actor,
-            Decision(False, decision.action, "batch of another school", decision.purpose, deny_status=404),
+            Decision(
+                allowed=False, action=decision.action, reason="batch of another school", purpose=decision.purpose,
+                deny_status=404,
+            ),
             resource_type="absence_batch",
             resource_id=str(batch_id),
         )
     replayed = Decision(
-        True, decision.action, "idempotent replay of an absence batch", decision.purpose, "legal_obligation"
+        allowed=True, action=decision.action, reason="idempotent replay of an absence batch", purpose=decision.purpose,
+        basis="legal_obligation",
     )
     await record(session, audit_record(actor, replayed, "absence_batch", batch_id, None))
 
@@ -164,7 +171,8 @@ async def submit(
             ],
         )
         written = Decision(
-            True, Action.submit_absences, "absence figure reported", decision.purpose, "legal_obligation"
+            allowed=True, action=Action.submit_absences, reason="absence figure reported", purpose=decision.purpose,
+            basis="legal_obligation",
         )
         await record_many(
             session, [audit_record(actor, written, "absence_batch", batch.id, pupils[hashes[r.row]][0]) for r in chunk]
@@ -263,7 +271,9 @@ async def read_batch(session: AsyncSession, *, actor: Principal, batch_id: uuid.
     if batch is None or batch.school_id != actor.organisation_id:
         raise AccessDenied(
             actor,
-            Decision(False, decision.action, "not a batch of the caller's school", deny_status=404),
+            Decision(
+                allowed=False, action=decision.action, reason="not a batch of the caller's school", deny_status=404,
+            ),
             resource_type="absence_batch",
             resource_id=str(batch_id),
         )

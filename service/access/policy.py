@@ -18,7 +18,7 @@ from service.audit.service import AuditRecord, record
 from service.core.problems import Forbidden, NotFound, Problem
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Decision:
     allowed: bool
     action: Action
@@ -44,10 +44,12 @@ def decide(
     purpose = purpose or principal.default_purpose
     permitted_roles = ACTION_ROLES[action]
     if not principal.roles & permitted_roles:
-        return Decision(False, action, f"role may not {action.value}", purpose)
+        return Decision(allowed=False, action=action, reason=f"role may not {action.value}", purpose=purpose)
     if purpose is not None and purpose not in principal.allowed_purposes:
-        return Decision(False, action, f"purpose {purpose.value} not allowed for role", purpose)
-    return Decision(True, action, "role permits action", purpose)
+        return Decision(
+            allowed=False, action=action, reason=f"purpose {purpose.value} not allowed for role", purpose=purpose,
+        )
+    return Decision(allowed=True, action=action, reason="role permits action", purpose=purpose)
 
 
 class AccessDenied(Problem):

@@ -115,11 +115,11 @@ def _basis_for(principal: Principal) -> str:
 
 
 def _allow(base: Decision, reason: str, basis: str) -> Decision:
-    return Decision(True, base.action, reason, base.purpose, basis)
+    return Decision(allowed=True, action=base.action, reason=reason, purpose=base.purpose, basis=basis)
 
 
 def _hide(base: Decision, reason: str) -> Decision:
-    return Decision(False, base.action, reason, base.purpose, deny_status=404)
+    return Decision(allowed=False, action=base.action, reason=reason, purpose=base.purpose, deny_status=404)
 
 
 def decide_child(
@@ -201,12 +201,20 @@ def decide_alert(
             # no longer a recipient, but still the organisation that raised it: it reads the
             # alert as its raiser (§4 point 6) and no longer responds to it
             if action is Action.respond_to_alert:
-                return Decision(False, base.action, f"{refusal}; only recipient organisations respond to an alert",
-                                base.purpose)
+                return Decision(
+                    allowed=False, action=base.action,
+                    reason=f"{refusal}; only recipient organisations respond to an alert", purpose=base.purpose,
+                )
             return _allow(base, f"raised the alert ({refusal})", facts.legal_basis)
         if refusal is not None:
-            return Decision(False, base.action, refusal, base.purpose, "consent", consent.consent_id, deny_status=404)
-        return Decision(True, base.action, "recipient under consent", base.purpose, "consent", consent.consent_id)
+            return Decision(
+                allowed=False, action=base.action, reason=refusal, purpose=base.purpose, basis="consent",
+                consent_id=consent.consent_id, deny_status=404,
+            )
+        return Decision(
+            allowed=True, action=base.action, reason="recipient under consent", purpose=base.purpose, basis="consent",
+            consent_id=consent.consent_id,
+        )
     visible = (
         recipient
         or org == facts.source_organisation_id
@@ -224,7 +232,10 @@ def decide_alert(
     if not visible:
         return _hide(base, "no relationship with the alert")
     if action is Action.respond_to_alert and not recipient:
-        return Decision(False, base.action, "only recipient organisations respond to an alert", base.purpose)
+        return Decision(
+            allowed=False, action=base.action, reason="only recipient organisations respond to an alert",
+            purpose=base.purpose,
+        )
     return _allow(base, "recipient" if recipient else "relationship with the alert", facts.legal_basis)
 
 
@@ -240,10 +251,13 @@ def decide_break_glass(principal: Principal, reason: str) -> Decision:
     if not base.allowed:
         return base
     if not principal.roles & BREAK_GLASS_ROLES:
-        return Decision(False, base.action, "break-glass is for child protection and police officers", base.purpose)
+        return Decision(
+            allowed=False, action=base.action, reason="break-glass is for child protection and police officers",
+            purpose=base.purpose,
+        )
     return Decision(
-        True, base.action, "break-glass emergency access", Purpose.emergency, _basis_for(principal),
-        break_glass=True, break_glass_reason=reason,
+        allowed=True, action=base.action, reason="break-glass emergency access", purpose=Purpose.emergency,
+        basis=_basis_for(principal), break_glass=True, break_glass_reason=reason,
     )
 
 
@@ -260,4 +274,6 @@ def decide_municipal_report(
         return _allow(base, "auditor may read any municipality's report", "legal_obligation")
     if Role.municipal_coordinator in principal.roles and municipality_code in principal.municipality_codes:
         return _allow(base, "municipality served by the organisation", "public_task")
-    return Decision(False, base.action, "municipality not served by the organisation", base.purpose)
+    return Decision(
+        allowed=False, action=base.action, reason="municipality not served by the organisation", purpose=base.purpose,
+    )

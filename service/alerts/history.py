@@ -13,7 +13,7 @@ from service.access.policy import AccessDenied, Decision, audit_record, decide
 from service.access.principal import Principal
 from service.access.relationships import MIN_BREAK_GLASS_REASON, decide_break_glass, scope_for
 from service.access.vocabulary import Action, OrganisationKind, Purpose
-from service.alerts import repository
+from service.alerts import feed, repository
 from service.alerts.models import InboxNotice
 from service.alerts.schemas import AlertRead, ChildHistory, HistoryEntry
 from service.alerts.views import alert_reads
@@ -138,7 +138,10 @@ async def _break_glass(
     if child is None:
         raise AccessDenied(
             actor,
-            Decision(False, decision.action, "no such child", decision.purpose, deny_status=404),
+            Decision(
+                allowed=False, action=decision.action, reason="no such child", purpose=decision.purpose,
+                deny_status=404,
+            ),
             resource_type="child",
             resource_id=str(child_id),
         )
@@ -149,7 +152,7 @@ async def _break_glass(
         departments = await repository.organisations_serving(
             session, facts.municipality_code, [OrganisationKind.child_protection.value]
         )
-        position = await repository.next_feed_position(session)
+        (position,) = await feed.positions(session, 1)
         reason_sha256 = await free_text.keep(session, reason)  # the entry the audit event names
         for department_id, _ in departments:
             await repository.add_notice(

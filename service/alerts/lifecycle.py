@@ -12,11 +12,12 @@ from datetime import date, datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.access.consent import sharing_refusal
-from service.access.policy import Decision, refused_write
+from service.access.policy import Decision, audit_record, refused_write
 from service.access.principal import Principal
 from service.access.relationships import scope_for
 from service.access.vocabulary import Action, OrganisationKind, Purpose
-from service.alerts import repository
+from service.alerts import deadlines, repository
+from service.alerts.changes import AlertChange, Routed, record_change
 from service.alerts.models import Alert, AlertAction, AlertRecipient
 from service.alerts.schemas import (
     ActionCreate,
@@ -27,12 +28,11 @@ from service.alerts.schemas import (
     ReferralAnswer,
     ReferralStatus,
 )
-from service.alerts.service import alert_for, emit_alert_event
+from service.alerts.service import alert_for, audited
 from service.alerts.views import alert_reads
 from service.consent import repository as consents
 from service.core.clock import utcnow
 from service.core.problems import Conflict, PreconditionFailed, PreconditionRequired, Problem, field_error
-from service.delivery import deadlines
 from service.delivery.events import EventType
 from service.organisations import repository as organisations
 
@@ -69,7 +69,6 @@ async def _respond(
     alert_id: uuid.UUID,
     if_match: str | None,
     purpose: Purpose | None,
-    audit_action: str,
     today: date,
 ) -> tuple[Alert, AlertRecipient, Decision]:
     alert, decision = await alert_for(
@@ -78,7 +77,7 @@ async def _respond(
         alert_id=alert_id,
         action=Action.respond_to_alert,
         purpose=purpose,
-        audit_action=audit_action,
+        audit_action=None,  # audited with the change, by record_change
         today=today,
         for_update=True,
     )
@@ -97,20 +96,23 @@ async def _changed(
     alert: Alert,
     actor: Principal,
     decision: Decision,
+    audit_action: str,
     today: date,
-    newly_routed: uuid.UUID | None = None,
+    routed: Routed | None = None,
 ) -> AlertRead:
-    """Bump the version, move the alert up every recipient's feed, and queue the events."""
-    alert.version += 1
-    alert.updated_at = utcnow()
-    await session.flush()
-    position = await repository.next_feed_position(session)
-    await repository.stamp_recipients(session, alert.id, position)
-    audience = await repository.audience(session, alert, today)
+    """Record the change (version, audit, feed, recipients, events: `record_change`) and
+    answer the alert as it now is."""
     event = EventType.alert_closed if alert.status == "closed" else EventType.alert_updated
-    await emit_alert_event(session, alert, event, [org for org in audience if org != newly_routed], position)
-    if newly_routed is not None:
-        await emit_alert_event(session, alert, EventType.alert_routed, [newly_routed], position)
+    await record_change(
+        session,
+        [
+            AlertChange(
+                alert=alert, event=event, routed=[routed] if routed else [],
+                audit=[audit_record(actor, audited(decision, audit_action), "alert", alert.id, alert.child_id)],
+            )
+        ],
+        now=utcnow(),
+    )
     return (await alert_reads(session, [alert], scope_for(actor, decision, today)))[0]
 
 
@@ -129,7 +131,6 @@ async def acknowledge(
         alert_id=alert_id,
         if_match=if_match,
         purpose=purpose,
-        audit_action="alert acknowledged",
         today=today,
     )
     with _refusals_audited(actor, decision, alert):
@@ -137,13 +138,13 @@ async def acknowledge(
             raise Conflict("your organisation already acknowledged this alert")
     mine.acknowledged_at = utcnow()
     mine.state = RecipientState.acknowledged.value
-    return await _changed(session, alert, actor, decision, today)
+    return await _changed(session, alert, actor, decision, "alert acknowledged", today)
 
 
 async def _refer(
     session: AsyncSession, *, alert: Alert, provider_id: uuid.UUID, today: date, now: datetime
-) -> uuid.UUID:
-    """Route the alert to a provider under an active consent of the guardian that covers it."""
+) -> Routed:
+    """The provider to route the alert to, under an active consent of the guardian that covers it."""
     provider = await organisations.get_organisation(session, provider_id)
     if provider is None or provider.kind != OrganisationKind.service_provider.value:
         raise field_error("/recipient_id", "referrals go to service providers")
@@ -169,21 +170,12 @@ async def _refer(
     existing = (await repository.recipients_of(session, [alert.id]))[alert.id]
     if any(r.organisation_id == provider_id for r in existing):
         raise Conflict("the alert already reached this provider")
-    await repository.add_recipient(
-        session,
-        AlertRecipient(
-            alert_id=alert.id,
-            organisation_id=provider_id,
-            is_lead=False,
-            state=RecipientState.delivered.value,
-            delivered_at=now,
-            change_seq=0,
-            consent_id=covering[0].id,
-            referral_status=ReferralStatus.pending.value,
-            due_at=await deadlines.due_at(session, alert.severity, now),
-        ),
+    return Routed(
+        organisation_id=provider_id,
+        consent_id=covering[0].id,
+        referral_status=ReferralStatus.pending.value,
+        due_at=await deadlines.due_at(session, alert.severity, now),
     )
-    return covering[0].id
 
 
 async def add_action(
@@ -202,7 +194,6 @@ async def add_action(
         alert_id=alert_id,
         if_match=if_match,
         purpose=purpose,
-        audit_action=f"action {data.kind.value} recorded",
         today=today,
     )
     now = utcnow()
@@ -210,8 +201,7 @@ async def add_action(
     if data.kind is ActionKind.referral:
         assert data.recipient_id is not None  # noqa: S101 - the schema requires it for referrals
         with _refusals_audited(actor, decision, alert):
-            await _refer(session, alert=alert, provider_id=data.recipient_id, today=today, now=now)
-        referred = data.recipient_id
+            referred = await _refer(session, alert=alert, provider_id=data.recipient_id, today=today, now=now)
     session.add(
         AlertAction(
             alert_id=alert.id,
@@ -229,7 +219,9 @@ async def add_action(
         mine.acknowledged_at = now
     if mine.state != RecipientState.done.value:
         mine.state = RecipientState.in_progress.value
-    return await _changed(session, alert, actor, decision, today, newly_routed=referred)
+    return await _changed(
+        session, alert, actor, decision, f"action {data.kind.value} recorded", today, routed=referred
+    )
 
 
 async def answer_referral(
@@ -249,7 +241,6 @@ async def answer_referral(
         alert_id=alert_id,
         if_match=if_match,
         purpose=purpose,
-        audit_action="referral accepted" if data.accepted else "referral declined",
         today=today,
     )
     with _refusals_audited(actor, decision, alert):
@@ -263,7 +254,8 @@ async def answer_referral(
         mine.state = RecipientState.acknowledged.value
     else:
         mine.state, mine.done_at = RecipientState.done.value, now
-    return await _changed(session, alert, actor, decision, today)
+    answer = "referral accepted" if data.accepted else "referral declined"
+    return await _changed(session, alert, actor, decision, answer, today)
 
 
 async def close(
@@ -283,7 +275,6 @@ async def close(
         alert_id=alert_id,
         if_match=if_match,
         purpose=purpose,
-        audit_action=f"closed with outcome {data.outcome.value}",
         today=today,
     )
     with _refusals_audited(actor, decision, alert):
@@ -299,4 +290,4 @@ async def close(
         alert.outcome = data.outcome.value
         alert.outcome_reason = data.reason
         alert.closed_at = now
-    return await _changed(session, alert, actor, decision, today)
+    return await _changed(session, alert, actor, decision, f"closed with outcome {data.outcome.value}", today)

@@ -1,5 +1,6 @@
-"""Alerts about a child, the organisations they are routed to, what those did, and the routing
-rules that decide where each type of alert goes."""
+"""Alerts about a child, the organisations they are routed to, what those did, the routing
+rules that decide where each type of alert goes, and the deadline and escalation rules that say
+how long a recipient has to acknowledge and who is told when it does not."""
 
 from __future__ import annotations
 
@@ -98,7 +99,7 @@ class AlertRecipient(SQLModel, table=True):
     #: a referred provider's answer: pending, accepted or declined (with a reason)
     referral_status: str | None = Field(default=None, max_length=10)
     referral_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
-    #: position in the change feed; assigned in commit order (see repository.next_feed_position)
+    #: position in the change feed (service/alerts/feed.py)
     change_seq: int = Field(sa_column=Column(BigInteger, nullable=False))
 
 
@@ -132,8 +133,8 @@ class RoutingRule(SQLModel, table=True):
 
 
 class FeedCounter(SQLModel, table=True):
-    """The change feed's counter. Taken (row-locked) after the audit event, held to commit, so
-    feed positions are handed out in commit order and a poller never skips a change."""
+    """The change feed's counter, in counter mode only (service/alerts/feed.py): row-locked and
+    held to commit, so feed positions are handed out in commit order."""
 
     __tablename__ = "feed_counter"
 
@@ -157,3 +158,24 @@ class InboxNotice(SQLModel, table=True):
     reason_sha256: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
     created_at: datetime = _timestamp()
     change_seq: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class DeadlineRule(SQLModel, table=True):
+    """How long a recipient has to acknowledge an alert of a severity (None: no deadline)."""
+
+    __tablename__ = "deadline_rule"
+
+    severity: str = Field(primary_key=True, max_length=10)
+    hours: int | None = None
+    working_days: int | None = None
+
+
+class EscalationRule(SQLModel, table=True):
+    """Who is told when an alert of this severity in this municipality goes unacknowledged."""
+
+    __tablename__ = "escalation_rule"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    severity: str = Field(max_length=10)
+    municipality_code: str | None = Field(default=None, max_length=10, description="None: every municipality")
+    organisation_id: uuid.UUID = Field(sa_column=Column(ForeignKey("organisation.id"), nullable=False))

@@ -16,17 +16,18 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col
 
 from service.access.relationships import ENROLMENT_ALERT_TYPES, AccessScope, AlertFacts
+from service.alerts import feed
 from service.alerts.models import (
     Alert,
     AlertAction,
     AlertRecipient,
-    FeedCounter,
+    DeadlineRule,
+    EscalationRule,
     InboxNotice,
     RoutingRule,
 )
 from service.consent import repository as consents
 from service.consent.models import Consent, ConsentRecipient
-from service.delivery.models import DeadlineRule
 from service.organisations.models import Organisation, OrganisationMunicipality
 
 
@@ -237,20 +238,6 @@ async def organisations_serving(
     return [(row[0], row[1]) for row in rows]
 
 
-async def next_feed_position(session: AsyncSession) -> int:
-    """Take the feed counter's row lock (held to commit) and the next position."""
-    return int(
-        (
-            await session.execute(
-                update(FeedCounter)
-                .where(col(FeedCounter.id) == 1)
-                .values(seq=col(FeedCounter.seq) + 1)
-                .returning(col(FeedCounter.seq))
-            )
-        ).scalar_one()
-    )
-
-
 async def insert_recipients(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
     if rows:
         await session.execute(insert(AlertRecipient), rows)
@@ -298,7 +285,7 @@ async def list_visible(
 async def inbox_after(session: AsyncSession, scope: AccessScope, *, after: int, limit: int) -> list[tuple[Alert, int]]:
     """Alerts routed to the scope's organisation whose latest change is after `after`, in feed
     order (oldest change first)."""
-    rows = await session.execute(
+    query = (
         select(Alert, col(AlertRecipient.change_seq))
         .join(AlertRecipient, col(AlertRecipient.alert_id) == col(Alert.id))
         .where(
@@ -309,6 +296,8 @@ async def inbox_after(session: AsyncSession, scope: AccessScope, *, after: int, 
         .order_by(col(AlertRecipient.change_seq))
         .limit(limit)
     )
+    settled = feed.settled(session, col(AlertRecipient.change_seq))
+    rows = await session.execute(query if settled is None else query.where(settled))
     return [(row[0], int(row[1])) for row in rows]
 
 
@@ -327,7 +316,7 @@ async def add_notice(session: AsyncSession, notice: InboxNotice) -> None:
 
 
 async def notices_after(session: AsyncSession, scope: AccessScope, *, after: int, limit: int) -> list[InboxNotice]:
-    rows = await session.execute(
+    query = (
         select(InboxNotice)
         .where(
             col(InboxNotice.organisation_id) == scope.organisation_id,
@@ -336,7 +325,8 @@ async def notices_after(session: AsyncSession, scope: AccessScope, *, after: int
         .order_by(col(InboxNotice.change_seq))
         .limit(limit)
     )
-    return list(rows.scalars())
+    settled = feed.settled(session, col(InboxNotice.change_seq))
+    return list((await session.execute(query if settled is None else query.where(settled))).scalars())
 
 
 async def child_alerts(session: AsyncSession, child_id: uuid.UUID) -> list[Alert]:
@@ -381,23 +371,6 @@ async def insert_alerts(session: AsyncSession, rows: list[dict[str, Any]]) -> No
         await session.execute(insert(Alert), rows)
 
 
-async def next_feed_positions(session: AsyncSession, count: int) -> list[int]:
-    """`count` consecutive feed positions under the counter's lock (see next_feed_position)."""
-    if count == 0:
-        return []
-    last = int(
-        (
-            await session.execute(
-                update(FeedCounter)
-                .where(col(FeedCounter.id) == 1)
-                .values(seq=col(FeedCounter.seq) + count)
-                .returning(col(FeedCounter.seq))
-            )
-        ).scalar_one()
-    )
-    return list(range(last - count + 1, last + 1))
-
-
 async def audience(session: AsyncSession, alert: Alert, today: date) -> list[uuid.UUID]:
     """Who hears of a change to an alert: its recipients (those under consent only while the
     consent stands) and the organisation that raised it."""
@@ -424,5 +397,39 @@ async def overdue_for(session: AsyncSession, scope: AccessScope) -> list[Alert]:
         )
         .order_by(col(AlertRecipient.due_at))
         .limit(200)
+    )
+    return list(rows.scalars())
+
+
+async def overdue_recipients(session: AsyncSession, now: datetime, *, limit: int) -> list[tuple[AlertRecipient, Alert]]:
+    """Recipients of open alerts whose deadline passed unacknowledged and not yet marked, with
+    their alerts, both locked. The alert too: its version is bumped, and a recipient's change in
+    progress holds the alert's lock (SKIP LOCKED: it is checked next round)."""
+    rows = await session.execute(
+        select(AlertRecipient, Alert)
+        .join(Alert, col(Alert.id) == col(AlertRecipient.alert_id))
+        .where(
+            col(AlertRecipient.overdue_at).is_(None),
+            col(AlertRecipient.acknowledged_at).is_(None),
+            col(AlertRecipient.due_at) <= now,
+            col(Alert.status) == "open",
+        )
+        .limit(limit)
+        .with_for_update(skip_locked=True, of=(AlertRecipient, Alert))
+    )
+    return [(row[0], row[1]) for row in rows]
+
+
+async def escalation_targets(session: AsyncSession, severity: str, municipality_code: str) -> list[uuid.UUID]:
+    """The organisations the escalation rules name for an overdue alert of `severity` in the
+    municipality."""
+    rows = await session.execute(
+        select(col(EscalationRule.organisation_id)).where(
+            col(EscalationRule.severity) == severity,
+            or_(
+                col(EscalationRule.municipality_code).is_(None),
+                col(EscalationRule.municipality_code) == municipality_code,
+            ),
+        )
     )
     return list(rows.scalars())

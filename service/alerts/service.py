@@ -15,9 +15,10 @@ from service.access.policy import AccessDenied, Decision, audit_record, decide, 
 from service.access.principal import Principal
 from service.access.relationships import ChildFacts, decide_alert, decide_child, scope_for
 from service.access.vocabulary import Action, OrganisationKind, Purpose
-from service.alerts import repository
+from service.alerts import deadlines, repository
+from service.alerts.changes import AlertChange, Routed, record_change
 from service.alerts.details import DETAILS_MODELS, AlertType
-from service.alerts.models import Alert, AlertRecipient
+from service.alerts.models import Alert, AlertRecipient, DeadlineRule
 from service.alerts.schemas import (
     AlertCreate,
     AlertRead,
@@ -28,15 +29,12 @@ from service.alerts.schemas import (
 )
 from service.alerts.views import alert_read, alert_reads, audit_reads
 from service.audit import free_text
-from service.audit.service import record_many
 from service.children import repository as children
 from service.children.models import Child
 from service.consent import repository as consents
 from service.core.clock import utcnow
 from service.core.problems import ValidationProblem, field_error
-from service.delivery import deadlines
-from service.delivery.events import EventType, alert_payload, emit, queue, subscribers
-from service.delivery.models import DeadlineRule
+from service.delivery.events import EventType
 from service.organisations import repository as organisations
 
 
@@ -158,7 +156,10 @@ async def _child_for_alert(
     if child is None:
         raise AccessDenied(
             actor,
-            Decision(False, Action.create_alert, "no such child", purpose or actor.default_purpose, deny_status=404),
+            Decision(
+                allowed=False, action=Action.create_alert, reason="no such child",
+                purpose=purpose or actor.default_purpose, deny_status=404,
+            ),
             resource_type="child",
             resource_id=str(child_id),
         )
@@ -199,15 +200,18 @@ async def redecide_creation(
         if refusal is not None:
             raise AccessDenied(
                 actor,
-                Decision(False, Action.create_alert, refusal, decision.purpose, "consent", alert.consent_id),
+                Decision(
+                    allowed=False, action=Action.create_alert, reason=refusal, purpose=decision.purpose,
+                    basis="consent", consent_id=alert.consent_id,
+                ),
                 resource_type="alert", resource_id=str(alert.id), child_id=child.id,
             )
     await enforce(
         session,
         actor,
         Decision(
-            True, Action.create_alert, "idempotent replay of an alert raised", decision.purpose,
-            alert.legal_basis, alert.consent_id,
+            allowed=True, action=Action.create_alert, reason="idempotent replay of an alert raised",
+            purpose=decision.purpose, basis=alert.legal_basis, consent_id=alert.consent_id,
         ),
         resource_type="alert",
         resource_id=alert.id,
@@ -231,7 +235,7 @@ async def _insert_alert(
     deadline: DeadlineRule | None,
     purpose: Purpose | None,
 ) -> tuple[Alert, list[AlertRecipient]]:
-    """Store an alert, its audit event and its recipients (one feed position for all)."""
+    """Store an alert, its audit event and its recipients."""
     now = utcnow()
     alert = Alert(
         child_id=child_id,
@@ -245,65 +249,37 @@ async def _insert_alert(
         note=note,
         legal_basis=basis,
         consent_id=consent_id,
-        created_at=now,
-        updated_at=now,
     )
-    session.add(alert)
-    await session.flush()
-    organisations = [org for org, _ in recipients]
-    hooks = await subscribers(session, EventType.alert_routed, organisations)
-    # From here on this transaction holds the audit head's lock and then the feed counter's
-    # until it commits, and every other change waits for them: keep what follows short. Every
-    # path takes them in this order (audit first), or two of them could deadlock.
-    await enforce(
-        session,
-        actor,
-        Decision(True, Action.create_alert, "alert raised and routed", purpose, basis, consent_id),
-        resource_type="alert",
-        resource_id=alert.id,
-        child_id=child_id,
+    decision = Decision(
+        allowed=True, action=Action.create_alert, reason="alert raised and routed", purpose=purpose, basis=basis,
+        consent_id=consent_id,
     )
-    position = await repository.next_feed_position(session)
-    rows: list[dict[str, Any]] = [
-        {
-            "id": uuid.uuid4(),
-            "alert_id": alert.id,
-            "organisation_id": org,
-            "is_lead": lead,
-            "state": RecipientState.delivered.value,
-            "delivered_at": now,
-            "change_seq": position,
-            "consent_id": consent_id,
-            "referral_status": "pending" if consent_id else None,
-            "due_at": deadlines.due_by(deadline, now),
-        }
+    due = deadlines.due_by(deadline, now)
+    routed = [
+        Routed(
+            organisation_id=org, is_lead=lead, due_at=due, consent_id=consent_id,
+            referral_status="pending" if consent_id else None,
+        )
         for org, lead in recipients
     ]
-    await repository.insert_recipients(session, rows)
-    await queue(session, hooks, **_alert_event(alert, EventType.alert_routed), position=position)
-    return alert, [AlertRecipient(**row) for row in rows]
-
-
-def _alert_event(alert: Alert, event_type: EventType) -> dict[str, Any]:
-    return {
-        "event_type": event_type,
-        "ordering_key": f"alert:{alert.id}",
-        "payload": alert_payload(
-            event_type,
-            alert_id=alert.id,
-            child_id=alert.child_id,
-            alert_type=alert.type,
-            severity=alert.severity,
-            status=alert.status,
-            at=alert.updated_at,
-        ),
-    }
-
-
-async def emit_alert_event(
-    session: AsyncSession, alert: Alert, event_type: EventType, organisations: list[uuid.UUID], position: int
-) -> None:
-    await emit(session, organisations=organisations, position=position, **_alert_event(alert, event_type))
+    positions = await record_change(
+        session,
+        [
+            AlertChange(
+                alert=alert, event=EventType.alert_routed, new=True, routed=routed,
+                audit=[audit_record(actor, decision, "alert", alert.id, child_id)],
+            )
+        ],
+        now=now,
+    )
+    return alert, [
+        AlertRecipient(
+            alert_id=alert.id, organisation_id=r.organisation_id, is_lead=r.is_lead,
+            state=RecipientState.delivered.value, delivered_at=now, change_seq=positions[0],
+            consent_id=r.consent_id, referral_status=r.referral_status, due_at=r.due_at,
+        )
+        for r in routed
+    ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -326,7 +302,7 @@ async def apply_rule_hits(
     may cross thousands of thresholds. The caller has checked the relationship (the pupils are
     enrolled at the reporting school)."""
     existing = await repository.open_alerts_by_keys(session, [(h.child_id, h.dedup_key) for h in hits])
-    changed: list[Alert] = []
+    changed: list[tuple[Alert, dict[str, Any]]] = []
     new: list[tuple[RuleHit, list[tuple[uuid.UUID, bool]], str, str | None]] = []
     routes: dict[tuple[AlertType, str], tuple[list[tuple[uuid.UUID, bool]], str, str | None]] = {}
     now = utcnow()
@@ -334,101 +310,53 @@ async def apply_rule_hits(
         alert = existing.get((hit.child_id, hit.dedup_key))
         if alert is not None:
             if alert.details != hit.details:
-                alert.details, alert.version, alert.updated_at = hit.details, alert.version + 1, now
-                changed.append(alert)
+                changed.append((alert, hit.details))
             continue
         route_key = (hit.alert_type, hit.municipality_code)
         if route_key not in routes:
             routes[route_key] = (await _route(session, hit.alert_type, hit.municipality_code, hit.severity))[:3]
         new.append((hit, *routes[route_key]))
-    alert_rows: list[dict[str, Any]] = [
-        {
-            "id": uuid.uuid4(),
-            "child_id": hit.child_id,
-            "municipality_code": hit.municipality_code,
-            "source_organisation_id": actor.organisation_id,
-            "author_id": actor.id,
-            "type": hit.alert_type.value,
-            "severity": forced or hit.severity,
-            "details": _validated_details(hit.alert_type, hit.details),
-            "legal_basis": basis,
-            "status": "open",
-            "version": 1,
-            "dedup_key": hit.dedup_key,
-            "created_at": now,
-            "updated_at": now,
-        }
-        for hit, _, basis, forced in new
-    ]
-    await session.flush()
-    await repository.insert_alerts(session, alert_rows)
-    await record_many(
-        session,
-        [
-            audit_record(
-                actor,
-                Decision(True, Action.create_alert, "alert raised by an absence rule", None, row["legal_basis"]),
-                "alert",
-                row["id"],
-                row["child_id"],
-            )
-            for row in alert_rows
-        ]
-        + [
-            audit_record(
-                actor,
-                Decision(True, Action.create_alert, "alert updated by an absence rule", None, alert.legal_basis),
-                "alert",
-                alert.id,
-                alert.child_id,
-            )
-            for alert in changed
-        ],
-    )
-    positions = await repository.next_feed_positions(session, len(alert_rows) + len(changed))
-    dues = {
-        severity: await deadlines.due_at(session, severity, now) for severity in {r["severity"] for r in alert_rows}
-    }
-    await repository.insert_recipients(
-        session,
-        [
-            {
-                "id": uuid.uuid4(),
-                "alert_id": row["id"],
-                "organisation_id": org,
-                "is_lead": lead,
-                "state": RecipientState.delivered.value,
-                "delivered_at": now,
-                "change_seq": position,
-                "due_at": dues[row["severity"]],
-            }
-            for row, (_, recipients, _, _), position in zip(alert_rows, new, positions, strict=False)
-            for org, lead in recipients
-        ],
-    )
-    for row, (_, recipients, _, _), position in zip(alert_rows, new, positions, strict=False):
-        await emit(
-            session,
-            event_type=EventType.alert_routed,
-            organisations=[org for org, _ in recipients],
-            ordering_key=f"alert:{row['id']}",
-            position=position,
-            payload=alert_payload(
-                EventType.alert_routed,
-                alert_id=row["id"],
-                child_id=row["child_id"],
-                alert_type=row["type"],
-                severity=row["severity"],
-                status="open",
-                at=now,
-            ),
+    dues = {severity: await deadlines.due_at(session, severity, now) for severity in
+            {forced or hit.severity for hit, _, _, forced in new}}
+    changes: list[AlertChange] = []
+    for hit, recipients, basis, forced in new:
+        alert = Alert(
+            child_id=hit.child_id,
+            municipality_code=hit.municipality_code,
+            # the caller is a school's officer, who always belongs to an organisation
+            source_organisation_id=cast(uuid.UUID, actor.organisation_id),
+            author_id=actor.id,
+            type=hit.alert_type.value,
+            severity=forced or hit.severity,
+            details=_validated_details(hit.alert_type, hit.details),
+            legal_basis=basis,
+            dedup_key=hit.dedup_key,
         )
-    for alert, position in zip(changed, positions[len(alert_rows) :], strict=True):
-        await repository.stamp_recipients(session, alert.id, position)
-        await emit_alert_event(
-            session, alert, EventType.alert_updated, await repository.audience(session, alert, now.date()), position
+        decision = Decision(
+            allowed=True, action=Action.create_alert, reason="alert raised by an absence rule", basis=basis
         )
-    return [row["id"] for row in alert_rows], [alert.id for alert in changed]
+        changes.append(
+            AlertChange(
+                alert=alert, event=EventType.alert_routed, new=True,
+                audit=[audit_record(actor, decision, "alert", alert.id, alert.child_id)],
+                routed=[Routed(organisation_id=org, is_lead=lead, due_at=dues[alert.severity])
+                        for org, lead in recipients],
+            )
+        )
+    for alert, details in changed:
+        alert.details = details
+        decision = Decision(
+            allowed=True, action=Action.create_alert, reason="alert updated by an absence rule",
+            basis=alert.legal_basis,
+        )
+        changes.append(
+            AlertChange(
+                alert=alert, event=EventType.alert_updated,
+                audit=[audit_record(actor, decision, "alert", alert.id, alert.child_id)],
+            )
+        )
+    await record_change(session, changes, now=now)
+    return [c.alert.id for c in changes if c.new], [c.alert.id for c in changes if not c.new]
 
 
 async def alert_for(
@@ -438,11 +366,12 @@ async def alert_for(
     alert_id: uuid.UUID,
     action: Action,
     purpose: Purpose | None,
-    audit_action: str,
+    audit_action: str | None,
     today: date,
     for_update: bool = False,
 ) -> tuple[Alert, Decision]:
-    """The alert after the audited relationship check (404 when unrelated or absent)."""
+    """The alert after the relationship check (404 when unrelated or absent), audited as
+    `audit_action`; without one, the caller audits (a change audits with `record_change`)."""
     base = decide(actor, action, purpose=purpose)
     if not base.allowed:
         raise AccessDenied(actor, base, resource_type="alert", resource_id=str(alert_id))
@@ -450,7 +379,7 @@ async def alert_for(
     if alert is None:
         raise AccessDenied(
             actor,
-            Decision(False, action, "no such alert", base.purpose, deny_status=404),
+            Decision(allowed=False, action=action, reason="no such alert", purpose=base.purpose, deny_status=404),
             resource_type="alert",
             resource_id=str(alert_id),
         )
@@ -458,9 +387,20 @@ async def alert_for(
     decision = decide_alert(actor, action, facts, purpose=purpose, today=today)
     if not decision.allowed:
         raise AccessDenied(actor, decision, resource_type="alert", resource_id=str(alert.id), child_id=alert.child_id)
-    audited = Decision(True, decision.action, audit_action, decision.purpose, decision.basis, decision.consent_id)
-    await enforce(session, actor, audited, resource_type="alert", resource_id=alert.id, child_id=alert.child_id)
+    if audit_action is not None:
+        await enforce(
+            session, actor, audited(decision, audit_action), resource_type="alert", resource_id=alert.id,
+            child_id=alert.child_id,
+        )
     return alert, decision
+
+
+def audited(decision: Decision, reason: str) -> Decision:
+    """The allowed decision on an alert as its audit event states it: `reason` says what was done."""
+    return Decision(
+        allowed=True, action=decision.action, reason=reason, purpose=decision.purpose, basis=decision.basis,
+        consent_id=decision.consent_id,
+    )
 
 
 async def read_alert(

@@ -134,14 +134,9 @@ async def audit_reads(session: AsyncSession, actor: Principal, decision: Decisio
             audit_record(
                 actor,
                 Decision(
-                    True,
-                    decision.action,
-                    decision.reason,
-                    decision.purpose,
-                    alert.legal_basis,
-                    alert.consent_id,
-                    decision.break_glass,
-                    decision.break_glass_reason,
+                    allowed=True, action=decision.action, reason=decision.reason, purpose=decision.purpose,
+                    basis=alert.legal_basis, consent_id=alert.consent_id, break_glass=decision.break_glass,
+                    break_glass_reason=decision.break_glass_reason,
                 ),
                 "alert",
                 alert.id,

@@ -43,7 +43,9 @@ async def _audit_auditor(
     resource_id: uuid.UUID | None = None,
     child_id: uuid.UUID | None = None,
 ) -> None:
-    audited = Decision(True, decision.action, reason, decision.purpose, "legal_obligation")
+    audited = Decision(
+        allowed=True, action=decision.action, reason=reason, purpose=decision.purpose, basis="legal_obligation",
+    )
     await record(session, audit_record(actor, audited, resource_type, resource_id, child_id))
 
 
@@ -103,7 +105,10 @@ async def review_break_glass(
     decision = require(actor, Action.read_audit, purpose=purpose)
     review = await repository.get_break_glass(session, review_id)
     if review is None:
-        hidden = Decision(False, Action.read_audit, "no such break-glass access", decision.purpose, deny_status=404)
+        hidden = Decision(
+            allowed=False, action=Action.read_audit, reason="no such break-glass access", purpose=decision.purpose,
+            deny_status=404,
+        )
         raise AccessDenied(actor, hidden, resource_type="break_glass_review", resource_id=str(review_id))
     if review.reviewed_at is not None:
         raise Conflict("this emergency access was already reviewed")

@@ -83,9 +83,9 @@ async def register(
         session.add(child)
         await session.flush()
     allowed = Decision(
-        True, Action.register_child,
-        "child registered" if created else "known PIN matched an existing child",
-        decision.purpose, "public_task",
+        allowed=True, action=Action.register_child,
+        reason="child registered" if created else "known PIN matched an existing child", purpose=decision.purpose,
+        basis="public_task",
     )
     await enforce(session, actor, allowed, resource_type="child", resource_id=child.id, child_id=child.id)
     if not created:
@@ -101,7 +101,9 @@ async def _readable_child(
     if child is None:
         decision = decide(actor, action, purpose=purpose)
         if decision.allowed:
-            decision = Decision(False, action, "no such child", decision.purpose, deny_status=404)
+            decision = Decision(
+                allowed=False, action=action, reason="no such child", purpose=decision.purpose, deny_status=404,
+            )
         raise AccessDenied(actor, decision, resource_type="child", resource_id=str(child_id) if child_id else None)
     facts = await repository.child_facts(session, child, today)
     decision = decide_child(actor, action, facts, purpose=purpose)
@@ -160,7 +162,7 @@ class EnrolmentConflict(Conflict):
     ) -> None:
         super().__init__(detail)
         self.audit_entry = audit_record(
-            actor, Decision(False, Action.manage_enrolments, reason, deny_status=409),
+            actor, Decision(allowed=False, action=Action.manage_enrolments, reason=reason, deny_status=409),
             "enrolment", enrolment_id, child_id,
         )
 
@@ -234,7 +236,9 @@ async def enrol(
     await session.flush()
     await enforce(
         session, actor,
-        Decision(True, Action.manage_enrolments, "pupil enrolled", None, "public_task"),
+        Decision(
+            allowed=True, action=Action.manage_enrolments, reason="pupil enrolled", purpose=None, basis="public_task",
+        ),
         resource_type="enrolment", resource_id=enrolment.id, child_id=child.id,
     )
     return _enrolment_read(enrolment)
@@ -248,7 +252,10 @@ async def own_enrolment(session: AsyncSession, *, actor: Principal, enrolment_id
         raise AccessDenied(actor, decision, resource_type="enrolment", resource_id=str(enrolment_id))
     enrolment = await repository.get_enrolment(session, enrolment_id)
     if enrolment is None or enrolment.school_id != actor.organisation_id:
-        hidden = Decision(False, Action.manage_enrolments, "not an enrolment of the caller's school", deny_status=404)
+        hidden = Decision(
+            allowed=False, action=Action.manage_enrolments, reason="not an enrolment of the caller's school",
+            deny_status=404,
+        )
         raise AccessDenied(actor, hidden, resource_type="enrolment", resource_id=str(enrolment_id))
     return enrolment
 
@@ -282,7 +289,10 @@ async def update_enrolment(
     await session.flush()
     await enforce(
         session, actor,
-        Decision(True, Action.manage_enrolments, "enrolment updated", None, "public_task"),
+        Decision(
+            allowed=True, action=Action.manage_enrolments, reason="enrolment updated", purpose=None,
+            basis="public_task",
+        ),
         resource_type="enrolment", resource_id=enrolment.id, child_id=enrolment.child_id,
     )
     return _enrolment_read(enrolment)

@@ -78,7 +78,10 @@ async def release(
         raise field_error("/date", "the release date is after the enrolment ends")
     await enforce(
         session, actor,
-        Decision(True, Action.manage_enrolments, _REASONS[data.destination], None, "public_task"),
+        Decision(
+            allowed=True, action=Action.manage_enrolments, reason=_REASONS[data.destination], purpose=None,
+            basis="public_task",
+        ),
         resource_type="enrolment", resource_id=enrolment.id, child_id=enrolment.child_id,
     )
     alert_id = None

@@ -97,7 +97,10 @@ async def record(
     await enforce(
         session,
         actor,
-        Decision(True, Action.manage_consents, "guardian consent recorded", base.purpose, "consent", consent.id),
+        Decision(
+            allowed=True, action=Action.manage_consents, reason="guardian consent recorded", purpose=base.purpose,
+            basis="consent", consent_id=consent.id,
+        ),
         resource_type="consent",
         resource_id=consent.id,
         child_id=child_id,
@@ -146,7 +149,10 @@ async def withdraw(
     if consent is None:
         raise AccessDenied(
             actor,
-            Decision(False, Action.manage_consents, "no such consent", base.purpose, deny_status=404),
+            Decision(
+                allowed=False, action=Action.manage_consents, reason="no such consent", purpose=base.purpose,
+                deny_status=404,
+            ),
             resource_type="consent",
             resource_id=str(consent_id),
         )
@@ -162,7 +168,10 @@ async def withdraw(
     await enforce(
         session,
         actor,
-        Decision(True, Action.manage_consents, "guardian consent withdrawn", base.purpose, "consent", consent.id),
+        Decision(
+            allowed=True, action=Action.manage_consents, reason="guardian consent withdrawn", purpose=base.purpose,
+            basis="consent", consent_id=consent.id,
+        ),
         resource_type="consent",
         resource_id=consent.id,
         child_id=consent.child_id,

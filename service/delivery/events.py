@@ -11,7 +11,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -67,8 +67,7 @@ async def emit(
 async def subscribers(
     session: AsyncSession, event_type: EventType, organisations: Iterable[uuid.UUID]
 ) -> list[uuid.UUID]:
-    """The live webhooks of `organisations` subscribed to `event_type`. Apart from `queue` so
-    that a caller can look them up before it takes the feed position (held to commit)."""
+    """The live webhooks of `organisations` subscribed to `event_type`."""
     orgs = list(dict.fromkeys(organisations))
     if not orgs:
         return []
@@ -92,9 +91,23 @@ async def queue(
     ordering_key: str,
     position: int,
 ) -> int:
-    """One pending delivery of the event per webhook in `hooks`; returns how many."""
+    """One pending delivery of the event per webhook in `hooks`; returns how many.
+
+    A delivery's `seq` is the change's feed position, raised if need be above the last one
+    queued for the same webhooks and key: positions follow commit order only across the feed
+    (on PostgreSQL a change that waited for the alert's lock may carry a lower position than the
+    change it waited for), and the worker sends a key's deliveries in `seq` order."""
     if not hooks:
         return 0
+    last = (
+        await session.execute(
+            select(func.max(col(OutboxDelivery.seq))).where(
+                col(OutboxDelivery.webhook_id).in_(hooks), col(OutboxDelivery.ordering_key) == ordering_key
+            )
+        )
+    ).scalar_one()
+    if last is not None and last >= position:
+        position = int(last) + 1
     event_id = uuid.uuid4()
     now = utcnow()
     rows = [

@@ -1,5 +1,4 @@
-"""Webhook endpoints, the transactional outbox of deliveries to them, the attempt log, and
-the deadline and escalation rules the worker applies."""
+"""Webhook endpoints, the transactional outbox of deliveries to them, and the attempt log."""
 
 from __future__ import annotations
 
@@ -32,9 +31,10 @@ class Webhook(SQLModel, table=True):
 class OutboxDelivery(SQLModel, table=True):
     """One event to deliver to one webhook, written in the transaction of the change it reports.
 
-    `seq` (the change's feed position, handed out in commit order) orders deliveries: the worker
-    never sends a delivery while an earlier one for the same webhook and alert is still pending
-    or in flight, so each receiver sees an alert's events in order."""
+    `seq` (the change's feed position, kept increasing per webhook and key by `events.queue`)
+    orders deliveries: the worker never sends a delivery while an earlier one for the same
+    webhook and alert is still pending or in flight, so each receiver sees an alert's events in
+    order."""
 
     __tablename__ = "outbox_delivery"
     __table_args__ = (
@@ -68,24 +68,3 @@ class DeliveryAttempt(SQLModel, table=True):
     status_code: int | None = None
     error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     duration_ms: int = 0
-
-
-class DeadlineRule(SQLModel, table=True):
-    """How long a recipient has to acknowledge an alert of a severity (None: no deadline)."""
-
-    __tablename__ = "deadline_rule"
-
-    severity: str = Field(primary_key=True, max_length=10)
-    hours: int | None = None
-    working_days: int | None = None
-
-
-class EscalationRule(SQLModel, table=True):
-    """Who is told when an alert of this severity in this municipality goes unacknowledged."""
-
-    __tablename__ = "escalation_rule"
-
-    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
-    severity: str = Field(max_length=10)
-    municipality_code: str | None = Field(default=None, max_length=10, description="None: every municipality")
-    organisation_id: uuid.UUID = Field(sa_column=Column(ForeignKey("organisation.id"), nullable=False))

@@ -25,8 +25,7 @@ from service.core.problems import (
     ValidationProblem,
     problem_responses,
 )
-from service.delivery import rules, service
-from service.delivery.rules import DeadlineRules, EscalationRules
+from service.delivery import service
 from service.delivery.schemas import AttemptPage, WebhookCreate, WebhookCreated, WebhookList
 
 router = api_router(tags=["webhooks"])
@@ -109,25 +108,3 @@ async def redeliver(
 ) -> Response:
     await service.redeliver(session, actor=principal, webhook_id=webhook_id, delivery_id=delivery_id)
     return Response(status_code=202)
-
-
-@router.get("/deadline-rules", response_model=DeadlineRules, responses=_ERRORS, tags=["rules"])
-async def read_deadline_rules(session: DbSession, principal: CurrentPrincipal) -> DeadlineRules:
-    return await rules.read_deadlines(session, actor=principal)
-
-
-@router.put("/deadline-rules", response_model=DeadlineRules, responses=_ERRORS, tags=["rules"])
-async def replace_deadline_rules(body: DeadlineRules, session: DbSession, principal: CurrentPrincipal) -> DeadlineRules:
-    return await rules.replace_deadlines(session, actor=principal, data=body)
-
-
-@router.get("/escalation-rules", response_model=EscalationRules, responses=_ERRORS, tags=["rules"])
-async def read_escalation_rules(session: DbSession, principal: CurrentPrincipal) -> EscalationRules:
-    return await rules.read_escalations(session, actor=principal)
-
-
-@router.put("/escalation-rules", response_model=EscalationRules, responses=_ERRORS, tags=["rules"])
-async def replace_escalation_rules(
-    body: EscalationRules, session: DbSession, principal: CurrentPrincipal
-) -> EscalationRules:
-    return await rules.replace_escalations(session, actor=principal, data=body)

@@ -36,7 +36,7 @@ def _may_manage(actor: Principal, organisation_id: uuid.UUID) -> bool:
 def _hidden(actor: Principal, decision: Decision, what: str, resource_id: uuid.UUID | None = None) -> AccessDenied:
     return AccessDenied(
         actor,
-        Decision(False, decision.action, what, deny_status=404),
+        Decision(allowed=False, action=decision.action, reason=what, deny_status=404),
         resource_type="webhook",
         resource_id=str(resource_id) if resource_id else None,
     )
@@ -45,7 +45,9 @@ def _hidden(actor: Principal, decision: Decision, what: str, resource_id: uuid.U
 async def _audit(
     session: AsyncSession, actor: Principal, decision: Decision, reason: str, webhook_id: uuid.UUID
 ) -> None:
-    await record(session, audit_record(actor, Decision(True, decision.action, reason), "webhook", webhook_id, None))
+    await record(session, audit_record(actor, Decision(
+        allowed=True, action=decision.action, reason=reason,
+    ), "webhook", webhook_id, None))
 
 
 async def create(

@@ -1,4 +1,5 @@
-"""`obhvat worker`: delivers the outbox to webhooks and enforces acknowledgement deadlines.
+"""`obhvat worker`: delivers the outbox to webhooks, and runs the chores it is given between
+batches (the alerts' deadline sweep, every OBHVAT_DEADLINE_CHECK_SECONDS).
 
 Delivery is at least once and in order per webhook and alert. A worker claims due deliveries
 under a lease (`FOR UPDATE SKIP LOCKED` on PostgreSQL, so several workers share the outbox and
@@ -20,33 +21,26 @@ import random
 import signal
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import httpx
 import structlog
 from sqlalchemy import and_, exists, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlmodel import col
 
-from service.access.principal import Principal, PrincipalKind
-from service.alerts import repository as alerts
-from service.alerts.models import Alert, AlertRecipient
 from service.audit import sequencer
-from service.audit.service import AuditRecord, record_many
 from service.core.clock import utcnow
 from service.core.database import Database
 from service.core.secretbox import SecretUnreadable
 from service.core.settings import Settings
-from service.delivery import deadlines
-from service.delivery.events import EventType, alert_payload, emit
-from service.delivery.models import DeliveryAttempt, EscalationRule, OutboxDelivery, Webhook
+from service.delivery.models import DeliveryAttempt, OutboxDelivery, Webhook
 from service.delivery.secrets import unseal, webhook_secret_box
 from service.delivery.urls import PerHostTransport, UnsafeURL, checked_target
 
 log = structlog.get_logger("service.worker")
-WORKER = Principal(id="worker", kind=PrincipalKind.system, roles=frozenset())
 
 
 def sign(secret: str, message_id: str, timestamp: int, body: bytes) -> str:
@@ -81,10 +75,19 @@ class Outcome:
 
 
 class Worker:
-    def __init__(self, settings: Settings, database: Database, *, client: httpx.AsyncClient | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        database: Database,
+        *,
+        client: httpx.AsyncClient | None = None,
+        chore: Callable[[], Awaitable[object]] | None = None,
+    ) -> None:
         self.settings = settings
         self.database = database
         self.client = client
+        #: run every `deadline_check_seconds` between batches (the deadline sweep)
+        self.chore = chore
         self.secrets = webhook_secret_box(settings)
         self.stopping = asyncio.Event()
         self._last_deadline_check = 0.0
@@ -223,144 +226,6 @@ class Worker:
         await self.record(list(outcomes))
         return len(claimed)
 
-    async def check_deadlines(self) -> int:
-        """Mark recipients that let their deadline pass; tell everyone concerned; escalate
-        overdue alerts to the organisations the escalation rules name for their severity and
-        municipality."""
-        now = utcnow()
-        async with self.database.transaction() as session:
-            rows = (
-                await session.execute(
-                    select(AlertRecipient, Alert)
-                    .join(Alert, col(Alert.id) == col(AlertRecipient.alert_id))
-                    .where(
-                        col(AlertRecipient.overdue_at).is_(None),
-                        col(AlertRecipient.acknowledged_at).is_(None),
-                        col(AlertRecipient.due_at) <= now,
-                        col(Alert.status) == "open",
-                    )
-                    .limit(500)
-                    # the alert too: its version is bumped below, and a recipient's change in
-                    # progress holds the alert's lock (SKIP LOCKED: it is checked next round)
-                    .with_for_update(skip_locked=True, of=(AlertRecipient, Alert))
-                )
-            ).all()
-            alerts: dict[uuid.UUID, Alert] = {}
-            for recipient, alert in rows:
-                recipient.overdue_at = now
-                alerts[alert.id] = alert
-            for alert in alerts.values():
-                await self._announce_overdue(session, alert, now)
-        return len(rows)
-
-    async def _announce_overdue(self, session: AsyncSession, alert: Alert, now: datetime) -> None:
-        alert.version += 1
-        alert.updated_at = now
-        await session.flush()
-        position = await alerts.next_feed_position(session)
-        # the rules name the severities they escalate (defaults: none; typically urgent)
-        escalated = await self._escalate(session, alert, now, position)
-        await alerts.stamp_recipients(session, alert.id, position)
-        audience = [org for org in await alerts.audience(session, alert, now.date()) if org not in escalated]
-        payload = alert_payload(
-            EventType.alert_overdue,
-            alert_id=alert.id,
-            child_id=alert.child_id,
-            alert_type=alert.type,
-            severity=alert.severity,
-            status=alert.status,
-            at=now,
-        )
-        await emit(
-            session,
-            event_type=EventType.alert_overdue,
-            organisations=audience,
-            payload=payload,
-            ordering_key=f"alert:{alert.id}",
-            position=position,
-        )
-        entries = [
-            AuditRecord(
-                actor=WORKER,
-                action="alert.overdue",
-                decision="allow",
-                reason="acknowledgement deadline passed",
-                resource_type="alert",
-                resource_id=str(alert.id),
-                child_id=alert.child_id,
-                basis=alert.legal_basis,
-            )
-        ]
-        entries += [
-            AuditRecord(
-                actor=WORKER,
-                action="alert.escalate",
-                decision="allow",
-                reason=f"escalated to organisation {org}",
-                resource_type="alert",
-                resource_id=str(alert.id),
-                child_id=alert.child_id,
-                basis=alert.legal_basis,
-            )
-            for org in escalated
-        ]
-        await record_many(session, entries)
-
-    async def _escalate(self, session: AsyncSession, alert: Alert, now: datetime, position: int) -> list[uuid.UUID]:
-        targets = (
-            (
-                await session.execute(
-                    select(col(EscalationRule.organisation_id)).where(
-                        col(EscalationRule.severity) == alert.severity,
-                        or_(
-                            col(EscalationRule.municipality_code).is_(None),
-                            col(EscalationRule.municipality_code) == alert.municipality_code,
-                        ),
-                    )
-                )
-            )
-            .scalars()
-            .all()
-        )
-        present = {r.organisation_id for r in (await alerts.recipients_of(session, [alert.id]))[alert.id]}
-        added = [org for org in dict.fromkeys(targets) if org not in present]
-        due = await deadlines.due_at(session, alert.severity, now)
-        await alerts.insert_recipients(
-            session,
-            [
-                {
-                    "id": uuid.uuid4(),
-                    "alert_id": alert.id,
-                    "organisation_id": org,
-                    "is_lead": False,
-                    "state": "delivered",
-                    "delivered_at": now,
-                    "change_seq": position,
-                    "due_at": due,
-                }
-                for org in added
-            ],
-        )
-        if added:
-            payload = alert_payload(
-                EventType.alert_routed,
-                alert_id=alert.id,
-                child_id=alert.child_id,
-                alert_type=alert.type,
-                severity=alert.severity,
-                status=alert.status,
-                at=now,
-            )
-            await emit(
-                session,
-                event_type=EventType.alert_routed,
-                organisations=added,
-                payload=payload,
-                ordering_key=f"alert:{alert.id}",
-                position=position,
-            )
-        return added
-
     async def run(self, *, once: bool = False) -> None:
         """Deliver until stopped (or, with `once`, until nothing is due)."""
         async with httpx.AsyncClient(
@@ -371,8 +236,9 @@ class Worker:
         ) as client:
             self.client = client
             while not self.stopping.is_set():
-                if time.monotonic() - self._last_deadline_check >= self.settings.deadline_check_seconds:
-                    await self.check_deadlines()
+                due = time.monotonic() - self._last_deadline_check >= self.settings.deadline_check_seconds
+                if self.chore is not None and due:
+                    await self.chore()
                     self._last_deadline_check = time.monotonic()
                 sent = await self.deliver_once()
                 if once and sent == 0:
@@ -384,8 +250,10 @@ class Worker:
                         pass
 
 
-async def run_worker(settings: Settings, database: Database, *, once: bool = False) -> None:
-    worker = Worker(settings, database)
+async def run_worker(
+    settings: Settings, database: Database, *, once: bool = False, chore: Callable[[], Awaitable[object]] | None = None
+) -> None:
+    worker = Worker(settings, database, chore=chore)
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, worker.stopping.set)

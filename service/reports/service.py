@@ -145,8 +145,10 @@ async def summary(
         session, selection, _local_midnight(today - timedelta(days=LONG_OPEN_DAYS))
     )
     times = await repository.acknowledgement_times(session, selection)
-    audited = Decision(True, base.action, f"municipal summary read ({fmt}): {decision.reason}", decision.purpose,
-                       decision.basis)
+    audited = Decision(
+        allowed=True, action=base.action, reason=f"municipal summary read ({fmt}): {decision.reason}",
+        purpose=decision.purpose, basis=decision.basis,
+    )
     await enforce(session, actor, audited, resource_type="municipal_report", resource_id=municipality)
     return SummaryReport(
         municipality=municipality, from_=first_day, to=last_day, generated_at=utcnow(),

@@ -118,7 +118,7 @@ async def connection(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
 @pytest.fixture
 def database(engine: AsyncEngine, connection: AsyncConnection) -> Database:
     """The conftest's rolled-back database, with its connection at hand for a savepoint per example."""
-    return Database(engine, bind=connection)
+    return Database(engine, bind=connection, link_in_request=True)
 
 
 @pytest.fixture

@@ -122,7 +122,7 @@ async def module_fuzzing(
     engine: AsyncEngine, module_connection: AsyncConnection, keys_dir: Any, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Fuzzing]:
     """The demo world, loaded once for all operations, and its callers and known values."""
-    database = Database(engine, bind=module_connection)
+    database = Database(engine, bind=module_connection, link_in_request=True)
     settings = make_settings(tmp_path_factory.mktemp("fuzz"), keys_dir)
     world = await demo_world(make_app(settings, database), database, settings)
     async with asgi_client(world.app) as client:

@@ -12,11 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.access.policy import require
 from service.access.principal import Principal
 from service.access.vocabulary import Action
+from service.alerts.models import DeadlineRule, EscalationRule
 from service.alerts.schemas import Severity
 from service.audit.service import AuditRecord, record
 from service.core.problems import ValidationProblem
 from service.core.schemas import RequestModel
-from service.delivery.models import DeadlineRule, EscalationRule
 from service.organisations.models import Organisation
 
 

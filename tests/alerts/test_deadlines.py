@@ -1,5 +1,5 @@
 """Acknowledgement deadlines: each recipient has until `due_at` (urgent: 4 hours; concern: 3
-working days; rules as data). The worker flags a recipient that lets the deadline pass, tells
+working days; rules as data). The worker's deadline sweep flags a recipient that lets the deadline pass, tells
 everyone concerned with `alert.overdue`, and escalates an overdue urgent alert to the
 organisations the escalation rules name."""
 
@@ -15,10 +15,10 @@ import pytest
 from sqlalchemy import update
 
 from service.alerts import repository as alerts_repository
+from service.alerts.deadlines import add_working_days, sweep
 from service.alerts.models import AlertRecipient
 from service.app import create_app
 from service.core.clock import LOCAL_ZONE, local_today, utcnow
-from service.delivery.deadlines import add_working_days
 from service.delivery.worker import Worker
 from service.demo.loader import DEFAULT_DEMO_FILE, load_demo
 from tests.alerts.helpers import KOPRINKA_PUPIL_PINS, act, by_organisation, pupil_id, raise_alert
@@ -140,8 +140,8 @@ async def test_missed_deadline_is_flagged_announced_and_escalated_and_an_acknowl
         await _pass_deadline(database, answered["id"], police_org)
         async with httpx.AsyncClient() as http:
             worker = Worker(insecure_settings, database, client=http)
-            assert await worker.check_deadlines() == 1
-            assert await worker.check_deadlines() == 0, "a recipient is flagged (and escalated) once"
+            assert await sweep(database) == 1
+            assert await sweep(database) == 0, "a recipient is flagged (and escalated) once"
             await _deliver_all(worker)
 
     # the police see that they missed the deadline, on the alert and first in their inbox
@@ -275,7 +275,6 @@ async def test_deadline_check_never_overwrites_a_concurrent_change_to_the_alert(
         alert = await raise_alert(api, municipal, child_id, "whereabouts_unknown", severity="urgent")
         await _pass_deadline(committed_database, alert["id"], police_org)
 
-        worker = Worker(settings, committed_database)
         async with committed_database.transaction() as session:
             # another change holds the alert's row lock, as acknowledge/actions/close do
             row = await alerts_repository.get_alert(session, uuid.UUID(alert["id"]), for_update=True)
@@ -283,11 +282,11 @@ async def test_deadline_check_never_overwrites_a_concurrent_change_to_the_alert(
             row.version += 1
             row.updated_at = utcnow()
             await session.flush()
-            checking = asyncio.create_task(worker.check_deadlines())
+            checking = asyncio.create_task(sweep(committed_database))
             await asyncio.sleep(0.5)
         marked = await asyncio.wait_for(checking, timeout=15)
         if marked == 0:  # the worker stepped around the locked alert; the next round marks it
-            marked = await worker.check_deadlines()
+            marked = await sweep(committed_database)
         assert marked == 1
 
         final = await api.get(f"/api/v1/alerts/{alert['id']}", headers=police)
@@ -334,7 +333,7 @@ async def test_escalation_rules_apply_to_the_severity_they_name(client, world, a
         await _pass_deadline(database, urgent["id"], await world.organisation_id("police-kazanlak"))
         async with httpx.AsyncClient() as http:
             worker = Worker(insecure_settings, database, client=http)
-            assert await worker.check_deadlines() == 2
+            assert await sweep(database) == 2
             await _deliver_all(worker)
 
     escalated = by_organisation((await client.get(f"/api/v1/alerts/{concern['id']}", headers=cp)).json())
