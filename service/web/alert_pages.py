@@ -36,7 +36,7 @@ from service.web.forms import FormErrors, attempt, detail_fields, details_from_f
 from service.web.labels import N_
 from service.web.rendering import renderer
 from service.web.sessions import new_token
-from service.web.views import children_known, may, organisation_names, person_view
+from service.web.views import children_known, may, may_break_glass, organisation_names, person_view
 
 router = APIRouter(include_in_schema=False, tags=["console"])
 Text = Annotated[str, Form(max_length=2000)]
@@ -262,6 +262,7 @@ async def _alert_page(
             "names": await organisation_names(session, ids),
             "mine": mine,
             "can_respond": can_respond,
+            "may_break_glass": may_break_glass(principal),
             "action_kinds": [k for k in ActionKind if k is not ActionKind.referral],
             "visit_results": list(FieldVisitResult),
             "outcomes": list(Outcome),

@@ -1,17 +1,23 @@
 """A teacher's pupil search by ЕГН (posted, so the number is never in a URL) and a child's page:
-identity and the timeline across agencies, as the children and history services give them."""
+identity, the guardian's consents and the timeline across agencies, as the children, consent and
+history services give them."""
 
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from service.access.vocabulary import Action
 from service.alerts import history
 from service.children import service as children
+from service.consent import service as consent
+from service.consent.schemas import ConsentRead
 from service.core.clock import Today
 from service.core.database import DbSession
 from service.core.problems import NotFound, Problem
@@ -19,7 +25,8 @@ from service.web.dependencies import FormPoster, SignedInPerson
 from service.web.forms import FormErrors, attempt
 from service.web.labels import N_
 from service.web.rendering import renderer
-from service.web.views import organisation_names, person_view
+from service.web.sessions import SignedIn
+from service.web.views import may, may_break_glass, organisation_names, person_view
 
 router = APIRouter(include_in_schema=False, tags=["console"])
 
@@ -78,18 +85,34 @@ async def search(
     )
 
 
-@router.get("/children/{child_id}")
-async def child_page(
-    request: Request, child_id: str, session: DbSession, person: SignedInPerson, today: Today
+async def render_child_page(
+    request: Request,
+    session: AsyncSession,
+    person: SignedIn,
+    today: date,
+    child_id: uuid.UUID,
+    *,
+    errors: FormErrors | None = None,
+    status: int = 200,
 ) -> Response:
-    identifier = parse_id(child_id)
-    child = await children.read(session, actor=person.principal, child_id=identifier, purpose=None, today=today)
+    """The child's page: identity, the guardian's consents (for those who manage them) and the
+    timeline, each read through the service the API uses for it."""
+    principal = person.principal
+    child = await children.read(session, actor=principal, child_id=child_id, purpose=None, today=today)
     timeline = await attempt(
         session,
-        partial(history.history, session, actor=person.principal, child_id=identifier, purpose=None, today=today),
+        partial(history.history, session, actor=principal, child_id=child_id, purpose=None, today=today),
     )
     entries = [] if isinstance(timeline, Problem) else timeline.entries
-    ids = [e.organisation_id for e in entries]
+    consents: list[ConsentRead] | None = None
+    if may(principal, Action.manage_consents):
+        listed = await attempt(
+            session,
+            partial(consent.list_for_child, session, actor=principal, child_id=child_id, purpose=None, today=today,
+                    limit=200, after=None),
+        )
+        consents = None if isinstance(listed, Problem) else listed[0]
+    ids = [e.organisation_id for e in entries] + [r for c in consents or [] for r in c.recipient_ids]
     if child.current_enrolment:
         ids.append(child.current_enrolment.school_id)
     return renderer(request).page(
@@ -100,6 +123,18 @@ async def child_page(
             "child": child,
             "entries": sorted(entries, key=lambda e: e.at, reverse=True),
             "timeline_refused": isinstance(timeline, Problem),
+            "consents": consents,
+            "may_break_glass": may_break_glass(principal),
             "names": await organisation_names(session, ids),
+            "errors": errors or FormErrors(),
+            "done": request.query_params.get("done"),
         },
+        status=status,
     )
+
+
+@router.get("/children/{child_id}")
+async def child_page(
+    request: Request, child_id: str, session: DbSession, person: SignedInPerson, today: Today
+) -> Response:
+    return await render_child_page(request, session, person, today, parse_id(child_id))

@@ -7,7 +7,17 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from service.web import alert_pages, audit_pages, auth_pages, child_pages, home, oidc_pages
+from service.web import (
+    alert_pages,
+    audit_pages,
+    auth_pages,
+    child_pages,
+    consent_pages,
+    emergency_pages,
+    home,
+    oidc_pages,
+    referral_pages,
+)
 from service.web.dependencies import SignInRequired
 from service.web.errors import sign_in_required
 from service.web.oidc import OidcClient
@@ -25,5 +35,8 @@ def install_console(app: FastAPI) -> None:
     )
     app.add_exception_handler(SignInRequired, sign_in_required)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (auth_pages, oidc_pages, home, child_pages, alert_pages, audit_pages):
+    for module in (
+        auth_pages, oidc_pages, home, child_pages, consent_pages, emergency_pages, alert_pages, referral_pages,
+        audit_pages,
+    ):
         app.include_router(module.router)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from service.access.vocabulary import Action
+from service.access.vocabulary import Action, Role
 from service.core.database import DbSession
 from service.web.dependencies import SignedInPerson
 from service.web.rendering import renderer
@@ -22,6 +22,7 @@ async def start(request: Request, session: DbSession, person: SignedInPerson) ->
         "alerts": may(principal, Action.read_alert),
         "inbox": may(principal, Action.read_inbox),
         "audit": may(principal, Action.read_audit),
+        "referrals": Role.provider_worker in principal.roles,
     }
     return renderer(request).page(
         request, "start.html", {"person": await person_view(session, person), "tasks": tasks}

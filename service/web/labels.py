@@ -89,6 +89,35 @@ LABELS: dict[str, dict[str, str]] = {
         "audit": N_("Audit"),
         "emergency": N_("Emergency"),
     },
+    "consent_purpose": {
+        "support_services": N_("Support services"),
+        "health_followup": N_("Health follow-up"),
+        "education_support": N_("Support in education"),
+    },
+    "guardian_relationship": {
+        "mother": N_("Mother"),
+        "father": N_("Father"),
+        "guardian": N_("Guardian"),
+        "foster_parent": N_("Foster parent"),
+        "grandparent": N_("Grandparent"),
+        "other": N_("Other"),
+    },
+    "consent_state": {
+        "active": N_("In force"),
+        "not_yet_valid": N_("Not yet in force"),
+        "expired": N_("Expired"),
+        "withdrawn": N_("Withdrawn"),
+    },
+    "referral_status": {
+        "pending": N_("Waiting for your answer"),
+        "accepted": N_("Accepted"),
+        "declined": N_("Declined"),
+    },
+    "review_outcome": {
+        "justified": N_("Justified"),
+        "unjustified": N_("Not justified"),
+        "needs_follow_up": N_("Needs follow-up"),
+    },
     "indicator": {
         "absences": N_("Absences"),
         "grades": N_("Grades"),

@@ -14,7 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.access.policy import decide
 from service.access.principal import Principal
-from service.access.vocabulary import Action
+from service.access.relationships import BREAK_GLASS_ROLES
+from service.access.vocabulary import Action, Role
 from service.auth import service as auth
 from service.children import service as children
 from service.children.schemas import ChildRead
@@ -31,7 +32,16 @@ MENU = (
     ("/alerts", N_("Alerts"), Action.read_alert),
     ("/inbox", N_("Inbox"), Action.read_inbox),
     ("/audit", N_("Audit trail"), Action.read_audit),
+    ("/audit/verify", N_("Chain verification"), Action.read_audit),
+    ("/audit/break-glass", N_("Emergency access review"), Action.read_audit),
 )
+#: entries for one role's work rather than an action (a provider's referrals)
+ROLE_MENU = (("/referrals", N_("Referrals"), Role.provider_worker),)
+
+
+def may_break_glass(principal: Principal) -> bool:
+    """Whether the person may open a child's history in an emergency (DESIGN §4 point 5)."""
+    return bool(principal.roles & BREAK_GLASS_ROLES) and may(principal, Action.read_child_history)
 
 
 def may(principal: Principal, action: Action) -> bool:
@@ -47,7 +57,8 @@ async def person_view(session: AsyncSession, person: SignedIn) -> dict[str, Any]
         "organisation": organisation.get("name"),
         "roles": described.get("roles", []),
         "csrf_token": person.csrf_token,
-        "menu": [(href, text) for href, text, action in MENU if action is None or may(person.principal, action)],
+        "menu": [(href, text) for href, text, action in MENU if action is None or may(person.principal, action)]
+        + [(href, text) for href, text, role in ROLE_MENU if role in person.principal.roles],
     }
 
 
