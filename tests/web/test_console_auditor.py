@@ -40,9 +40,8 @@ async def test_the_auditor_sees_the_chain_intact_with_its_head(client: httpx.Asy
     assert api["ok"] is True
     async with world.database.transaction() as session:
         # the page's head is the event before its own verification was recorded
-        head_then = (
-            await session.execute(text("SELECT hash FROM audit_event WHERE seq = :seq"), {"seq": api["head"]["seq"] - 1})
-        ).scalar_one()
+        before = {"seq": api["head"]["seq"] - 1}
+        head_then = (await session.execute(text("SELECT hash FROM audit_event WHERE seq = :seq"), before)).scalar_one()
     assert f'<code class="hash">{head_then}</code>' in page.text
 
 
@@ -105,9 +104,8 @@ async def test_the_auditor_reviews_an_emergency_access(client: httpx.AsyncClient
 
 async def test_an_officer_may_not_read_or_review_the_queue(client: httpx.AsyncClient, world: World) -> None:
     await _break_glass(client, world)
-    [waiting] = (await client.get("/api/v1/audit/break-glass", headers=await world.headers("rue-lovech.auditor"))).json()[
-        "items"
-    ]
+    auditor = await world.headers("rue-lovech.auditor")
+    [waiting] = (await client.get("/api/v1/audit/break-glass", headers=auditor)).json()["items"]
     start = await sign_in(client, "police-lukovit.police")
     assert (await client.get("/audit/break-glass")).status_code == 403
     reviewed = await client.post(
@@ -115,9 +113,7 @@ async def test_an_officer_may_not_read_or_review_the_queue(client: httpx.AsyncCl
         data={"csrf_token": csrf_of(start), "outcome": "justified", "comment": "Сам си одобрявам достъпа."},
     )
     assert reviewed.status_code == 403
-    [still] = (await client.get("/api/v1/audit/break-glass", headers=await world.headers("rue-lovech.auditor"))).json()[
-        "items"
-    ]
+    [still] = (await client.get("/api/v1/audit/break-glass", headers=auditor)).json()["items"]
     assert still["reviewed_at"] is None
 
 
@@ -148,4 +144,5 @@ async def test_the_guardian_report_is_printable_and_names_no_staff(client: httpx
 async def test_only_the_auditor_reads_a_childs_access_report(client: httpx.AsyncClient, world: World) -> None:
     child_id = await _break_glass(client, world)
     await sign_in(client, "cp-kazanlak.cp")
-    assert (await client.get(f"/audit/children/{child_id}/access-report", params={"for": "guardian"})).status_code == 403
+    report = await client.get(f"/audit/children/{child_id}/access-report", params={"for": "guardian"})
+    assert report.status_code == 403

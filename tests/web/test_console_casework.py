@@ -17,7 +17,9 @@ REASON = "Детето е в болница след инцидент, спеш�
 PROVIDER = "Сдружение „Бъдеще за децата“"
 
 
-async def _child_with_alert(client: httpx.AsyncClient, world: World, pin: str = KOPRINKA_PUPIL_PINS[0]) -> tuple[str, str]:
+async def _child_with_alert(
+    client: httpx.AsyncClient, world: World, pin: str = KOPRINKA_PUPIL_PINS[0]
+) -> tuple[str, str]:
     """A Koprinka pupil with an alert routed to child protection of Kazanlak: (child id, alert id)."""
     teacher = await world.headers("school-koprinka.staff")
     child_id = await pupil_id(client, teacher, pin)
@@ -25,7 +27,7 @@ async def _child_with_alert(client: httpx.AsyncClient, world: World, pin: str = 
     return child_id, alert["id"]
 
 
-def _consent_form(csrf: str, provider_id: str, **changes: str) -> dict[str, object]:
+def _consent_form(csrf: str, provider_id: str, **changes: object) -> dict[str, object]:
     form: dict[str, object] = {
         "csrf_token": csrf,
         "guardian_name": "Мария Ангелова",
@@ -249,7 +251,8 @@ async def test_the_provider_accepts_a_referral_from_its_referrals_page(client: h
     assert "Чака вашия отговор" in page.text and "Ангел" in page.text
     version = _version(page, alert_id)
 
-    without_token = await client.post(f"/alerts/{alert_id}/referral-answer", data={"version": version, "answer": "accept"})
+    answer = f"/alerts/{alert_id}/referral-answer"
+    without_token = await client.post(answer, data={"version": version, "answer": "accept"})
     assert without_token.status_code == 403
     decline_without_reason = await client.post(
         f"/alerts/{alert_id}/referral-answer",
@@ -265,9 +268,7 @@ async def test_the_provider_accepts_a_referral_from_its_referrals_page(client: h
         data={"csrf_token": csrf_of(page), "version": str(int(version) - 1), "answer": "accept"},
     )
     assert stale.status_code == 409 and "Сигналът е променен" in stale.text
-    accepted = await client.post(
-        f"/alerts/{alert_id}/referral-answer", data={"csrf_token": csrf_of(page), "version": version, "answer": "accept"}
-    )
+    accepted = await client.post(answer, data={"csrf_token": csrf_of(page), "version": version, "answer": "accept"})
     assert accepted.status_code == 303 and accepted.headers["location"] == "/referrals?done=accepted"
     assert await _referral_state(client, world, alert_id, provider_id) == "accepted"
     after = await client.get(accepted.headers["location"])
