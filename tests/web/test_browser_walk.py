@@ -1,7 +1,10 @@
 """The whole story in a real browser (Debian's Chromium driven by Playwright) against a real
 server on a fresh PostgreSQL database with the demo data: a teacher flags a pupil, the child
 protection officer acknowledges, records a field visit and closes, the teacher sees the outcome,
-and the auditor finds every step in the trail. axe-core checks every page visited; screenshots
+and the auditor finds every step in the trail. A second walk: child protection records the
+guardian's consent, the provider answers the referral, police of another municipality open the
+history in an emergency, and the auditor verifies the chain, reviews that access and opens the
+guardian's printable access report. axe-core checks every page visited; screenshots
 at 360 px and 1280 px go to $OBHVAT_TEST_ARTIFACTS (or the run's temporary folder)."""
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from bench.harness import fresh_database, server_process
@@ -164,3 +168,127 @@ def _story(browser: object, base: str, artifacts: Path) -> None:
     auditor.close()
     if os.environ.get("OBHVAT_WRITE_DOCS_SCREENSHOT") == "1":
         shutil.copy(artifacts / "inbox.png", Path(__file__).resolve().parents[2] / "docs" / "inbox.png")
+
+
+def _api(base: str, username: str) -> httpx.Client:
+    """A client of the server's API signed in as `username` (for what the walk does not show)."""
+    token = httpx.post(
+        f"{base}/api/v1/auth/token",
+        data={"grant_type": "password", "username": username, "password": DEMO_PASSWORD},
+        timeout=30,
+    )
+    assert token.status_code == 200, token.text
+    return httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token.json()['access_token']}"}, timeout=30)
+
+
+@pytest.mark.postgres_only
+def test_a_provider_answers_a_referral_and_the_auditor_reviews_emergency_access(server: str, artifacts: Path) -> None:
+    with playwright_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            _referral_and_review(browser, server, artifacts)
+        finally:
+            browser.close()
+
+
+def _referral_and_review(browser: object, base: str, artifacts: Path) -> None:
+    with _api(base, "school-koprinka.staff") as teacher:
+        child_id = teacher.post("/api/v1/children/lookup", json={"pin": KOPRINKA_PUPIL_PINS[1]}).json()["id"]
+        raised = teacher.post(
+            "/api/v1/alerts",
+            json={"child_id": child_id, "type": "unexcused_absences",
+                  "details": {"month": "2026-10", "unexcused_hours": 9}},
+        )
+        assert raised.status_code == 201, raised.text
+        alert_id = raised.json()["id"]
+
+    officer = Walk(browser, base, artifacts, "officer-consent")
+    officer.sign_in("cp-kazanlak.cp")
+    page = officer.page
+    page.goto(f"/children/{child_id}")
+    officer.check("child")
+    page.get_by_role("link", name="Записване на съгласие на родителя").click()
+    officer.check("consent-form")
+    page.get_by_role("button", name="Записване на съгласието").click()
+    assert "Изберете поне един доставчик на услуги" in page.content()
+    officer.check("consent-errors")
+    page.get_by_label("Име на родителя или настойника").fill("Мария Ангелова")
+    page.get_by_label("Кой е родителят или настойникът за детето").select_option("mother")
+    page.get_by_label("Сдружение „Бъдеще за децата“").check()
+    page.get_by_label("Услуги за подкрепа").check()
+    page.get_by_label("Валидно от", exact=True).fill("2026-11-01")
+    page.get_by_label("Валидно до", exact=True).fill("2027-06-30")
+    page.get_by_label("Къде се пази подписаната декларация").fill("вх. № 77/2026")
+    page.get_by_role("button", name="Записване на съгласието").click()
+    page.wait_for_url("**done=consent_recorded*")
+    assert "Мария Ангелова" in page.content()
+    officer.check("consent-recorded")
+    officer.close()
+
+    with _api(base, "cp-kazanlak.cp") as cp:
+        provider_id = next(
+            r for c in cp.get(f"/api/v1/children/{child_id}/consents").json()["items"] for r in c["recipient_ids"]
+        )
+        etag = cp.get(f"/api/v1/alerts/{alert_id}").headers["ETag"]
+        referred = cp.post(
+            f"/api/v1/alerts/{alert_id}/actions", json={"kind": "referral", "recipient_id": provider_id},
+            headers={"If-Match": etag},
+        )
+        assert referred.status_code == 200, referred.text
+
+    provider = Walk(browser, base, artifacts, "provider")
+    provider.sign_in("provider-kazanlak.provider")
+    page = provider.page
+    page.get_by_role("link", name="Насочвания").first.click()
+    page.wait_for_url("**/referrals")
+    provider.check("referrals")
+    page.get_by_role("button", name="Отказвам насочването").click()
+    page.wait_for_url("**/referral-answer")
+    assert "Посочете защо отказвате насочването" in page.content()
+    provider.check("referral-decline-error")
+    page.get_by_role("button", name="Приемам насочването").click()
+    page.wait_for_url("**/referrals?done=accepted")
+    assert "Приехте насочването" in page.content()
+    provider.check("referral-accepted")
+    page.goto(f"/alerts/{alert_id}")
+    provider.check("alert")
+    provider.close()
+
+    police = Walk(browser, base, artifacts, "police")
+    police.sign_in("police-lukovit.police")
+    page = police.page
+    page.goto(f"/children/{child_id}/emergency")
+    police.check("emergency-form")
+    page.get_by_label("Защо ви е нужна историята сега").fill("Детето е изчезнало, нужна е цялата история веднага.")
+    page.get_by_role("button", name="Отваряне на историята").click()
+    assert "Цялата история на детето" in page.content()
+    police.check("emergency-history")
+    police.close()
+
+    auditor = Walk(browser, base, artifacts, "auditor-review")
+    auditor.sign_in("rue-lovech.auditor")
+    page = auditor.page
+    page.get_by_role("link", name="Проверка на веригата").first.click()
+    page.wait_for_url("**/audit/verify")
+    assert "Веригата е ненарушена." in page.content()
+    auditor.check("verify")
+    page.get_by_role("link", name="Проверка на спешните достъпи").first.click()
+    page.wait_for_url("**/audit/break-glass")
+    assert "Детето е изчезнало" in page.content()
+    auditor.check("break-glass-queue")
+    page.get_by_label("Оправдан", exact=True).check()
+    page.get_by_label("Коментар").fill("Причината е достатъчна: детето е обявено за издирване.")
+    page.get_by_role("button", name="Записване на проверката").click()
+    page.wait_for_url("**done=reviewed")
+    auditor.check("break-glass-reviewed")
+    page.goto(f"/audit?child={child_id}")
+    auditor.check("child-trail")
+    page.get_by_role("link", name="за родителя (за печат)").click()
+    page.wait_for_url("**for=guardian")
+    report = page.content()
+    assert "РУ на МВР Луковит" in report and "Сдружение „Бъдеще за децата“" in report
+    auditor.check("guardian-report")
+    page.emulate_media(media="print")
+    assert not page.locator(".site-header").is_visible(), "the printed report carries the menu"
+    page.screenshot(path=artifacts / "auditor-guardian-report-print.png", full_page=True)
+    auditor.close()
