@@ -22,6 +22,7 @@ from service.core.clock import Today
 from service.core.database import DbSession
 from service.core.problems import NotFound, Problem
 from service.web.dependencies import FormPoster, SignedInPerson
+from service.web.errors import problem_page
 from service.web.forms import FormErrors, attempt
 from service.web.labels import N_
 from service.web.rendering import renderer
@@ -98,7 +99,16 @@ async def render_child_page(
     """The child's page: identity, the guardian's consents (for those who manage them) and the
     timeline, each read through the service the API uses for it."""
     principal = person.principal
-    child = await children.read(session, actor=principal, child_id=child_id, purpose=None, today=today)
+    child = await attempt(
+        session, partial(children.read, session, actor=principal, child_id=child_id, purpose=None, today=today)
+    )
+    if isinstance(child, Problem):
+        if child.status == 404 and may_break_glass(principal):
+            # the same "not found" as for any id, with the way an entitled officer still has
+            return renderer(request).page(
+                request, "problem.html", {"status": 404, "person": None, "emergency": child_id}, status=404
+            )
+        return await problem_page(request, child)
     timeline = await attempt(
         session,
         partial(history.history, session, actor=principal, child_id=child_id, purpose=None, today=today),

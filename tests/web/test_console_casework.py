@@ -147,7 +147,9 @@ async def test_police_of_another_municipality_open_the_history_with_a_reason(
     child_id, _ = await _child_with_alert(client, world)
     auditor = await world.headers("rue-lovech.auditor")
     await sign_in(client, "police-lukovit.police")
-    assert (await client.get(f"/children/{child_id}")).status_code == 404
+    not_found = await client.get(f"/children/{child_id}")
+    assert not_found.status_code == 404 and "Страницата не е намерена" in not_found.text
+    assert f'href="/children/{child_id}/emergency"' in not_found.text
     form = await client.get(f"/children/{child_id}/emergency")
     assert form.status_code == 200
     assert "Защо ви е нужна историята сега" in form.text
@@ -200,6 +202,9 @@ async def test_only_officers_entitled_to_break_glass_get_the_form(client: httpx.
     assert refused.status_code == 403
     queue = await client.get("/api/v1/audit/break-glass", headers=await world.headers("rue-lovech.auditor"))
     assert queue.json()["items"] == []
+    await sign_in(client, "school-lukovit-1.staff")
+    not_found = await client.get(f"/children/{child_id}")
+    assert not_found.status_code == 404 and "/emergency" not in not_found.text
 
 
 async def test_the_officer_finds_emergency_access_on_the_childs_and_alerts_pages(
