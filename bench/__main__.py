@@ -66,7 +66,7 @@ def main(argv: list[str]) -> int:
         outcome = BENCHMARKS[name](seconds)
         for result in outcome if isinstance(outcome, list) else [outcome]:
             mark = "ok" if result["ok"] else "INVALID" if result.get("valid") is False else "BELOW TARGET"
-            print(f"{result['name']}: {result['value']}; ratio {result['ratio']:.2f} (target {result['target']}) {mark}")
+            print(f"{result['name']}: {result['value']}; ratio {result['ratio']:.3g} (target {result['target']}) {mark}")
             rows.append(result)
     stamp = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     lines = [
@@ -77,7 +77,7 @@ def main(argv: list[str]) -> int:
         "| benchmark | measured | ratio to baseline | target | met | notes |",
         "|---|---|---|---|---|---|",
         *[
-            f"| {r['name']} | {r['value']} | {r['ratio']:.2f} | {r['target']} | {_met(r)} | {r['detail']} |"
+            f"| {r['name']} | {r['value']} | {r['ratio']:.3g} | {r['target']} | {_met(r)} | {r['detail']} |"
             for r in rows
         ],
         "",
