@@ -28,7 +28,7 @@ def make_egn(rng: random.Random) -> tuple[str, datetime.date]:
 
 
 def run(seconds: float) -> dict[str, object]:
-    rows = 100_000 if seconds >= 20 else 20_000
+    rows = 100_000 if seconds >= 15 else 20_000
     with fresh_database() as url:
         return asyncio.run(_measure(url, rows))
 

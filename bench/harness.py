@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -88,15 +88,20 @@ def peak_rss_mib(pid: int) -> float:
 
 @contextlib.contextmanager
 def server_process(
-    database_url: str, *extra: str, env: Mapping[str, str] | None = None, log: Path | None = None
+    database_url: str,
+    *extra: str,
+    env: Mapping[str, str] | None = None,
+    log: Path | None = None,
+    command: Sequence[str] = (sys.executable, "-m", "bench.serve"),
 ) -> Iterator[tuple[str, int]]:
     """As `server`, also handing out the server's pid. `env` adds to (or overrides) the
-    benchmark environment; `log`, when given, is a file that receives the server's stderr."""
+    benchmark environment; `log`, when given, is a file that receives the server's stderr;
+    `command` (given `--port` and `extra`) is the server, by default `bench/serve.py`."""
     port = free_port()
     with contextlib.ExitStack() as files:
         stderr = files.enter_context(log.open("ab")) if log is not None else subprocess.PIPE
         process = subprocess.Popen(
-            [sys.executable, "-m", "bench.serve", "--port", str(port), *extra],
+            [*command, "--port", str(port), *extra],
             env={**bench_env(database_url), **(env or {})},
             cwd=ROOT,
             stdout=subprocess.DEVNULL,

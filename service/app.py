@@ -20,7 +20,8 @@ from service.alerts.deadline_routes import router as deadline_rules_router
 from service.alerts.routes import router as alerts_router
 from service.audit import sequencer
 from service.auditor.routes import router as audit_router
-from service.auth.anonymous import AnonymousRequests
+from service.auth.anonymous import AnonymousRequests, AnonymousThrottled
+from service.auth.gate import BearerGate
 from service.auth.keys import KeyRing, pin_secret_for
 from service.auth.routes import JWKS_PATH, well_known
 from service.auth.routes import router as auth_router
@@ -96,6 +97,8 @@ def _install_audited_problems(app: FastAPI) -> None:
         if audit_entry_of(exc) is not None:
             async with request.app.state.database.transaction() as session:
                 delay = await record_refusal(session, exc)
+        if isinstance(exc, AnonymousThrottled):
+            delay = exc.hold_seconds
         if delay:
             await asyncio.sleep(delay)  # a failed login is answered slower and slower
         if is_console_request(request):
@@ -164,7 +167,11 @@ def create_app(
         create_engine(settings.effective_database_url, pool_size=settings.db_pool_size)
     )
 
-    anonymous = AnonymousRequests(burst=settings.anonymous_burst, per_minute=settings.anonymous_per_minute)
+    anonymous = AnonymousRequests(
+        burst=settings.anonymous_burst,
+        per_minute=settings.anonymous_per_minute,
+        hold_seconds=settings.anonymous_hold_seconds,
+    )
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -202,7 +209,7 @@ def create_app(
     app.state.settings = settings
     app.state.database = database
     app.state.anonymous_requests = anonymous
-    app.state.tokens = TokenService(settings, keys)
+    tokens = app.state.tokens = TokenService(settings, keys)
     app.state.passwords = Passwords(
         time_cost=settings.argon2_time_cost, memory_kib=settings.argon2_memory_kib
     )
@@ -212,6 +219,8 @@ def create_app(
 
     install_problem_handlers(app)
     _install_audited_problems(app)
+    # innermost: a bearer token that cannot be trusted is refused before routing
+    app.add_middleware(BearerGate, tokens=tokens, anonymous=anonymous)
     app.add_middleware(
         RequestMiddleware, max_body=settings.max_body_bytes, max_csv_body=settings.max_csv_body_bytes
     )

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, exists, func, insert, literal_column, not_, or_, select, true, tuple_, update
+from sqlalchemy import and_, exists, func, insert, literal_column, or_, select, true, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, aliased
 from sqlalchemy.sql.elements import ColumnElement
@@ -139,19 +139,34 @@ async def recipients_of(session: AsyncSession, alert_ids: Sequence[uuid.UUID]) -
     return found
 
 
-async def lapsed_receipts(session: AsyncSession, scope: AccessScope, alert_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
-    """Those of the alerts that reached the scope's organisation under a consent that no longer
+async def recipients_and_lapsed(
+    session: AsyncSession, scope: AccessScope, alert_ids: Sequence[uuid.UUID]
+) -> tuple[dict[uuid.UUID, list[AlertRecipient]], set[uuid.UUID]]:
+    """For showing alerts, in one statement: each alert's recipients (as `recipients_of`), and
+    those of the alerts that reached the scope's organisation under a consent that no longer
     stands: it is no recipient of them any more (DESIGN §4 point 2)."""
+    found: dict[uuid.UUID, list[AlertRecipient]] = defaultdict(list)
+    lapsed: set[uuid.UUID] = set()
     if not alert_ids:
-        return set()
-    rows = await session.execute(
-        select(col(AlertRecipient.alert_id)).where(
-            col(AlertRecipient.alert_id).in_(alert_ids),
-            col(AlertRecipient.organisation_id) == scope.organisation_id,
-            not_(consent_stands(col(AlertRecipient.consent_id), scope.organisation_id, scope.today)),
+        return found, lapsed
+    receipt_stands = (
+        or_(
+            col(AlertRecipient.organisation_id) != scope.organisation_id,
+            consent_stands(col(AlertRecipient.consent_id), scope.organisation_id, scope.today),
         )
+        if scope.organisation_id is not None
+        else true()
     )
-    return set(rows.scalars())
+    rows = await session.execute(
+        select(AlertRecipient, receipt_stands.label("receipt_stands"))
+        .where(col(AlertRecipient.alert_id).in_(alert_ids))
+        .order_by(col(AlertRecipient.is_lead).desc(), col(AlertRecipient.delivered_at))
+    )
+    for recipient, stands in rows:
+        found[recipient.alert_id].append(recipient)
+        if not stands:
+            lapsed.add(recipient.alert_id)
+    return found, lapsed
 
 
 async def actions_of(session: AsyncSession, alert_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[AlertAction]]:

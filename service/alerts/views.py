@@ -120,9 +120,8 @@ def alert_read(
 
 async def alert_reads(session: AsyncSession, alerts: list[Alert], scope: AccessScope) -> list[AlertRead]:
     ids = [a.id for a in alerts]
-    recipients = await repository.recipients_of(session, ids)
+    recipients, lapsed = await repository.recipients_and_lapsed(session, scope, ids)
     actions = await repository.actions_of(session, ids)
-    lapsed = await repository.lapsed_receipts(session, scope, ids)
     return [alert_read(a, recipients[a.id], actions[a.id], scope, lapsed=a.id in lapsed) for a in alerts]
 
 

@@ -39,11 +39,14 @@ class CredentialsRefused(Unauthenticated):
 
 
 class AnonymousThrottled(TooManyRequests):
-    def __init__(self, seconds: int) -> None:
+    """`hold_seconds`: how long the answer is held back before it is sent (see `refuse`)."""
+
+    def __init__(self, seconds: int, *, hold_seconds: float = 0.0) -> None:
         super().__init__(
             "too many requests without valid credentials from this address; try again later",
             headers={"Retry-After": str(seconds)},
         )
+        self.hold_seconds = hold_seconds
 
 
 @dataclass(slots=True)
@@ -88,8 +91,10 @@ class AnonymousRequests:
         clock: Callable[[], datetime] = utcnow,
         max_tracked: int | None = None,
         max_audited: int | None = None,
+        hold_seconds: float = 0.0,
     ) -> None:
         self.burst = burst
+        self.hold_seconds = hold_seconds
         self.rate = per_minute / 60.0
         self.clock = clock
         self.max_tracked = MAX_TRACKED_ADDRESSES if max_tracked is None else max_tracked
@@ -98,7 +103,9 @@ class AnonymousRequests:
         self._counts: dict[tuple[str, datetime], _Count] = {}
 
     def refuse(self, address: str | None) -> Unauthenticated | TooManyRequests:
-        """Count this request; the problem to answer it with (401, or 429 past the limit)."""
+        """Count this request; the problem to answer it with (401, or 429 past the limit). A 429
+        is to be held back for up to `hold_seconds` (never past its Retry-After): a client that
+        asks again at once waits, holding a connection but not the CPU."""
         key = address_key(address)
         now = self.clock()
         count = self._counts.setdefault((key, _minute(now)), _Count())
@@ -107,7 +114,7 @@ class AnonymousRequests:
         if wait is None:
             return CredentialsRefused()
         count.throttled += 1
-        return AnonymousThrottled(wait)
+        return AnonymousThrottled(wait, hold_seconds=min(float(wait), self.hold_seconds))
 
     def throttled(self, address: str | None, problem: TooManyRequests) -> TooManyRequests:
         """Count a request refused by another throttle (failed logins); the problem to answer with."""

@@ -11,7 +11,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from jose import jws, jwt
+from jose import jwk, jws, jwt
+from jose.backends.base import Key
 from jose.exceptions import JOSEError
 
 
@@ -32,10 +33,15 @@ def unverified_header_and_issuer(token: str) -> tuple[dict[str, Any], str | None
     return header, issuer if isinstance(issuer, str) else None
 
 
+def parsed_key(key: str | dict[str, Any], algorithm: str) -> Key:
+    """A PEM or JWK parsed once for `algorithm`, to verify many tokens with."""
+    return jwk.construct(key, algorithm)
+
+
 def decode_verified(
     token: str,
     *,
-    key: str | dict[str, Any],
+    key: Key,
     algorithm: str,
     audience: str,
     issuer: str,

@@ -117,19 +117,36 @@ async def password_login(
 async def user_principal(session: AsyncSession, user_id: uuid.UUID, *, generation: int) -> Principal:
     """The principal of a signed-in person as the database says it is now: a removed or
     disabled user, or one whose tokens and sessions were revoked, is refused."""
-    found_user = await organisations.user_with_organisation(session, user_id)
-    if found_user is None:
+    found = await organisations.credentials(session, "user", user_id)
+    if found is None:
         raise AuthenticationFailed("user no longer exists")
-    user, organisation, codes = found_user
-    actor = Principal(id=str(user.id), kind=PrincipalKind.user, roles=frozenset())
-    if user.disabled:
-        raise AuthenticationFailed("user is disabled", actor=actor)
-    if generation != user.token_generation:
+    return _current_principal(PrincipalKind.user, user_id, found, generation=generation, disabled="user is disabled")
+
+
+def _current_principal(
+    kind: PrincipalKind,
+    subject_id: uuid.UUID,
+    found: organisations.Credentials,
+    *,
+    generation: int,
+    disabled: str,
+) -> Principal:
+    """The principal of an account's current credentials; refused when the account is
+    disabled, the token's generation is not the account's, or its roles mix duties."""
+    actor = Principal(id=str(subject_id), kind=kind, roles=frozenset())
+    if found.disabled:
+        raise AuthenticationFailed(disabled, actor=actor)
+    if generation != found.token_generation:
         raise AuthenticationFailed("token revoked", actor=actor)
-    if mixes_duties(Role(r) for r in user.roles):
+    if mixes_duties(Role(r) for r in found.roles):
         raise AuthenticationFailed(MIXED_DUTIES, actor=actor)
-    return _principal_for(
-        kind=PrincipalKind.user, subject_id=user.id, roles=user.roles, organisation=organisation, codes=codes
+    return Principal(
+        id=str(subject_id),
+        kind=kind,
+        roles=frozenset(Role(r) for r in found.roles),
+        organisation_id=found.organisation_id,
+        organisation_kind=OrganisationKind(found.organisation_kind) if found.organisation_kind else None,
+        municipality_codes=frozenset(found.municipality_codes),
     )
 
 
@@ -186,24 +203,16 @@ async def principal_from_token(
         generation = claims.get("gen")
         return await user_principal(session, subject, generation=generation if isinstance(generation, int) else -1)
     if claims.get("kind") == "client":
-        found_client = await organisations.client_with_organisation(session, subject)
-        if found_client is None or found_client[0].disabled:
+        found_client = await organisations.credentials(session, "client", subject)
+        if found_client is None:
             raise AuthenticationFailed("client disabled or removed")
-        client, client_organisation, client_codes = found_client
-        if mixes_duties(Role(r) for r in client.roles):
-            raise AuthenticationFailed(
-                MIXED_DUTIES, actor=Principal(id=str(client.id), kind=PrincipalKind.client, roles=frozenset())
-            )
-        if claims.get("gen", 0) != client.token_generation:
-            raise AuthenticationFailed(
-                "token revoked", actor=Principal(id=str(client.id), kind=PrincipalKind.client, roles=frozenset())
-            )
-        return _principal_for(
-            kind=PrincipalKind.client,
-            subject_id=client.id,
-            roles=client.roles,
-            organisation=client_organisation,
-            codes=client_codes,
+        generation = claims.get("gen", 0)
+        return _current_principal(
+            PrincipalKind.client,
+            subject,
+            found_client,
+            generation=generation if isinstance(generation, int) else -1,
+            disabled="client disabled or removed",
         )
     raise AuthenticationFailed("unknown token kind")
 

@@ -3,6 +3,7 @@ issuer's)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 import uuid
@@ -11,11 +12,14 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from jose.backends.base import Key
+from jose.exceptions import JOSEError
 
 from service.auth.jwt import (
     TokenInvalid,
     decode_verified,
     encode_signed,
+    parsed_key,
     unverified_header_and_issuer,
 )
 from service.auth.keys import SIGNING_ALGORITHM, KeyRing
@@ -30,16 +34,18 @@ class VerifiedToken:
 
 class ExternalKeys:
     """The JWKS of a trusted OpenID Connect issuer, from a file or an https URL (refetched at
-    most every five minutes when a token names an unknown `kid`)."""
+    most every five minutes when a token names an unknown `kid`). Each key is parsed once, when
+    the set is loaded, for the pinned algorithm."""
 
     REFRESH_SECONDS = 300
 
-    def __init__(self, source: str) -> None:
+    def __init__(self, source: str, algorithm: str) -> None:
         self.source = source
-        self._keys: dict[str, dict[str, Any]] = {}
+        self.algorithm = algorithm
+        self._keys: dict[str, Key] = {}
         self._fetched_at = 0.0
 
-    async def key(self, kid: str) -> dict[str, Any] | None:
+    async def key(self, kid: str) -> Key | None:
         stale = time.monotonic() - self._fetched_at > self.REFRESH_SECONDS
         if kid not in self._keys and (stale or not self._fetched_at):
             await self._load()
@@ -53,7 +59,12 @@ class ExternalKeys:
                 document = response.json()
         else:
             document = json.loads(Path(self.source).read_text())
-        self._keys = {k["kid"]: k for k in document.get("keys", []) if "kid" in k}
+        keys = {}
+        for jwk in document.get("keys", []):
+            if isinstance(jwk, dict) and isinstance(jwk.get("kid"), str):
+                with contextlib.suppress(JOSEError):  # a key of another kind cannot verify our tokens
+                    keys[jwk["kid"]] = parsed_key(jwk, self.algorithm)
+        self._keys = keys
         self._fetched_at = time.monotonic()
 
 
@@ -61,7 +72,9 @@ class TokenService:
     def __init__(self, settings: Settings, keys: KeyRing) -> None:
         self.settings = settings
         self.keys = keys
-        self.external = ExternalKeys(settings.oidc_jwks) if settings.oidc_jwks else None
+        #: our own public keys, parsed once: parsing a PEM costs more than verifying a signature
+        self._own = {kid: parsed_key(key.public_pem, SIGNING_ALGORITHM) for kid, key in keys.by_kid.items()}
+        self.external = ExternalKeys(settings.oidc_jwks, settings.oidc_algorithm) if settings.oidc_jwks else None
 
     def issue(
         self,
@@ -98,12 +111,12 @@ class TokenService:
             raise TokenInvalid("token has no kid")
         settings = self.settings
         if issuer == settings.token_issuer:
-            own = self.keys.by_kid.get(kid)
+            own = self._own.get(kid)
             if own is None:
                 raise TokenInvalid("unknown kid")
             claims = decode_verified(
                 token,
-                key=own.public_pem,
+                key=own,
                 algorithm=SIGNING_ALGORITHM,
                 audience=settings.token_audience,
                 issuer=settings.token_issuer,

@@ -84,6 +84,15 @@ class Settings(BaseSettings):
     anonymous_per_minute: int = Field(
         default=60, ge=1, description="and then per minute; past it they are answered 429"
     )
+    anonymous_hold_seconds: float = Field(
+        default=1.0,
+        ge=0,
+        le=10,
+        description=(
+            "how long such a 429 is held back before it is sent (at most its Retry-After), so a"
+            " flood that ignores Retry-After waits instead of taking the CPU"
+        ),
+    )
     trusted_proxies: str = Field(
         default="127.0.0.1,::1",
         description=(

@@ -5,8 +5,10 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import Select, bindparam, delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -103,6 +105,59 @@ async def user_with_organisation(
     if not rows:
         return None
     return rows[0][0], rows[0][1], sorted(row[2] for row in rows if row[2] is not None)
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    """What a token's subject is now, as much as the principal needs: read on every request."""
+
+    disabled: bool
+    token_generation: int
+    roles: list[str]
+    organisation_id: uuid.UUID | None
+    organisation_kind: str | None
+    municipality_codes: list[str]
+
+
+def _credentials_of(account: type[User] | type[Client]) -> Select[bool, int, list[str], uuid.UUID | None, str, str]:
+    """One statement, built once: the account, its organisation's kind and every municipality
+    the organisation serves (a row per municipality)."""
+    return (
+        select(
+            col(account.disabled),
+            col(account.token_generation),
+            col(account.roles),
+            col(account.organisation_id),
+            col(Organisation.kind),
+            col(OrganisationMunicipality.municipality_code),
+        )
+        .outerjoin(Organisation, col(account.organisation_id) == col(Organisation.id))
+        .outerjoin(OrganisationMunicipality, col(OrganisationMunicipality.organisation_id) == col(Organisation.id))
+        .where(col(account.id) == bindparam("account_id"))
+    )
+
+
+_CREDENTIALS = {"user": _credentials_of(User), "client": _credentials_of(Client)}
+
+
+async def credentials(
+    session: AsyncSession, kind: Literal["user", "client"], account_id: uuid.UUID
+) -> Credentials | None:
+    """A user's or client's credentials in one round trip on the session's connection, without
+    the ORM's loading (no objects, no identity map); None when there is no such account."""
+    connection = await session.connection()
+    rows = (await connection.execute(_CREDENTIALS[kind], {"account_id": account_id})).all()
+    if not rows:
+        return None
+    disabled, generation, roles, organisation_id, organisation_kind, _ = rows[0]
+    return Credentials(
+        disabled=bool(disabled),
+        token_generation=int(generation),
+        roles=list(roles),
+        organisation_id=organisation_id,
+        organisation_kind=organisation_kind,
+        municipality_codes=sorted(row[5] for row in rows if row[5] is not None),
+    )
 
 
 async def client_with_organisation(
