@@ -7,7 +7,8 @@ said), every figure measured in this one run on one fresh PostgreSQL database:
   against the bare async INSERT endpoint (`bench/bare.py`);
 - the audited read at 16 connections against 1 connection, `obhvat serve --workers 2`;
 - a legitimate reader's p95 (1 connection, the audited read) alongside 64 connections sending
-  garbage bearer tokens, against the same reader alone.
+  garbage bearer tokens, against the same reader alone;
+- the audit sequencer's linking lag (p99, from `/metrics`) during the `POST` run.
 
 A ratio is refused (reported as invalid) when a run it rests on was client-bound: when `wrk`
 took at least half the CPU the server did (bench/wrk.py)."""
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import sys
 import time
 import uuid
@@ -42,7 +44,23 @@ KOPRINKA_PINS = [
 ]
 #: the servers' stderr (a pipe nobody reads would block a server that logs under load)
 LOG = ROOT / "var" / "bench" / "server.log"
-TARGETS = {"read": 0.10, "create": 0.25, "scaling": 1.5, "garbage": 2.0}
+TARGETS = {"read": 0.10, "create": 0.25, "scaling": 1.5, "garbage": 2.0, "lag": 1.0}
+_LAG_BUCKET = re.compile(r'^obhvat_audit_link_lag_seconds_bucket\{le="([^"]+)"\} ([0-9.e+]+)$', re.MULTILINE)
+
+
+def _link_lag_buckets(base_url: str) -> dict[float, float]:
+    """The sequencer's lag histogram (cumulative counts by upper bound) from the server's /metrics."""
+    text = httpx.get(f"{base_url}/metrics", timeout=10).text
+    return {float(le): float(count) for le, count in _LAG_BUCKET.findall(text)}
+
+
+def _bucket_p99(buckets: dict[float, float]) -> tuple[float, float]:
+    """(upper bound of the bucket holding the 99th percentile, events counted)."""
+    total = max(buckets.values(), default=0.0)
+    for le in sorted(buckets):
+        if buckets[le] >= 0.99 * total:
+            return le, total
+    return float("inf"), total
 
 
 @dataclass(frozen=True)
@@ -132,10 +150,13 @@ def run(seconds: float) -> list[dict[str, object]]:
             flood = wrk.finish("64 garbage-token connections", garbage, GARBAGE_CONNECTIONS, started)
             create_env = {"BENCH_TOKEN": fixture.school, "BENCH_CHILDREN": ",".join(fixture.children)}
             _warm(wrk, "create_alert.lua", {**create_env, "BENCH_NONCE": f"{nonce}-warm"}, seconds)
+            lag_before = _link_lag_buckets(base)
             create = wrk.run(
                 "POST /alerts", "create_alert.lua", connections=CONNECTIONS, seconds=seconds,
                 env={**create_env, "BENCH_NONCE": nonce},
             )
+            time.sleep(1.0)  # what the run recorded last is linked
+            lag = _bucket_p99({le: n - lag_before.get(le, 0.0) for le, n in _link_lag_buckets(base).items()})
         with server_process(url, "--bare-insert", log=LOG) as (base, pid):
             wrk = Wrk(base, pid)
             bare_env = {**create_env, "BENCH_NONCE": f"{nonce}-bare"}
@@ -171,6 +192,15 @@ def run(seconds: float) -> list[dict[str, object]]:
             f"≥ {TARGETS['scaling']}×", many, one, scaling, scaling >= TARGETS["scaling"],
             f"p50 {many.p50_ms:.1f} ms vs {one.p50_ms:.1f} ms",
         ),
+        {
+            "name": "audit linker lag p99 during `POST /alerts`",
+            "value": f"p99 ≤ {lag[0]:g} s over {lag[1]:,.0f} events linked (from /metrics)",
+            "ratio": lag[0],
+            "target": f"≤ {TARGETS['lag']} s",
+            "ok": lag[1] > 0 and lag[0] <= TARGETS["lag"],
+            "valid": True,
+            "detail": "time from recording an event to the sequencer linking it; the histogram bucket holding the 99th",
+        },
         _ratio_row(
             "reader's p95 beside 64 garbage-token connections vs alone",
             f"≤ {TARGETS['garbage']}×", beside, alone, garbage_ratio, garbage_ratio <= TARGETS["garbage"],
