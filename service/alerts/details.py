@@ -8,7 +8,7 @@ from datetime import date
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import ConfigDict, Field, StringConstraints, model_validator
 
 from service.core.schemas import RequestModel
 
@@ -31,6 +31,11 @@ class _Details(RequestModel):
 
 
 class UnexcusedAbsencesDetails(_Details):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"oneOf": [{"required": ["unexcused_hours"]}, {"required": ["unexcused_days"]}]},
+    )
+
     month: Month = Field(description="YYYY-MM")
     unexcused_hours: int | None = Field(default=None, ge=0, le=300, description="a school's pupil")
     unexcused_days: int | None = Field(

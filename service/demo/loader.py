@@ -15,8 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.access.principal import Principal
 from service.auth.keys import pin_secret_for
 from service.children import repository as children_repository
-from service.children.models import Child, Enrolment
 from service.children import settlements
+from service.children.models import Child, Enrolment
 from service.children.pin import pin_hash, validate_pin
 from service.core.clock import local_today
 from service.core.database import Database
