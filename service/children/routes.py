@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from typing import Annotated
 
 import anyio.to_thread
-from fastapi import Header, Request, Response
+from fastapi import Header, Query, Request, Response
 
 from service.access.dependencies import PurposeOfUse
 from service.alerts import history as alerts
@@ -200,7 +201,8 @@ def _read_roster(raw: bytes) -> list[tuple[int, dict[str, str]]]:
     openapi_extra={"requestBody": {"required": True, "content": {"text/csv": {"schema": {"type": "string"}}}}},
 )
 async def import_roster_csv(
-    request: Request, session: DbSession, principal: CurrentPrincipal, today: Today
+    request: Request, session: DbSession, principal: CurrentPrincipal, today: Today,
+    start_date: Annotated[date | None, Query(description="when new enrolments start (default today)")] = None,
 ) -> RosterResult:
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media not in CSV_TYPES:
@@ -212,5 +214,6 @@ async def import_roster_csv(
     except BatchInvalid as exc:
         raise ValidationProblem(str(exc), errors=exc.errors) from None
     return await rosters.import_roster(
-        session, actor=principal, rows=rows, pin_secret=request.app.state.pin_secret, today=today
+        session, actor=principal, rows=rows, pin_secret=request.app.state.pin_secret, today=today,
+        start_date=start_date,
     )

@@ -220,3 +220,18 @@ async def test_every_bad_row_is_named_with_its_field(client, world):
         "/api/v1/enrolments/batch", json={"rows": rows}, headers=await world.headers("school-koprinka.admin")
     )
     assert [(e["row"], e["field"]) for e in assert_problem(response, 422)["errors"]] == [(1, "settlement_code")]
+
+
+async def test_a_roster_csv_may_say_when_its_new_enrolments_start(client, world):
+    text = f"ЕГН,Име,Фамилия,Пол,Клас\n{NEW_1},Даниел,Николов,м,1\n"
+    response = await client.post(
+        "/api/v1/enrolments/batch/csv?start_date=2026-09-15", content=text.encode(),
+        headers=await world.headers("school-koprinka.admin", **CSV),
+    )
+    assert response.status_code == 200, response.text
+    assert (await _lookup(client, world, NEW_1)).json()["current_enrolment"]["start_date"] == "2026-09-15"
+    bad = await client.post(
+        "/api/v1/enrolments/batch/csv?start_date=15.09.2026", content=text.encode(),
+        headers=await world.headers("school-koprinka.admin", **CSV),
+    )
+    assert_problem(bad, 422)
