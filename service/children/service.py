@@ -286,6 +286,8 @@ async def enrol(
     child = await repository.lock_child(session, data.child_id)
     if child is None:
         raise field_error("/child_id", "no such child")
+    if child.merged_into_id is not None:
+        raise field_error("/child_id", "this record was merged into the child's PIN record; enrol that one")
     enrolments = await repository.enrolments_of(session, child.id)
     if data.end_date is None and any(e.school_id == data.school_id and e.end_date is None for e in enrolments):
         raise ValidationProblem(
