@@ -167,7 +167,8 @@ async def test_merging_into_the_pin_record_moves_alerts_and_consents_and_the_old
     assert (old.given_name, old.family_name, old.address, old.merged_into_id) == (None, None, None, uuid.UUID(kept))
     # nothing new lands on the old record
     late = await client.post("/api/v1/alerts", headers=await world.headers("mun-kazanlak.municipal"), json={
-        "child_id": provisional, "type": "not_enrolled", "severity": "concern", "details": {"school_year": "2026/2027"}})
+        "child_id": provisional, "type": "not_enrolled", "severity": "concern",
+        "details": {"school_year": "2026/2027"}})
     assert pointers(assert_problem(late, 422)) == ["#/child_id"]
     # audited about both records
     assert [e.decision for e in await _audit(world, provisional, "child.merge")] == ["allow"]
