@@ -102,14 +102,30 @@ class RosterRow:
     address: str | None
 
 
+_TEXT_FIELDS = ("pin", "given_name", "family_name", "sex", "date_of_birth", "settlement_code", "address")
+
+
 def _text(fields: dict[str, Any], field: str) -> str | None:
+    """The field's text, stripped; None when absent, empty or not text (reported by `_types`).
+    A JSON grade may be a number."""
     value = fields.get(field)
-    if value is None:
-        return None
+    if field == "grade" and isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
     if not isinstance(value, str):
-        return str(value) if isinstance(value, int) and not isinstance(value, bool) else ""
-    value = value.strip()
-    return value or None
+        return None
+    return value.strip() or None
+
+
+def _types(number: int, fields: dict[str, Any]) -> list[dict[str, Any]]:
+    """Errors for JSON values of the wrong type (a PIN as a number loses its leading zero)."""
+    errors = [
+        {"row": number, "field": field, "detail": "must be text"}
+        for field in _TEXT_FIELDS if fields.get(field) is not None and not isinstance(fields[field], str)
+    ]
+    grade = fields.get("grade")
+    if isinstance(grade, bool) or (grade is not None and not isinstance(grade, int | str)):
+        errors.append({"row": number, "field": "grade", "detail": "a whole number from 0 (preschool group) to 12"})
+    return errors
 
 
 def _date(value: str) -> date | None:
@@ -128,7 +144,9 @@ def check_row(
     """The row's values, or its errors (one per bad field)."""
     if "__error__" in fields:
         return None, [{"row": number, "field": None, "detail": fields["__error__"]}]
-    errors: list[dict[str, Any]] = []
+    errors = _types(number, fields)
+    if errors:
+        return None, errors
 
     def bad(field: str, detail: str) -> None:
         errors.append({"row": number, "field": field, "detail": detail})
@@ -214,11 +232,14 @@ def _refuse(actor: Principal, school_id: uuid.UUID, errors: list[dict[str, Any]]
     rows = sorted({e["row"] for e in errors})
     extra: dict[str, Any] = {"errors_total": len(errors)} if len(errors) > len(shown) else {}
     problem = ValidationProblem(f"{len(rows)} row(s) are not valid; nothing was imported", errors=shown, **extra)
-    problem.audit_entry = AuditRecord(
-        actor=actor, action=Action.import_roster.value, decision="deny",
-        reason="roster refused: rows not valid, nothing applied", resource_type="roster",
-        resource_id=str(school_id),
-    )
+    if any(e["detail"] == REFUSED_ELSEWHERE for e in errors):
+        # a decision about children (another school holds them), as a refused enrolment is;
+        # a roster refused for its format only is no decision about anyone, as an absence batch
+        problem.audit_entry = AuditRecord(
+            actor=actor, action=Action.import_roster.value, decision="deny",
+            reason="roster refused: a pupil is enrolled at another school and not released", resource_type="roster",
+            resource_id=str(school_id),
+        )
     return problem
 
 

@@ -1,7 +1,8 @@
 """Bad roster files (POST /enrolments/batch/csv): broken quoting, ragged rows, missing columns,
 wrong encodings, empty, binary and huge files, formula cells, look-alike letters. Each is a
 4xx problem naming the CSV row (1-based after the header; 0 for the file or its header) and
-field, and nothing is applied: no child, no enrolment. (The refusal itself is audited.)"""
+field, and nothing is written: no child, no enrolment, no audit event (a refusal for the file's
+form is no decision about anyone; one for a pupil another school holds is, and is audited)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.bad_input.helpers import assert_clear_problem, error_rows, snapshot
+from tests.bad_input.helpers import assert_clear_problem, assert_nothing_written, error_rows, snapshot
 from tests.children.helpers import egn_for
 
 CSV = {"Content-Type": "text/csv"}
@@ -35,7 +36,8 @@ async def _post(client, world, content: bytes):
 
 
 async def _assert_nothing_applied(database, before: dict[str, int]) -> None:
-    """No table changed but the audit trail's (a refused roster is a decision, written there)."""
+    """No table changed but the audit trail's (a roster refused for a pupil another school holds
+    is a decision, written there)."""
     after = await snapshot(database)
     changed = {
         name: (before[name], after[name]) for name in before
@@ -73,7 +75,7 @@ async def test_a_bad_roster_is_a_422_naming_row_and_field_and_applies_nothing(cl
     before = await snapshot(database)
     body = assert_clear_problem(await _post(client, world, content), 422)
     assert error_rows(body) == expected, body
-    await _assert_nothing_applied(database, before)
+    await assert_nothing_written(database, before)
 
 
 async def test_cyrillic_and_latin_names_in_either_encoding_are_accepted(client, world):
@@ -90,7 +92,7 @@ async def test_a_roster_over_10_mib_is_a_413_and_applies_nothing(client, world, 
     content = (HEADER + "\r\n" + line * (10 * MIB // len(line.encode()) + 1)).encode()
     assert len(content) > 10 * MIB
     assert_clear_problem(await _post(client, world, content), 413)
-    await _assert_nothing_applied(database, before)
+    await assert_nothing_written(database, before)
 
 
 async def test_a_roster_of_more_pupils_than_any_school_has_is_refused(client, world, database):
@@ -99,7 +101,7 @@ async def test_a_roster_of_more_pupils_than_any_school_has_is_refused(client, wo
             for i in range(20_001)]
     body = assert_clear_problem(await _post(client, world, csv_text(*rows).encode()), 422)
     assert error_rows(body) == [(20_001, None)]
-    await _assert_nothing_applied(database, before)
+    await assert_nothing_written(database, before)
 
 
 async def test_one_bad_row_at_the_end_of_a_whole_school_applies_nothing(client, world, database):
