@@ -9,8 +9,8 @@
   (pupils of grade 0) unexcused days; a default rule raises `unexcused_absences` for more than
   3 unexcused days in a month.
 
-Revision ID: 0016
-Revises: 0015
+Revision ID: 0017
+Revises: 0016
 Create Date: 2026-11-29 10:30:00
 """
 
@@ -21,8 +21,8 @@ from alembic import op
 
 from service.core.database import UtcDateTime
 
-revision: str = '0016'
-down_revision: str | None = '0015'
+revision: str = '0017'
+down_revision: str | None = '0016'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

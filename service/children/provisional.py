@@ -40,7 +40,8 @@ class MergeRefused(Conflict):
     def __init__(self, actor: Principal, detail: str, *, reason: str, child_id: uuid.UUID) -> None:
         super().__init__(detail)
         self.audit_entry = audit_record(
-            actor, Decision(False, Action.merge_children, reason, deny_status=409), "child", child_id, child_id
+            actor, Decision(allowed=False, action=Action.merge_children, reason=reason,
+                            deny_status=409), "child", child_id, child_id
         )
 
 
@@ -61,7 +62,8 @@ async def register_provisional(
     if municipality not in actor.municipality_codes:
         raise AccessDenied(
             actor,
-            Decision(False, decision.action, "settlement outside the organisation's municipalities", decision.purpose),
+            Decision(allowed=False, action=decision.action,
+                     reason="settlement outside the organisation's municipalities", purpose=decision.purpose),
             resource_type="child",
         )
     names = (data.given_name.casefold(), data.family_name.casefold())
@@ -71,7 +73,8 @@ async def register_provisional(
         if ((candidate.given_name or "").casefold(), (candidate.family_name or "").casefold()) == names:
             await enforce(
                 session, actor,
-                Decision(True, decision.action, "known provisional child matched", decision.purpose, "public_task"),
+                Decision(allowed=True, action=decision.action, reason="known provisional child matched",
+                         purpose=decision.purpose, basis="public_task"),
                 resource_type="child", resource_id=candidate.id, child_id=candidate.id,
             )
             return ChildMatch(id=candidate.id)
@@ -83,7 +86,8 @@ async def register_provisional(
     await session.flush()
     await enforce(
         session, actor,
-        Decision(True, decision.action, "provisional child registered", decision.purpose, "public_task"),
+        Decision(allowed=True, action=decision.action, reason="provisional child registered", purpose=decision.purpose,
+                 basis="public_task"),
         resource_type="child", resource_id=child.id, child_id=child.id,
     )
     facts = await repository.child_facts(session, child, today)
@@ -96,7 +100,8 @@ async def _related(
     """The child, if the caller's organisation may see its identity; else an audited 404."""
     if child is None or child.merged_into_id is not None or child.anonymised_at is not None:
         raise AccessDenied(
-            actor, Decision(False, base.action, "no such child", base.purpose, deny_status=404),
+            actor, Decision(allowed=False, action=base.action, reason="no such child", purpose=base.purpose,
+                            deny_status=404),
             resource_type="child", resource_id=str(child_id),
         )
     facts = await repository.child_facts(session, child, today)
@@ -183,7 +188,8 @@ async def merge(
         (kept, "provisional record merged into this child"),
     ):
         await enforce(
-            session, actor, Decision(True, base.action, reason, base.purpose, "public_task"),
+            session, actor, Decision(allowed=True, action=base.action, reason=reason, purpose=base.purpose,
+                                     basis="public_task"),
             resource_type="child", resource_id=child.id, child_id=child.id,
         )
     return ChildMerged(
@@ -204,8 +210,9 @@ async def _identify(
         source.birth_year = None
     await session.flush()
     await enforce(
-        session, actor, Decision(True, base.action, "provisional child identified by its PIN", base.purpose,
-                                 "public_task"),
+        session, actor, Decision(allowed=True, action=base.action, reason="provisional child identified by its PIN",
+                                 purpose=base.purpose,
+                                 basis="public_task"),
         resource_type="child", resource_id=source.id, child_id=source.id,
     )
     return ChildMerged(

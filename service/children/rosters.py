@@ -250,14 +250,16 @@ def _authorised(actor: Principal) -> Decision:
         raise AccessDenied(actor, decision, resource_type="roster")
     if actor.organisation_kind is not OrganisationKind.school or actor.organisation_id is None:
         raise AccessDenied(
-            actor, Decision(False, decision.action, "rosters come from schools", decision.purpose),
+            actor, Decision(allowed=False, action=decision.action, reason="rosters come from schools",
+                            purpose=decision.purpose),
             resource_type="roster",
         )
     if Role.school_admin not in actor.roles and actor.kind is not PrincipalKind.client:
         raise AccessDenied(
             actor,
-            Decision(False, decision.action, "a roster is sent by the school's administrator or its e-diary",
-                     decision.purpose),
+            Decision(allowed=False, action=decision.action,
+                     reason="a roster is sent by the school's administrator or its e-diary",
+                     purpose=decision.purpose),
             resource_type="roster",
         )
     return decision
@@ -387,7 +389,8 @@ async def import_roster(
             reason = "pupil registered and enrolled from the school's roster" if kind == "register" else \
                 "pupil enrolled from the school's roster"
         events.append(audit_record(
-            actor, Decision(True, Action.import_roster, reason, decision.purpose, "public_task"),
+            actor, Decision(allowed=True, action=Action.import_roster, reason=reason, purpose=decision.purpose,
+                            basis="public_task"),
             "enrolment", enrolment_id, child_id,
         ))
     for chunk_start in range(0, len(new_enrolments), CHUNK):

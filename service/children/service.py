@@ -116,8 +116,7 @@ async def register(
     allowed = Decision(
         allowed=True, action=Action.register_child,
         reason="child registered" if created else "known PIN matched an existing child", purpose=decision.purpose,
-        basis="public_task",
-    )
+        basis="public_task")
     await enforce(session, actor, allowed, resource_type="child", resource_id=child.id, child_id=child.id)
     if not created:
         return ChildMatch(id=child.id)
@@ -141,8 +140,9 @@ class ChildMoved(Problem):
             headers={"Location": location}, child_id=str(new_id),
         )
         self.audit_entry = audit_record(
-            actor, Decision(True, decision.action, "merged record: redirected to the kept child", decision.purpose,
-                            decision.basis),
+            actor, Decision(allowed=True, action=decision.action, reason="merged record: redirected to the kept child",
+                            purpose=decision.purpose,
+                            basis=decision.basis),
             "child", old_id, new_id,
         )
 
@@ -159,8 +159,7 @@ async def _readable_child(
         decision = decide(actor, action, purpose=purpose)
         if decision.allowed:
             decision = Decision(
-                allowed=False, action=action, reason="no such child", purpose=decision.purpose, deny_status=404,
-            )
+                allowed=False, action=action, reason="no such child", purpose=decision.purpose, deny_status=404)
         raise AccessDenied(actor, decision, resource_type="child", resource_id=str(child_id) if child_id else None)
     if child.merged_into_id is not None:
         kept = await repository.get_child(session, child.merged_into_id)
@@ -315,8 +314,7 @@ async def enrol(
     await enforce(
         session, actor,
         Decision(
-            allowed=True, action=Action.manage_enrolments, reason="pupil enrolled", purpose=None, basis="public_task",
-        ),
+            allowed=True, action=Action.manage_enrolments, reason="pupil enrolled", purpose=None, basis="public_task"),
         resource_type="enrolment", resource_id=enrolment.id, child_id=child.id,
     )
     return _enrolment_read(enrolment)
@@ -332,8 +330,7 @@ async def own_enrolment(session: AsyncSession, *, actor: Principal, enrolment_id
     if enrolment is None or enrolment.school_id != actor.organisation_id:
         hidden = Decision(
             allowed=False, action=Action.manage_enrolments, reason="not an enrolment of the caller's school",
-            deny_status=404,
-        )
+            deny_status=404)
         raise AccessDenied(actor, hidden, resource_type="enrolment", resource_id=str(enrolment_id))
     return enrolment
 
@@ -369,8 +366,7 @@ async def update_enrolment(
         session, actor,
         Decision(
             allowed=True, action=Action.manage_enrolments, reason="enrolment updated", purpose=None,
-            basis="public_task",
-        ),
+            basis="public_task"),
         resource_type="enrolment", resource_id=enrolment.id, child_id=enrolment.child_id,
     )
     return _enrolment_read(enrolment)
