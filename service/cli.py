@@ -35,6 +35,10 @@ token_app = typer.Typer(help="Access tokens.", no_args_is_help=True)
 demo_app = typer.Typer(help="Demonstration data.", no_args_is_help=True)
 audit_app = typer.Typer(help="The tamper-evident audit trail.", no_args_is_help=True)
 absences_app = typer.Typer(help="Schools' monthly absence figures.", no_args_is_help=True)
+enrolments_app = typer.Typer(help="Schools' rosters: registering and enrolling a school's pupils at once.",
+                             no_args_is_help=True)
+settlements_app = typer.Typer(help="The EKATTE classifier of settlements (where children live).",
+                              no_args_is_help=True)
 retention_app = typer.Typer(help="Data retention: anonymise, clear and purge what was kept long enough.",
                             no_args_is_help=True)
 app.add_typer(db_app, name="db")
@@ -45,6 +49,8 @@ app.add_typer(token_app, name="token")
 app.add_typer(demo_app, name="demo")
 app.add_typer(audit_app, name="audit")
 app.add_typer(absences_app, name="absences")
+app.add_typer(enrolments_app, name="enrolments")
+app.add_typer(settlements_app, name="settlements")
 app.add_typer(retention_app, name="retention")
 
 
@@ -545,6 +551,121 @@ def absences_import(
         f"batch {result.id}: {result.rows_accepted} rows accepted, {len(result.alerts_raised)} alerts raised, "
         f"{len(result.alerts_updated)} updated"
     )
+
+
+def _school_principal(organisation: Any, codes: list[str]) -> Principal:
+    """The operator acting as the school's administrator, for imports on the school's behalf."""
+    return Principal(
+        id=_operator().id,
+        kind=PrincipalKind.system,
+        roles=frozenset({Role.school_admin}),
+        organisation_id=organisation.id,
+        organisation_kind=OrganisationKind.school,
+        municipality_codes=frozenset(codes),
+    )
+
+
+@enrolments_app.command("import")
+def enrolments_import(
+    file: Annotated[
+        Path,
+        typer.Argument(help="roster CSV: UTF-8 (with or without BOM) or Windows-1251, comma or semicolon"),
+    ],
+    school: Annotated[str, typer.Option(help="code of the school whose roster this is, e.g. school-koprinka")],
+    start_date: Annotated[
+        str | None, typer.Option(help="when new enrolments start, YYYY-MM-DD (default today)")
+    ] = None,
+) -> None:
+    """Import a school's whole roster: all rows or none, with the same checks as the API.
+
+    The header names the columns, in Bulgarian or English: ЕГН (pin), Име (given_name),
+    Фамилия (family_name), Пол (sex: м/ж or male/female), Клас (grade, 0 for the preschool
+    group), and optionally Дата на раждане (date_of_birth), ЕКАТТЕ (settlement_code), Адрес
+    (address). Pupils new to Obhvat are registered and enrolled, known ones matched (their grade
+    updated); a pupil enrolled at another school that has not released the pupil is a row error.
+    Pupils of the school missing from the roster are listed, never ended."""
+    from datetime import date
+
+    from service.auth.keys import pin_secret_for
+    from service.children import rosters
+    from service.core.clock import local_today
+    from service.core.csv_reader import BatchInvalid, decode
+    from service.organisations import repository
+
+    try:
+        starts = date.fromisoformat(start_date) if start_date else None
+    except ValueError:
+        raise _fail(f"error: --start-date {start_date!r} is not a date (YYYY-MM-DD)") from None
+    try:
+        rows = list(rosters.csv_rows(decode(file.read_bytes())))
+    except OSError as exc:
+        raise _fail(f"error: cannot read {file}: {exc}") from None
+    except BatchInvalid as exc:
+        raise _fail(f"error: {file}: {exc}") from None
+
+    async def work(settings: Settings, database: Database) -> Any:
+        async with database.transaction() as session:
+            organisation = await repository.organisation_by_code(session, school)
+            if organisation is None or organisation.kind != OrganisationKind.school.value:
+                raise _fail(f"error: no school with code {school!r}")
+            codes = (await repository.municipality_codes(session, [organisation.id]))[organisation.id]
+            with typer.progressbar(length=len(rows), label="importing pupils", file=sys.stderr) as bar:
+                return await rosters.import_roster(
+                    session,
+                    actor=_school_principal(organisation, codes),
+                    rows=rows,
+                    pin_secret=pin_secret_for(settings),
+                    today=local_today(),
+                    start_date=starts,
+                    progress=bar.update,
+                )
+
+    result = _run(work)
+    typer.echo(
+        f"roster of {school}: {result.rows} pupils, {result.registered} registered, {result.enrolled} enrolled, "
+        f"{result.matched} already enrolled ({result.grade_changed} changed grade)"
+    )
+    if result.not_in_roster:
+        typer.echo(
+            f"{len(result.not_in_roster)} current pupils of the school are not on the roster (nothing was ended; "
+            "release them or end their enrolments): " + ", ".join(str(e) for e in result.not_in_roster),
+            err=True,
+        )
+
+
+@settlements_app.command("load")
+def settlements_load(
+    file: Annotated[
+        Path | None,
+        typer.Argument(
+            help="CSV of the national EKATTE classifier (NSI's Ek_atte as CSV: columns ekatte, name, obstina; "
+            "or ЕКАТТЕ, Наименование, Община). Default: the demo municipalities' settlements shipped with Obhvat"
+        ),
+    ] = None,
+) -> None:
+    """Load or update the EKATTE classifier of settlements, which children's `settlement_code`
+    must name. Run it once with the national list from the National Statistical Institute
+    (nsi.bg, EKATTE), saved as CSV (UTF-8 or Windows-1251, comma or semicolon), and again when
+    NSI publishes changes: settlements are inserted or updated by code, never deleted."""
+    from service.children import settlements
+    from service.core.csv_reader import BatchInvalid
+
+    path = file or settlements.DEMO_SETTLEMENTS
+    try:
+        rows = settlements.parse(path.read_bytes())
+    except OSError as exc:
+        raise _fail(f"error: cannot read {path}: {exc}") from None
+    except BatchInvalid as exc:
+        for error in exc.errors[:50]:
+            typer.secho(f"row {error['row']}, {error.get('field') or 'row'}: {error['detail']}", err=True)
+        raise _fail(f"error: {path}: {len(exc.errors)} problem(s); nothing was loaded") from None
+
+    async def work(settings: Settings, database: Database) -> int:
+        async with database.transaction() as session:
+            with typer.progressbar(length=len(rows), label="loading settlements", file=sys.stderr) as bar:
+                return await settlements.load(session, rows, progress=bar.update)
+
+    typer.echo(f"{_run(work)} settlements loaded from {path}")
 
 
 @app.command()

@@ -21,4 +21,6 @@ def test_openapi_lists_the_contract_paths():
 def test_alert_details_schema_rejects_unknown_fields():
     schema = json.loads((SCHEMAS_DIR / "alert-details" / "unexcused_absences.schema.json").read_text())
     assert schema["additionalProperties"] is False
-    assert set(schema["required"]) == {"month", "unexcused_hours"}
+    assert set(schema["required"]) == {"month"}
+    # a school's pupil has hours, a kindergarten's child days: exactly one of them
+    assert schema["oneOf"] == [{"required": ["unexcused_hours"]}, {"required": ["unexcused_days"]}]

@@ -28,6 +28,8 @@ class AbsenceReport(SQLModel, table=True):
     month: str = Field(max_length=7)
     unexcused_hours: int
     excused_hours: int
+    #: what the two figures count: `hours` (schools) or `days` (kindergartens, pupils of grade 0)
+    unit: str = Field(default="hours", sa_column=Column(String(10), nullable=False, server_default="hours"))
     batch_id: uuid.UUID = Field(sa_column=Column(ForeignKey("absence_batch.id"), nullable=False))
     updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UtcDateTime(), nullable=False))
 
@@ -57,3 +59,5 @@ class AbsenceRule(SQLModel, table=True):
     threshold_hours: int
     months: int = 1
     enabled: bool = True
+    #: `hours` rules judge schools' figures, `days` rules kindergartens' (`threshold_hours` then counts days)
+    unit: str = Field(default="hours", sa_column=Column(String(10), nullable=False, server_default="hours"))

@@ -5,8 +5,6 @@ Rows are numbered from 1 after the header; every error names its row and field."
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -14,6 +12,10 @@ from datetime import date
 from typing import Any
 
 from service.children.pin import InvalidPin, validate_pin
+from service.core.csv_reader import BatchInvalid, decode, read_table
+
+__all__ = ["HEADERS", "REQUIRED", "AbsenceRow", "BatchInvalid", "check_row", "csv_rows", "decode", "school_year",
+           "school_year_months"]
 
 #: accepted header names (compared case-insensitively, spaces trimmed) → field
 HEADERS = {
@@ -29,18 +31,17 @@ HEADERS = {
     "извинени часове": "excused_hours",
     "извинени": "excused_hours",
     "excused_hours": "excused_hours",
+    "неизвинени дни": "unexcused_days",
+    "unexcused_days": "unexcused_days",
+    "извинени дни": "excused_days",
+    "excused_days": "excused_days",
 }
-REQUIRED = ("pin", "month", "unexcused_hours", "excused_hours")
+REQUIRED = ("pin", "month")
+#: a school sends hours; a kindergarten (pupils of grade 0) sends days
+FIGURES = (("unexcused_hours", "excused_hours"), ("unexcused_days", "excused_days"))
 MAX_HOURS = 300
+MAX_DAYS = 31
 _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
-
-
-class BatchInvalid(Exception):
-    """The batch cannot be read at all (encoding, header); `errors` say where."""
-
-    def __init__(self, errors: list[dict[str, Any]]) -> None:
-        super().__init__(errors[0]["detail"])
-        self.errors = errors
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,83 +51,16 @@ class AbsenceRow:
     month: str
     unexcused_hours: int
     excused_hours: int
-
-
-def decode(body: bytes) -> str:
-    """UTF-8 (a BOM is dropped), else Windows-1251; binary or UTF-16 input is refused."""
-    if b"\x00" in body:
-        raise BatchInvalid(
-            [{"row": 0, "field": None, "detail": "not a text CSV file (NUL bytes; UTF-16 is not accepted)"}]
-        )
-    if body.startswith(b"\xef\xbb\xbf"):
-        body = body[3:]
-    try:
-        return body.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
-    try:
-        return body.decode("cp1251")
-    except UnicodeDecodeError:
-        raise BatchInvalid(
-            [{"row": 0, "field": None, "detail": "the file is neither UTF-8 nor Windows-1251 text"}]
-        ) from None
+    #: what the figures count: `hours` (schools) or `days` (kindergartens)
+    unit: str = "hours"
 
 
 def csv_rows(text: str) -> Iterator[tuple[int, dict[str, str]]]:
-    """(row number, field → text) for each non-empty data row; a bad header is a BatchInvalid,
-    a row that cannot be split is reported as that row's error by the caller."""
-    if not text.strip():
-        raise BatchInvalid([{"row": 0, "field": None, "detail": "the file is empty"}])
-    first_line = text.split("\n", 1)[0]
-    delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
-    try:
-        header = next(reader)
-    except StopIteration:
-        raise BatchInvalid([{"row": 0, "field": None, "detail": "the file is empty"}]) from None
-    except csv.Error as exc:
-        raise BatchInvalid([{"row": 0, "field": None, "detail": f"the header cannot be read: {exc}"}]) from None
-    columns = [HEADERS.get(name.strip().lower()) for name in header]
-    repeated = [field for field in REQUIRED if columns.count(field) > 1]
-    if repeated:
-        raise BatchInvalid(
-            [{"row": 0, "field": field, "detail": f"{columns.count(field)} columns give {field}; keep one"}
-             for field in repeated]
-        )
-    missing = [field for field in REQUIRED if field not in columns]
-    if missing:
-        raise BatchInvalid(
-            [
-                {
-                    "row": 0,
-                    "field": field,
-                    "detail": f"no column for {field} (expected e.g. "
-                    + " / ".join(k for k, v in HEADERS.items() if v == field)[:60]
-                    + ")",
-                }
-                for field in missing
-            ]
-        )
-    number = 0
-    while True:
-        try:
-            cells = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            number += 1
-            yield number, {"__error__": f"the row cannot be read: {exc}"}
-            continue
-        if not any(cell.strip() for cell in cells):
-            continue
-        number += 1
-        if len(cells) != len(header):
-            yield number, {"__error__": f"the row has {len(cells)} cells, the header {len(header)}"}
-            continue
-        yield number, {field: cell.strip() for field, cell in zip(columns, cells, strict=True) if field}
+    """(row number, field → text) for each non-empty data row of an absence CSV."""
+    return read_table(text, HEADERS, REQUIRED, one_of=FIGURES)
 
 
-def _hours(value: Any) -> int | None:
+def _hours(value: Any, most: int = MAX_HOURS) -> int | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
@@ -135,7 +69,7 @@ def _hours(value: Any) -> int | None:
         number = int(value)
     else:
         return None
-    return number if 0 <= number <= MAX_HOURS else None
+    return number if 0 <= number <= most else None
 
 
 def check_row(number: int, fields: dict[str, Any], today: date) -> tuple[AbsenceRow | None, list[dict[str, Any]]]:
@@ -157,13 +91,24 @@ def check_row(number: int, fields: dict[str, Any], today: date) -> tuple[Absence
         errors.append({"row": number, "field": "month", "detail": "must be YYYY-MM"})
     elif (int(matched[1]), int(matched[2])) > (today.year, today.month):
         errors.append({"row": number, "field": "month", "detail": "is in the future"})
-    unexcused, excused = _hours(fields.get("unexcused_hours")), _hours(fields.get("excused_hours"))
-    for field, hours in (("unexcused_hours", unexcused), ("excused_hours", excused)):
-        if hours is None:
-            errors.append({"row": number, "field": field, "detail": f"must be a whole number from 0 to {MAX_HOURS}"})
+
+    def given(field: str) -> bool:
+        return fields.get(field) not in (None, "")
+
+    if given("unexcused_days") or given("excused_days"):
+        if given("unexcused_hours") or given("excused_hours"):
+            errors.append({"row": number, "field": "unexcused_days",
+                           "detail": "give hours (a school) or days (a kindergarten), not both"})
+        unit, most, names = "days", MAX_DAYS, ("unexcused_days", "excused_days")
+    else:
+        unit, most, names = "hours", MAX_HOURS, ("unexcused_hours", "excused_hours")
+    unexcused, excused = _hours(fields.get(names[0]), most), _hours(fields.get(names[1]), most)
+    for field, amount in zip(names, (unexcused, excused), strict=True):
+        if amount is None:
+            errors.append({"row": number, "field": field, "detail": f"must be a whole number from 0 to {most}"})
     if errors or unexcused is None or excused is None:
         return None, errors
-    return AbsenceRow(number, str(pin), str(month), unexcused, excused), []
+    return AbsenceRow(number, str(pin), str(month), unexcused, excused, unit), []
 
 
 def school_year(month: str) -> str:

@@ -14,6 +14,7 @@ from service.absences.schemas import AbsenceBatchBody, AbsenceBatchRead, Absence
 from service.access.dependencies import PurposeOfUse
 from service.auth.dependencies import CurrentPrincipal
 from service.core.clock import Today
+from service.core.csv_reader import CSV_TYPES
 from service.core.database import DbSession, api_router
 from service.core.problems import (
     Conflict,
@@ -30,7 +31,6 @@ from service.idempotency import service as idempotency
 router = api_router(tags=["absences"])
 _ERRORS = problem_responses(Unauthenticated, Forbidden, NotFound, Conflict, ValidationProblem)
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
-CSV_TYPES = ("text/csv", "application/csv", "text/plain")
 
 
 def _read_csv(raw: bytes) -> list[tuple[int, dict[str, str]]]:

@@ -134,15 +134,21 @@ async def submit(
 
     # checking and hashing a large batch takes seconds: off the event loop, which keeps answering
     accepted, errors, hashes = await anyio.to_thread.run_sync(_check_rows, rows, today, pin_secret)
-    pupils: dict[str, tuple[uuid.UUID, str | None]] = {}
+    pupils: dict[str, tuple[uuid.UUID, str | None, int]] = {}
     distinct = list(dict.fromkeys(hashes.values()))
     for start in range(0, len(distinct), CHUNK):
         pupils.update(await repository.enrolled_children(session, school_id, distinct[start : start + CHUNK], today))
     for row in accepted:
-        if hashes[row.row] not in pupils:
+        pupil = pupils.get(hashes[row.row])
+        if pupil is None:
             # the same words whether the PIN is unknown or the pupil is another school's
             errors.append(
                 {"row": row.row, "field": "pin", "detail": "no pupil with this PIN is enrolled at your school"}
+            )
+        elif row.unit == "days" and pupil[2] != 0:
+            errors.append(
+                {"row": row.row, "field": "unexcused_days",
+                 "detail": "days are counted for kindergarten children (grade 0); send this pupil's hours"}
             )
     if errors:
         raise await anyio.to_thread.run_sync(_refuse, errors)
@@ -164,6 +170,7 @@ async def submit(
                     "month": r.month,
                     "unexcused_hours": r.unexcused_hours,
                     "excused_hours": r.excused_hours,
+                    "unit": r.unit,
                     "batch_id": batch.id,
                     "updated_at": now,
                 }
@@ -185,7 +192,7 @@ async def submit(
         actor=actor,
         school_id=school_id,
         rows=accepted,
-        children={r.row: pupils[hashes[r.row]] for r in accepted},
+        children={r.row: pupils[hashes[r.row]][:2] for r in accepted},
     )
     batch.alerts_raised = [str(a) for a in raised]
     batch.alerts_updated = [str(a) for a in updated]
@@ -211,11 +218,11 @@ async def _apply_rules(
             crossings = [
                 (
                     children[r.row],
-                    {"month": r.month, "unexcused_hours": r.unexcused_hours},
+                    {"month": r.month, f"unexcused_{r.unit}": r.unexcused_hours},
                     f"{rule.alert_type}:{r.month}",
                 )
                 for r in rows
-                if r.unexcused_hours > rule.threshold_hours
+                if r.unit == rule.unit and r.unexcused_hours > rule.threshold_hours
             ]
         else:
             crossings = await _school_year_hits(session, rule, rows, children)
@@ -234,14 +241,14 @@ async def _school_year_hits(
     year (counting what every school reported)."""
     by_year: dict[str, dict[uuid.UUID, tuple[uuid.UUID, str | None]]] = {}
     for r in rows:
-        if r.unexcused_hours > rule.threshold_hours:
+        if r.unit == rule.unit and r.unexcused_hours > rule.threshold_hours:
             by_year.setdefault(school_year(r.month), {})[children[r.row][0]] = children[r.row]
     hits = []
     for year, pupils in by_year.items():
         ids = list(pupils)
         for start in range(0, len(ids), CHUNK):
             over = await repository.months_over(
-                session, ids[start : start + CHUNK], school_year_months(year), rule.threshold_hours
+                session, ids[start : start + CHUNK], school_year_months(year), rule.threshold_hours, rule.unit
             )
             for child_id, months in over.items():
                 if len(months) >= rule.months:
@@ -309,7 +316,10 @@ async def replace_rules(session: AsyncSession, *, actor: Principal, data: Absenc
         raise ValidationProblem(errors[0]["detail"], errors=errors)
     await repository.replace_rules(
         session,
-        [{**r.model_dump(), "alert_type": r.alert_type.value, "severity": r.severity.value} for r in data.items],
+        [
+            {**r.model_dump(), "alert_type": r.alert_type.value, "severity": r.severity.value, "unit": r.unit.value}
+            for r in data.items
+        ],
     )
     await record(
         session,

@@ -51,6 +51,8 @@ class ChildFacts:
     raised_by: frozenset[uuid.UUID]
     #: municipalities with an open or closed alert of an enrolment kind about the child
     enrolment_alert_municipalities: frozenset[str]
+    #: organisations that a `whereabouts_unknown` alert about the child was routed to
+    whereabouts_routed_to: frozenset[uuid.UUID] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,6 +176,19 @@ def decide_child(
     else:
         ok = routed
     return _allow(base, "relationship with the child", basis) if ok else _hide(base, "no relationship with the child")
+
+
+def may_see_address(principal: Principal, facts: ChildFacts) -> bool:
+    """Whether a caller already allowed the child's identity also sees its street address
+    (DESIGN §3): child protection, and police on a `whereabouts_unknown` alert routed to them."""
+    kind = principal.organisation_kind
+    if kind is OrganisationKind.child_protection and Role.cp_officer in principal.roles:
+        return True
+    return (
+        kind is OrganisationKind.police
+        and Role.police_officer in principal.roles
+        and principal.organisation_id in facts.whereabouts_routed_to
+    )
 
 
 def decide_alert(

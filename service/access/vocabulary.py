@@ -99,6 +99,9 @@ class Action(StrEnum):
     read_child = "child.read"
     read_child_history = "child.history.read"
     manage_enrolments = "enrolment.manage"
+    import_roster = "enrolment.roster"
+    register_provisional_child = "child.provisional.register"
+    merge_children = "child.merge"
     create_alert = "alert.create"
     read_alert = "alert.read"
     respond_to_alert = "alert.respond"
@@ -132,6 +135,10 @@ ACTION_ROLES: dict[Action, frozenset[Role]] = {
     Action.read_child: _SCHOOL | _CASEWORKERS,
     Action.read_child_history: _SCHOOL | _CASEWORKERS,
     Action.manage_enrolments: frozenset({Role.school_admin}),
+    # a school's administrator, or its e-diary (a client holding a school role; object rule in children.rosters)
+    Action.import_roster: _SCHOOL,
+    Action.register_provisional_child: frozenset({Role.cp_officer, Role.municipal_coordinator}),
+    Action.merge_children: frozenset({Role.cp_officer, Role.municipal_coordinator}),
     Action.create_alert: _SCHOOL | _CASEWORKERS,
     Action.read_alert: _SCHOOL | _CASEWORKERS,
     Action.respond_to_alert: _CASEWORKERS,

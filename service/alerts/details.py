@@ -8,7 +8,7 @@ from datetime import date
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import Field, StringConstraints
+from pydantic import ConfigDict, Field, StringConstraints, model_validator
 
 from service.core.schemas import RequestModel
 
@@ -31,8 +31,22 @@ class _Details(RequestModel):
 
 
 class UnexcusedAbsencesDetails(_Details):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"oneOf": [{"required": ["unexcused_hours"]}, {"required": ["unexcused_days"]}]},
+    )
+
     month: Month = Field(description="YYYY-MM")
-    unexcused_hours: int = Field(ge=0, le=300)
+    unexcused_hours: int | None = Field(default=None, ge=0, le=300, description="a school's pupil")
+    unexcused_days: int | None = Field(
+        default=None, ge=0, le=31, description="a kindergarten's child (grade 0), instead of hours"
+    )
+
+    @model_validator(mode="after")
+    def _hours_or_days(self) -> UnexcusedAbsencesDetails:
+        if (self.unexcused_hours is None) == (self.unexcused_days is None):
+            raise ValueError("give unexcused_hours (a school) or unexcused_days (a kindergarten)")
+        return self
 
 
 class DropoutRiskDetails(_Details):

@@ -167,6 +167,10 @@ async def _child_for_alert(
     decision = decide_child(actor, Action.create_alert, facts, purpose=purpose)
     if not decision.allowed:
         raise AccessDenied(actor, decision, resource_type="child", resource_id=str(child.id), child_id=child.id)
+    if child.merged_into_id is not None:
+        # the provisional record was merged: its alerts live on the kept record now
+        raise field_error("/child_id", "this record was merged into the child's PIN record; "
+                                       "GET /children/{id} answers where it went")
     return child, facts, decision
 
 

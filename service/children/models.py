@@ -1,11 +1,12 @@
-"""Children (identified by a keyed hash of their personal number) and school enrolments."""
+"""Children (identified by a keyed hash of their personal number, or provisional until it is
+known), the settlements they live in (EKATTE), and school enrolments."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import Column, ForeignKey, Index, String, text
+from sqlalchemy import Column, ForeignKey, Index, Integer, String, Uuid, text
 from sqlmodel import Field, SQLModel
 
 from service.core.clock import utcnow
@@ -29,6 +30,27 @@ class Child(SQLModel, table=True):
     municipality_code: str | None = Field(default=None, max_length=10, index=True)
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UtcDateTime(), nullable=False))
     anonymised_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime(), nullable=True))
+    #: the settlement of the current address (EKATTE, a `Settlement`); None when unknown
+    settlement_code: str | None = Field(default=None, sa_column=Column(String(5), nullable=True, index=True))
+    #: street and number; shown only to those DESIGN §3 names (`service.access.relationships.may_see_address`)
+    address: str | None = Field(default=None, sa_column=Column(String(300), nullable=True))
+    #: approximate year of birth of a provisional child (no PIN, no exact date of birth)
+    birth_year: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
+    #: a provisional child merged into the PIN-identified record: its id answers 301 to this one
+    merged_into_id: uuid.UUID | None = Field(
+        default=None, sa_column=Column(Uuid(), ForeignKey("child.id"), nullable=True)
+    )
+    merged_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime(), nullable=True))
+
+
+class Settlement(SQLModel, table=True):
+    """A settlement of the EKATTE classifier: five-digit code, name, and its municipality."""
+
+    __tablename__ = "settlement"
+
+    code: str = Field(sa_column=Column(String(5), primary_key=True))
+    name: str = Field(max_length=100)
+    municipality_code: str = Field(max_length=10, index=True)
 
 
 class Enrolment(SQLModel, table=True):

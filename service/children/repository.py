@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import typing
 import uuid
+from collections.abc import Sequence
 from datetime import date
+from typing import Any
 
-from sqlalchemy import String, and_, cast, inspect, literal, null, or_, select, union, update
+from sqlalchemy import String, and_, cast, insert, inspect, literal, null, or_, select, union, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col
@@ -13,8 +18,9 @@ from sqlmodel import col
 from service.access.consent import sharing_refusal
 from service.access.relationships import ENROLMENT_ALERT_TYPES, ChildFacts
 from service.alerts.models import Alert, AlertRecipient
-from service.children.models import Child, Enrolment
+from service.children.models import Child, Enrolment, Settlement
 from service.consent import repository as consents
+from service.consent.models import Consent
 from service.organisations.models import OrganisationMunicipality
 
 
@@ -101,7 +107,10 @@ async def child_facts(session: AsyncSession, child: Child, today: date) -> Child
     no_consent = cast(null(), inspect(AlertRecipient).columns["consent_id"].type)
     no_text = cast(null(), String())
     relationships = union(
-        select(literal("routed"), col(AlertRecipient.organisation_id), col(AlertRecipient.consent_id), no_text, no_text)
+        select(
+            literal("routed"), col(AlertRecipient.organisation_id), col(AlertRecipient.consent_id), col(Alert.type),
+            no_text,
+        )
         .join(Alert, col(Alert.id) == col(AlertRecipient.alert_id))
         .where(col(Alert.child_id) == child.id),
         select(
@@ -118,6 +127,7 @@ async def child_facts(session: AsyncSession, child: Child, today: date) -> Child
     rows = (await session.execute(relationships)).all()
     enrolled = sorted(row[1] for row in rows if row[0] == "enrolled")
     recipient_rows = [(row[1], row[2]) for row in rows if row[0] == "routed"]
+    whereabouts = frozenset(row[1] for row in rows if row[0] == "routed" and row[3] == "whereabouts_unknown")
     sources = [(row[1], row[3], row[4]) for row in rows if row[0] == "raised"]
     municipality = child.municipality_code
     if municipality is None and enrolled:
@@ -143,4 +153,127 @@ async def child_facts(session: AsyncSession, child: Child, today: date) -> Child
         enrolment_alert_municipalities=frozenset(
             row[2] for row in sources if row[1] in ENROLMENT_ALERT_TYPES
         ),
+        whereabouts_routed_to=whereabouts,
     )
+
+
+# --- settlements (EKATTE) -------------------------------------------------------------------
+
+async def upsert_settlements(session: AsyncSession, rows: list[dict[str, str]]) -> None:
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(Settlement)
+    statement = statement.on_conflict_do_update(
+        index_elements=["code"],
+        set_={"name": statement.excluded.name, "municipality_code": statement.excluded.municipality_code},
+    )
+    await session.execute(statement, rows)
+
+
+async def settlement_municipalities(session: AsyncSession, codes: Sequence[str]) -> dict[str, str]:
+    """settlement code → its municipality code, for the codes the classifier knows."""
+    if not codes:
+        return {}
+    rows = await session.execute(
+        select(col(Settlement.code), col(Settlement.municipality_code)).where(col(Settlement.code).in_(list(codes)))
+    )
+    return {code: municipality for code, municipality in rows}
+
+
+# --- rosters (a whole school at once: Core statements, in chunks) ---------------------------
+
+async def lock_children_by_pin_hash(
+    session: AsyncSession, pin_hashes: Sequence[str]
+) -> dict[str, uuid.UUID]:
+    """pin_hash → child id for the known ones, their rows locked to the end of the transaction
+    (a release or enrolment of the same child waits for the roster, and the roster for it)."""
+    rows = await session.execute(
+        select(col(Child.pin_hash), col(Child.id))
+        .where(col(Child.pin_hash).in_(list(pin_hashes)))
+        .order_by(col(Child.id))
+        .with_for_update()
+    )
+    return {str(digest): child_id for digest, child_id in rows}
+
+
+async def insert_children(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """New children; one registered meanwhile by someone else under the same PIN is skipped
+    (the caller reads the ids back by PIN hash)."""
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    await session.execute(dialect.insert(Child).on_conflict_do_nothing(index_elements=["pin_hash"]), rows)
+
+
+async def enrolments_of_children(session: AsyncSession, child_ids: Sequence[uuid.UUID]) -> list[Enrolment]:
+    return list(
+        (
+            await session.execute(
+                select(Enrolment)
+                .where(col(Enrolment.child_id).in_(list(child_ids)))
+                .order_by(col(Enrolment.start_date), col(Enrolment.created_at))
+            )
+        ).scalars()
+    )
+
+
+async def insert_enrolments(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    await session.execute(insert(Enrolment), rows)
+
+
+async def set_grade(session: AsyncSession, enrolment_ids: Sequence[uuid.UUID], grade: int) -> None:
+    await session.execute(update(Enrolment).where(col(Enrolment.id).in_(list(enrolment_ids))).values(grade=grade))
+
+
+async def current_enrolments_at(session: AsyncSession, school_id: uuid.UUID, today: date) -> dict[uuid.UUID, uuid.UUID]:
+    """child id → enrolment id of the school's current pupils."""
+    rows = await session.execute(
+        select(col(Enrolment.child_id), col(Enrolment.id)).where(col(Enrolment.school_id) == school_id, _current(today))
+    )
+    return {child_id: enrolment_id for child_id, enrolment_id in rows}
+
+
+# --- provisional children and merging ----------------------------------------------------------
+
+async def provisional_candidates(
+    session: AsyncSession, *, settlement_code: str, birth_year: int, sex: str
+) -> list[Child]:
+    """Unmerged children without a PIN in this settlement, born that year, of that sex."""
+    return list(
+        (
+            await session.execute(
+                select(Child).where(
+                    col(Child.pin_hash).is_(None),
+                    col(Child.anonymised_at).is_(None),
+                    col(Child.merged_into_id).is_(None),
+                    col(Child.settlement_code) == settlement_code,
+                    col(Child.birth_year) == birth_year,
+                    col(Child.sex) == sex,
+                )
+            )
+        ).scalars()
+    )
+
+
+async def lock_children(session: AsyncSession, child_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Child]:
+    rows = await session.execute(
+        select(Child).where(col(Child.id).in_(list(child_ids))).order_by(col(Child.id)).with_for_update()
+    )
+    return {child.id: child for child in rows.scalars()}
+
+
+async def move_child_records(session: AsyncSession, *, source: uuid.UUID, kept: uuid.UUID) -> dict[str, int]:
+    """Move alerts (with their recipients and actions), enrolments and consents of `source` to
+    `kept`; how many of each. An open alert of `source` with the same one-per-child key as an
+    open alert of `kept` moves without the key (both stay open, neither is lost)."""
+    kept_keys = select(col(Alert.dedup_key)).where(
+        col(Alert.child_id) == kept, col(Alert.status) == "open", col(Alert.dedup_key).is_not(None)
+    )
+    await session.execute(
+        update(Alert)
+        .where(col(Alert.child_id) == source, col(Alert.status) == "open", col(Alert.dedup_key).in_(kept_keys))
+        .values(dedup_key=None)
+    )
+    moved: dict[str, int] = {}
+    for name, table in (("alerts", Alert), ("enrolments", Enrolment), ("consents", Consent)):
+        result = await session.execute(update(table).where(col(table.child_id) == source).values(child_id=kept))
+        moved[name] = typing.cast(CursorResult[Any], result).rowcount
+    return moved
+

@@ -3,33 +3,43 @@
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from typing import Annotated
 
-from fastapi import Header, Request, Response
+import anyio.to_thread
+from fastapi import Header, Query, Request, Response
 
 from service.access.dependencies import PurposeOfUse
 from service.alerts import history as alerts
 from service.alerts.schemas import ChildHistory
 from service.auth.dependencies import CurrentPrincipal
-from service.children import service, transfers
+from service.children import provisional, rosters, service, transfers
 from service.children.schemas import (
     ChildCreate,
     ChildLookup,
     ChildMatch,
+    ChildMerge,
+    ChildMerged,
     ChildRead,
     EnrolmentCreate,
     EnrolmentRead,
     EnrolmentRelease,
     EnrolmentReleased,
     EnrolmentUpdate,
+    ProvisionalChildCreate,
+    RosterBody,
+    RosterResult,
 )
 from service.core.clock import Today
+from service.core.csv_reader import CSV_TYPES, BatchInvalid, decode
 from service.core.database import DbSession, api_router
 from service.core.problems import (
     Conflict,
     Forbidden,
     NotFound,
+    PayloadTooLarge,
     Unauthenticated,
+    UnsupportedMediaType,
     ValidationProblem,
     problem_responses,
 )
@@ -59,6 +69,40 @@ async def register_child(
     if isinstance(child, ChildMatch):
         response.status_code = 200
     return child
+
+
+@router.post(
+    "/children/provisional", status_code=201, response_model=None,
+    responses={
+        201: {"model": ChildRead, "description": "The provisional child, registered"},
+        200: {"model": ChildMatch, "description": "The provisional child already registered with these names, "
+              "year of birth, sex and settlement: its id"},
+        **_ERRORS,
+    },
+    summary="Register a child met in the field whose ЕГН is not known (names, year of birth, sex, settlement)",
+)
+async def register_provisional_child(
+    body: ProvisionalChildCreate, response: Response, session: DbSession, principal: CurrentPrincipal,
+    purpose: PurposeOfUse, today: Today,
+) -> ChildRead | ChildMatch:
+    child = await provisional.register_provisional(session, actor=principal, data=body, purpose=purpose, today=today)
+    if isinstance(child, ChildMatch):
+        response.status_code = 200
+    return child
+
+
+@router.post(
+    "/children/{child_id}/merge", response_model=ChildMerged, responses=_ENROLMENT_ERRORS,
+    summary="Merge a provisional child into the record of its PIN (409 when both records have a PIN)",
+)
+async def merge_child(
+    child_id: uuid.UUID, body: ChildMerge, request: Request, session: DbSession, principal: CurrentPrincipal,
+    purpose: PurposeOfUse, today: Today,
+) -> ChildMerged:
+    return await provisional.merge(
+        session, actor=principal, child_id=child_id, data=body, pin_secret=request.app.state.pin_secret,
+        purpose=purpose, today=today,
+    )
 
 
 @router.post(
@@ -126,3 +170,50 @@ async def release_pupil(
     enrolment_id: uuid.UUID, body: EnrolmentRelease, session: DbSession, principal: CurrentPrincipal, today: Today
 ) -> EnrolmentReleased:
     return await transfers.release(session, actor=principal, enrolment_id=enrolment_id, data=body, today=today)
+
+
+@router.post(
+    "/enrolments/batch", response_model=RosterResult, responses=_ERRORS,
+    summary="A school's whole roster as JSON rows: new pupils registered and enrolled, known ones matched; "
+    "all or nothing",
+)
+async def import_roster(
+    body: RosterBody, request: Request, session: DbSession, principal: CurrentPrincipal, today: Today
+) -> RosterResult:
+    rows = ((number, row) for number, row in enumerate(body.rows, start=1))
+    return await rosters.import_roster(
+        session, actor=principal, rows=rows, pin_secret=request.app.state.pin_secret, today=today,
+        start_date=body.start_date,
+    )
+
+
+def _read_roster(raw: bytes) -> list[tuple[int, dict[str, str]]]:
+    return list(rosters.csv_rows(decode(raw)))
+
+
+@router.post(
+    "/enrolments/batch/csv", response_model=RosterResult,
+    responses=problem_responses(
+        Unauthenticated, Forbidden, PayloadTooLarge, UnsupportedMediaType, ValidationProblem
+    ),
+    summary="A school's whole roster as CSV (UTF-8 with or without BOM, or Windows-1251; comma or semicolon; "
+    "Bulgarian or English headers)",
+    openapi_extra={"requestBody": {"required": True, "content": {"text/csv": {"schema": {"type": "string"}}}}},
+)
+async def import_roster_csv(
+    request: Request, session: DbSession, principal: CurrentPrincipal, today: Today,
+    start_date: Annotated[date | None, Query(description="when new enrolments start (default today)")] = None,
+) -> RosterResult:
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media not in CSV_TYPES:
+        raise UnsupportedMediaType("send the file as text/csv")
+    raw = await request.body()
+    try:
+        # a large file takes a while to decode and split: off the event loop, which keeps answering
+        rows = await anyio.to_thread.run_sync(_read_roster, raw)
+    except BatchInvalid as exc:
+        raise ValidationProblem(str(exc), errors=exc.errors) from None
+    return await rosters.import_roster(
+        session, actor=principal, rows=rows, pin_secret=request.app.state.pin_secret, today=today,
+        start_date=start_date,
+    )

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.access.policy import AccessDenied, Decision, audit_record, decide, enforce
 from service.access.principal import Principal
-from service.access.relationships import decide_child
+from service.access.relationships import ChildFacts, decide_child, may_see_address
 from service.access.vocabulary import Action, OrganisationKind, Purpose
 from service.children import repository
 from service.children.models import Child, Enrolment
@@ -24,7 +24,7 @@ from service.children.schemas import (
     EnrolmentUpdate,
     ReleaseDestination,
 )
-from service.core.problems import Conflict, NotFound, ValidationProblem, field_error
+from service.core.problems import Conflict, NotFound, Problem, ValidationProblem, field_error
 
 
 def _pin_hash_or_422(pin: str, secret: bytes) -> tuple[str, date | None]:
@@ -35,7 +35,11 @@ def _pin_hash_or_422(pin: str, secret: bytes) -> tuple[str, date | None]:
     return pin_hash(secret, facts.normalised), facts.birth_date
 
 
-async def child_read(session: AsyncSession, child: Child, today: date) -> ChildRead:
+async def child_read(
+    session: AsyncSession, child: Child, today: date, *, show_address: bool = False
+) -> ChildRead:
+    """The child as a related caller sees it; the address only when `show_address` (decided by
+    `service.access.relationships.may_see_address`)."""
     enrolment = await repository.current_enrolment(session, child.id, today)
     return ChildRead(
         id=child.id,
@@ -44,12 +48,34 @@ async def child_read(session: AsyncSession, child: Child, today: date) -> ChildR
         date_of_birth=child.date_of_birth,
         sex=child.sex,
         municipality_code=child.municipality_code,
+        settlement_code=child.settlement_code,
+        address=child.address if show_address else None,
+        provisional=child.pin_hash is None and child.anonymised_at is None,
+        birth_year=child.birth_year if child.date_of_birth is None else child.date_of_birth.year,
         current_enrolment=CurrentEnrolment(
             id=enrolment.id, school_id=enrolment.school_id, grade=enrolment.grade,
             start_date=enrolment.start_date,
         ) if enrolment else None,
         anonymised_at=child.anonymised_at,
     )
+
+
+async def settled_municipality(
+    session: AsyncSession, *, settlement_code: str | None, municipality_code: str | None,
+    pointer: str = "/settlement_code",
+) -> str | None:
+    """The child's municipality: the settlement's, which a given municipality must agree with.
+    A settlement the classifier does not know is a 422 naming `pointer`."""
+    if settlement_code is None:
+        return municipality_code
+    known = await repository.settlement_municipalities(session, [settlement_code])
+    if settlement_code not in known:
+        raise field_error(
+            pointer, "not a settlement of the EKATTE classifier loaded here (obhvat settlements load)"
+        )
+    if municipality_code is not None and municipality_code != known[settlement_code]:
+        raise field_error("/municipality_code", f"the settlement is in municipality {known[settlement_code]}")
+    return known[settlement_code]
 
 
 async def register(
@@ -69,6 +95,9 @@ async def register(
         raise field_error("/date_of_birth", "required for a ЛНЧ, which encodes no birth date")
     if born > today:
         raise field_error("/date_of_birth", "date of birth is in the future")
+    municipality = await settled_municipality(
+        session, settlement_code=data.settlement_code, municipality_code=data.municipality_code
+    )
     existing = await repository.child_by_pin_hash(session, digest)
     created = existing is None
     child = existing or Child(
@@ -77,7 +106,9 @@ async def register(
         family_name=data.family_name,
         date_of_birth=birth_date or data.date_of_birth,
         sex=data.sex,
-        municipality_code=data.municipality_code,
+        municipality_code=municipality,
+        settlement_code=data.settlement_code,
+        address=data.address,
     )
     if created:
         session.add(child)
@@ -85,12 +116,38 @@ async def register(
     allowed = Decision(
         allowed=True, action=Action.register_child,
         reason="child registered" if created else "known PIN matched an existing child", purpose=decision.purpose,
-        basis="public_task",
-    )
+        basis="public_task")
     await enforce(session, actor, allowed, resource_type="child", resource_id=child.id, child_id=child.id)
     if not created:
         return ChildMatch(id=child.id)
-    return await child_read(session, child, today)
+    return await child_read(session, child, today, show_address=may_see_address(actor, _no_relationships(child)))
+
+
+def _no_relationships(child: Child) -> ChildFacts:
+    return ChildFacts(child.id, child.municipality_code, frozenset(), frozenset(), frozenset(), frozenset())
+
+
+class ChildMoved(Problem):
+    """A provisional child's old id after its merge (DESIGN §3): 301 to the kept record, for a
+    caller related to that record; the redirect is audited as the read it leads to."""
+
+    status, slug, title = 301, "moved-permanently", "The child's record was merged into another"
+
+    def __init__(self, actor: Principal, decision: Decision, *, old_id: uuid.UUID, new_id: uuid.UUID, suffix: str):
+        location = f"/api/v1/children/{new_id}{suffix}"
+        super().__init__(
+            "this provisional record was merged into the record identified by the child's PIN",
+            headers={"Location": location}, child_id=str(new_id),
+        )
+        self.audit_entry = audit_record(
+            actor, Decision(allowed=True, action=decision.action, reason="merged record: redirected to the kept child",
+                            purpose=decision.purpose,
+                            basis=decision.basis),
+            "child", old_id, new_id,
+        )
+
+
+_SUFFIXES = {Action.read_child_history: "/history", Action.manage_consents: "/consents"}
 
 
 async def _readable_child(
@@ -102,13 +159,29 @@ async def _readable_child(
         decision = decide(actor, action, purpose=purpose)
         if decision.allowed:
             decision = Decision(
-                allowed=False, action=action, reason="no such child", purpose=decision.purpose, deny_status=404,
-            )
+                allowed=False, action=action, reason="no such child", purpose=decision.purpose, deny_status=404)
         raise AccessDenied(actor, decision, resource_type="child", resource_id=str(child_id) if child_id else None)
+    if child.merged_into_id is not None:
+        kept = await repository.get_child(session, child.merged_into_id)
+        if kept is not None:
+            facts = await repository.child_facts(session, kept, today)
+            decision = decide_child(actor, action, facts, purpose=purpose)
+            if not decision.allowed:
+                raise AccessDenied(actor, decision, resource_type="child", resource_id=str(child.id),
+                                   child_id=child.id)
+            raise ChildMoved(actor, decision, old_id=child.id, new_id=kept.id, suffix=_SUFFIXES.get(action, ""))
     facts = await repository.child_facts(session, child, today)
     decision = decide_child(actor, action, facts, purpose=purpose)
     await enforce(session, actor, decision, resource_type="child", resource_id=child.id, child_id=child.id)
     return child
+
+
+async def visible_child(
+    session: AsyncSession, *, actor: Principal, child: Child, action: Action, purpose: Purpose | None, today: date,
+) -> ChildRead:
+    """A related child (already decided) as this caller sees it."""
+    facts = await repository.child_facts(session, child, today)
+    return await child_read(session, child, today, show_address=may_see_address(actor, facts))
 
 
 async def read(
@@ -119,7 +192,8 @@ async def read(
         session, actor=actor, child=child, action=Action.read_child, purpose=purpose, today=today,
         child_id=child_id,
     )
-    return await child_read(session, child, today)
+    return await visible_child(session, actor=actor, child=child, action=Action.read_child, purpose=purpose,
+                               today=today)
 
 
 async def lookup(
@@ -134,7 +208,8 @@ async def lookup(
     child = await _readable_child(
         session, actor=actor, child=child, action=Action.lookup_child, purpose=purpose, today=today
     )
-    return await child_read(session, child, today)
+    return await visible_child(session, actor=actor, child=child, action=Action.lookup_child, purpose=purpose,
+                               today=today)
 
 
 async def readable_child(
@@ -210,6 +285,8 @@ async def enrol(
     child = await repository.lock_child(session, data.child_id)
     if child is None:
         raise field_error("/child_id", "no such child")
+    if child.merged_into_id is not None:
+        raise field_error("/child_id", "this record was merged into the child's PIN record; enrol that one")
     enrolments = await repository.enrolments_of(session, child.id)
     if data.end_date is None and any(e.school_id == data.school_id and e.end_date is None for e in enrolments):
         raise ValidationProblem(
@@ -237,8 +314,7 @@ async def enrol(
     await enforce(
         session, actor,
         Decision(
-            allowed=True, action=Action.manage_enrolments, reason="pupil enrolled", purpose=None, basis="public_task",
-        ),
+            allowed=True, action=Action.manage_enrolments, reason="pupil enrolled", purpose=None, basis="public_task"),
         resource_type="enrolment", resource_id=enrolment.id, child_id=child.id,
     )
     return _enrolment_read(enrolment)
@@ -254,8 +330,7 @@ async def own_enrolment(session: AsyncSession, *, actor: Principal, enrolment_id
     if enrolment is None or enrolment.school_id != actor.organisation_id:
         hidden = Decision(
             allowed=False, action=Action.manage_enrolments, reason="not an enrolment of the caller's school",
-            deny_status=404,
-        )
+            deny_status=404)
         raise AccessDenied(actor, hidden, resource_type="enrolment", resource_id=str(enrolment_id))
     return enrolment
 
@@ -291,14 +366,13 @@ async def update_enrolment(
         session, actor,
         Decision(
             allowed=True, action=Action.manage_enrolments, reason="enrolment updated", purpose=None,
-            basis="public_task",
-        ),
+            basis="public_task"),
         resource_type="enrolment", resource_id=enrolment.id, child_id=enrolment.child_id,
     )
     return _enrolment_read(enrolment)
 
 
 __all__ = [
-    "EnrolmentConflict", "NotFound", "enrol", "enrolled_elsewhere", "lookup", "own_enrolment", "read",
+    "ChildMoved", "EnrolmentConflict", "NotFound", "enrol", "enrolled_elsewhere", "lookup", "own_enrolment", "read",
     "readable_child", "register", "released_to", "update_enrolment",
 ]

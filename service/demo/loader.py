@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.access.principal import Principal
 from service.auth.keys import pin_secret_for
 from service.children import repository as children_repository
+from service.children import settlements
 from service.children.models import Child, Enrolment
 from service.children.pin import pin_hash, validate_pin
 from service.core.clock import local_today
@@ -83,6 +84,8 @@ async def _load_children(
                 date_of_birth=date.fromisoformat(entry["date_of_birth"]),
                 sex=entry["sex"],
                 municipality_code=entry.get("municipality_code"),
+                settlement_code=entry.get("settlement_code"),
+                address=entry.get("address"),
             )
             session.add(child)
             await session.flush()
@@ -118,6 +121,8 @@ async def load_demo(
                 summary.organisations_created += 1
             else:
                 organisation_ids[entry["code"]] = existing.id
+        # the demo municipalities' settlements, which the demo children live in
+        await settlements.load(session, settlements.parse(settlements.DEMO_SETTLEMENTS.read_bytes()))
         summary.children_created = await _load_children(
             session, document.get("children", []), organisation_ids, pin_secret_for(settings), today
         )

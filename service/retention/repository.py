@@ -56,11 +56,14 @@ async def inactive_children(session: AsyncSession, *, inactive_before: datetime,
 async def anonymise_children(
     session: AsyncSession, ids: Sequence[uuid.UUID], *, inactive_before: datetime, ended_before: date, at: datetime
 ) -> list[uuid.UUID]:
-    """Remove the PIN hash, names and date of birth of these children (still inactive)."""
+    """Remove the PIN hash, names, date (or year) of birth and address of these children (still inactive)."""
     rows = await session.execute(
         update(Child)
         .where(col(Child.id).in_(ids), _inactive_child(inactive_before, ended_before))
-        .values(pin_hash=None, given_name=None, family_name=None, date_of_birth=None, anonymised_at=at)
+        .values(
+            pin_hash=None, given_name=None, family_name=None, date_of_birth=None, birth_year=None, address=None,
+            anonymised_at=at,
+        )
         .returning(col(Child.id))
         .execution_options(**_UNSYNCED)
     )

@@ -132,6 +132,7 @@ LABELS: dict[str, dict[str, str]] = {
 FIELD_LABELS: dict[str, str] = {
     "month": N_("Month (YYYY-MM)"),
     "unexcused_hours": N_("Unexcused hours"),
+    "unexcused_days": N_("Unexcused days"),
     "school_year": N_("School year (YYYY/YYYY)"),
     "months_over_threshold": N_("Months over the threshold"),
     "indicators": N_("Signs"),

@@ -186,11 +186,13 @@ async def test_non_school_roles_cannot_submit_and_other_types_are_415(client, wo
 
 async def test_absence_rules_are_data_the_admin_edits(client, world, admin):
     rules = (await client.get("/api/v1/absence-rules", headers=admin)).json()["items"]
-    assert {(r["alert_type"], r["threshold_hours"], r["months"]) for r in rules} == {
-        ("unexcused_absences", 5, 1),
-        ("dropout_risk", 5, 3),
+    assert {(r["alert_type"], r["threshold_hours"], r["months"], r["unit"]) for r in rules} == {
+        ("unexcused_absences", 5, 1, "hours"),
+        ("dropout_risk", 5, 3, "hours"),
+        # kindergartens count days: more than 3 unexcused days in a month
+        ("unexcused_absences", 3, 1, "days"),
     }
-    stricter = [{**r, "threshold_hours": 10} if r["months"] == 1 else r for r in rules]
+    stricter = [{**r, "threshold_hours": 10} if (r["months"], r["unit"]) == (1, "hours") else r for r in rules]
     assert (await client.put("/api/v1/absence-rules", json={"items": stricter}, headers=admin)).status_code == 200
     response = await client.post(
         "/api/v1/absence-reports/csv", content=KOPRINKA, headers=await world.headers("school-koprinka.staff", **CSV)

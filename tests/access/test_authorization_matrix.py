@@ -54,6 +54,7 @@ _PUPIL = next(c for c in json.loads(DEFAULT_DEMO_FILE.read_text(encoding="utf-8"
 NEW_PIN = egn_for(date(2016, 5, 14), serial=731)  # nobody's: registering it creates a child
 UNKNOWN_PIN = egn_for(date(2015, 3, 3), serial=917)  # nobody's: a lookup finds nothing
 PASSWORD = "matrix-user-password-2026"
+KOPRINKA = "38488"  # EKATTE code of Копринка (SZR12), in the demo classifier
 
 RELATED, SAME, OTHER, PLATFORM = "related", "same_municipality", "another_municipality", "platform"
 LISTED, NOT_LISTED = "listed", "not_listed"
@@ -126,6 +127,9 @@ CLOSE = "POST /alerts/{id}/close"
 INBOX = "GET /inbox"
 READ_RULES = "GET /routing-rules"
 REPLACE_RULES = "PUT /routing-rules"
+ROSTER = "POST /enrolments/batch"
+PROVISIONAL = "POST /children/provisional"
+MERGE = "POST /children/{id}/merge"
 
 MATRIX: list[tuple[str, str, Any, Any, Any]] = [
     # endpoint      role                     related     same mun.   another mun.
@@ -271,6 +275,35 @@ MATRIX: list[tuple[str, str, Any, Any, Any]] = [
     (REPLACE_RULES, "municipal_coordinator", 403,       403,        403),
     (REPLACE_RULES, "provider_worker",      403,        403,        403),
     (REPLACE_RULES, "auditor",              403,        403,        403),
+    # -- a roster naming the pupil: a school's administrator (or e-diary) for its own school. The
+    #    pupil's school matches it (200); another school may not take a pupil that was not
+    #    released to it: the roster is refused with a row error (422) naming no school
+    (ROSTER, "school_staff",                403,        403,        403),
+    (ROSTER, "school_admin",                200,        422,        422),
+    (ROSTER, "cp_officer",                  403,        403,        403),
+    (ROSTER, "police_officer",              403,        403,        403),
+    (ROSTER, "municipal_coordinator",       403,        403,        403),
+    (ROSTER, "provider_worker",             403,        403,        403),
+    (ROSTER, "auditor",                     403,        403,        403),
+    # -- a provisional child in Копринка (SZR12): child protection and coordinators serving the
+    #    settlement's municipality (DESIGN §7); another municipality's are refused (403: the
+    #    settlement's municipality is no secret)
+    (PROVISIONAL, "school_staff",           403,        403,        403),
+    (PROVISIONAL, "school_admin",           403,        403,        403),
+    (PROVISIONAL, "cp_officer",             201,        201,        403),
+    (PROVISIONAL, "police_officer",         403,        403,        403),
+    (PROVISIONAL, "municipal_coordinator",  201,        201,        403),
+    (PROVISIONAL, "provider_worker",        403,        403,        403),
+    (PROVISIONAL, "auditor",                403,        403,        403),
+    # -- merge the scenario's provisional child (Копринка) into the pupil's record by its PIN:
+    #    child protection and coordinators related to the provisional child (its municipality)
+    (MERGE, "school_staff",                 403,        403,        403),
+    (MERGE, "school_admin",                 403,        403,        403),
+    (MERGE, "cp_officer",                   200,        200,        404),
+    (MERGE, "police_officer",               403,        403,        403),
+    (MERGE, "municipal_coordinator",        200,        200,        404),
+    (MERGE, "provider_worker",              403,        403,        403),
+    (MERGE, "auditor",                      403,        403,        403),
 ]
 
 #: the platform administrator (no organisation, so no relationship to vary): rules, no child data
@@ -292,6 +325,9 @@ ADMIN_ROW: list[tuple[str, Any]] = [
     (INBOX, 403),
     (READ_RULES, 200),
     (REPLACE_RULES, 200),
+    (ROSTER, 403),
+    (PROVISIONAL, 403),
+    (MERGE, 403),
 ]
 
 ENDPOINTS = [endpoint for endpoint, _ in ADMIN_ROW]
@@ -355,6 +391,8 @@ class Scenario:
     child_id: str
     alert_id: str
     enrolment_id: str
+    #: a provisional child (no PIN) in Копринка, born about when the pupil was
+    provisional_id: str
     extra: dict[str, str] = field(default_factory=dict)
 
     async def _admin(self) -> dict[str, str]:
@@ -484,6 +522,17 @@ class Scenario:
                 return await c.get("/api/v1/routing-rules", headers=h)
             case "PUT /routing-rules":
                 return await c.put("/api/v1/routing-rules", headers=h, json=ROUTING_RULES)
+            case "POST /enrolments/batch":
+                return await c.post("/api/v1/enrolments/batch", headers=h, json={"rows": [{
+                    "pin": PUPIL_PIN, "given_name": _PUPIL["given_name"], "family_name": _PUPIL["family_name"],
+                    "sex": _PUPIL["sex"], "grade": _PUPIL["grade"]}]})
+            case "POST /children/provisional":
+                return await c.post("/api/v1/children/provisional", headers=h, json={
+                    "given_name": "Стефка", "family_name": "Рашидова", "birth_year": 2014, "sex": "female",
+                    "settlement_code": KOPRINKA})
+            case "POST /children/{id}/merge":
+                provisional = child_id or self.provisional_id
+                return await c.post(f"/api/v1/children/{provisional}/merge", headers=h, json={"pin": PUPIL_PIN})
         raise AssertionError(endpoint)
 
 
@@ -503,7 +552,15 @@ async def scenario(client, world) -> Scenario:
     routed = {r["organisation_id"]: r["lead"] for r in raised.json()["recipients"]}
     assert routed == {str(await world.organisation_id("cp-kazanlak")): True,
                       str(await world.organisation_id("mun-kazanlak")): False}
-    return Scenario(client, world, child["id"], raised.json()["id"], child["current_enrolment"]["id"])
+    provisional = await client.post(
+        "/api/v1/children/provisional", headers=await world.headers("cp-kazanlak.cp"),
+        json={"given_name": "Ангел", "family_name": "Ангелов", "birth_year": 2011, "sex": "male",
+              "settlement_code": KOPRINKA},
+    )
+    assert provisional.status_code == 201, provisional.text
+    return Scenario(
+        client, world, child["id"], raised.json()["id"], child["current_enrolment"]["id"], provisional.json()["id"]
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -576,7 +633,8 @@ async def test_access(scenario: Scenario, role: str, relationship: str, endpoint
     assert role in denials[0].actor_roles
     # ... and it shows nothing of the child or the alert
     shown = json.dumps(_without_instance(body), ensure_ascii=False)
-    for secret in (scenario.child_id, scenario.alert_id, who.alert_id, scenario.enrolment_id, PUPIL_PIN,
+    for secret in (scenario.child_id, scenario.provisional_id, scenario.alert_id, who.alert_id, scenario.enrolment_id,
+                   PUPIL_PIN,
                    _PUPIL["given_name"], _PUPIL["family_name"]):
         assert secret not in shown, f"{where}: the {expected} answer reveals {secret!r}: {shown}"
 

@@ -68,10 +68,20 @@ class Targets:
             return "/api/v1/absence-reports", "school-koprinka.staff", {}, {
                 "rows": [{"pin": KOPRINKA_PUPIL_PIN, "month": "2026-10", "unexcused_hours": 9, "excused_hours": 4}],
             }
+        if name == "roster":
+            return "/api/v1/enrolments/batch", "school-koprinka.admin", {}, {
+                "rows": [{"pin": KOPRINKA_PUPIL_PIN, "given_name": "Ангел", "family_name": "Ангелов", "sex": "male",
+                          "grade": 9}],
+            }
+        if name == "provisional":
+            return "/api/v1/children/provisional", "mun-kazanlak.municipal", {}, {
+                "given_name": "Стефка", "family_name": "Рашидова", "birth_year": 2014, "sex": "female",
+                "settlement_code": "38488",
+            }
         raise KeyError(name)
 
 
-TARGETS = ("child", "alert", "action", "absences")
+TARGETS = ("child", "alert", "action", "absences", "roster", "provisional")
 
 
 @dataclass(frozen=True)
@@ -244,6 +254,29 @@ FIELDS: list[tuple[str, Bad]] = [
     ("alert-note-raw-nul", Bad("alert", "/note", raw=b'"a\x00b"', pointer="#/", says="not valid JSON")),
     ("absences-pin-raw-nul", Bad("absences", "/rows/0/pin", raw=b'"1152035081\x00"', pointer="#/",
                                  says="not valid JSON")),
+    # rosters and provisional children
+    ("roster-rows-object", Bad("roster", "/rows", value={"pin": KOPRINKA_PUPIL_PIN}, pointer="#/rows")),
+    ("roster-rows-empty", Bad("roster", "/rows", value=[], pointer="#/rows")),
+    ("roster-row-string", Bad("roster", "/rows/0", value="1152035081;Ангел;Ангелов;м;9", pointer="#/rows/0")),
+    ("roster-pin-number", Bad("roster", "/rows/0/pin", value=1152035081, row=(1, "pin"))),
+    ("roster-name-list", Bad("roster", "/rows/0/given_name", value=["Ангел"], row=(1, "given_name"))),
+    ("roster-grade-bool", Bad("roster", "/rows/0/grade", value=True, row=(1, "grade"))),
+    ("roster-grade-13", Bad("roster", "/rows/0/grade", value=13, row=(1, "grade"))),
+    ("roster-grade-fraction", Bad("roster", "/rows/0/grade", value=9.5, row=(1, "grade"))),
+    ("roster-name-lone-surrogate", Bad("roster", "/rows/0/given_name", raw=b'"\\ud800"', pointer="#/rows")),
+    ("roster-name-escaped-nul", Bad("roster", "/rows/0/family_name", value="Анге\u0000лов", pointer="#/rows")),
+    ("roster-start-date-words", Bad("roster", "/start_date", value="утре", pointer="#/start_date")),
+    ("roster-many-rows-over-1-mib", Bad("roster", "/rows", value=[{"pin": "1152035081"}] * 60_000, status=413)),
+    ("provisional-year-words", Bad("provisional", "/birth_year", value="около 2014", pointer="#/birth_year")),
+    ("provisional-year-too-old", Bad("provisional", "/birth_year", value=1900, pointer="#/birth_year")),
+    ("provisional-settlement-number", Bad("provisional", "/settlement_code", value=38488,
+                                          pointer="#/settlement_code")),
+    ("provisional-settlement-unknown", Bad("provisional", "/settlement_code", value="99999",
+                                           pointer="#/settlement_code")),
+    ("provisional-sex-other", Bad("provisional", "/sex", value="x", pointer="#/sex")),
+    ("provisional-name-lone-surrogate", Bad("provisional", "/given_name", raw=b'"\\ud800"', pointer="#/given_name")),
+    ("provisional-name-mixed-scripts", Bad("provisional", "/family_name", value="Рaшидова", pointer="#/family_name")),
+    ("provisional-pin-given", Bad("provisional", "/pin", value=KOPRINKA_PUPIL_PIN, pointer="#/pin")),
 ]
 
 CASES = [
