@@ -30,10 +30,14 @@ from service.web.views import person_view
 MUNICIPALITY = re.compile(r"^[A-Z]{3}[0-9]{2}$")
 router = APIRouter(include_in_schema=False, tags=["console"])
 
-CHART_WIDTH = 640
-BAR_HEIGHT = 28
-BAR_GAP = 12
-LABEL_WIDTH = 250
+#: each type's name above its bar, so long Bulgarian names fit and the chart reads at 360 px
+CHART_WIDTH = 480
+LABEL_HEIGHT = 22
+BAR_HEIGHT = 22
+BAR_GAP = 14
+ROW_HEIGHT = LABEL_HEIGHT + BAR_HEIGHT + BAR_GAP
+#: room right of the longest bar for its figure
+FIGURE_ROOM = 70
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,15 +57,15 @@ def chart_bars(counts: dict[str, Shown], labels: dict[str, str]) -> tuple[list[B
     outlined (the most it could be); "suppressed" gets no bar."""
     numbers = [c for c in counts.values() if isinstance(c, int)]
     largest = max([*numbers, THRESHOLD, 1])
-    scale = (CHART_WIDTH - LABEL_WIDTH - 60) / largest
+    scale = (CHART_WIDTH - FIGURE_ROOM) / largest
     bars = []
     for index, (key, count) in enumerate(counts.items()):
         if isinstance(count, int):
             width, hidden = round(count * scale), False
         else:
             width, hidden = (round(THRESHOLD * scale) if count == SMALL else 0), True
-        bars.append(Bar(labels.get(key, key), count, index * (BAR_HEIGHT + BAR_GAP), width, hidden))
-    return bars, max(1, len(bars)) * (BAR_HEIGHT + BAR_GAP)
+        bars.append(Bar(labels.get(key, key), count, index * ROW_HEIGHT, width, hidden))
+    return bars, max(1, len(bars)) * ROW_HEIGHT
 
 
 def _period_errors(problem: Problem) -> FormErrors:
@@ -124,7 +128,7 @@ async def report_page(
         gettext = partial(renderer(request).gettext, request)
         type_labels = {k: gettext(v) for k, v in LABELS["alert_type"].items()}
         bars, height = chart_bars(report.alerts.by_type, type_labels)
-        context |= {"bars": bars, "chart_height": height, "chart_width": CHART_WIDTH, "label_width": LABEL_WIDTH,
+        context |= {"bars": bars, "chart_height": height, "chart_width": CHART_WIDTH, "label_height": LABEL_HEIGHT,
                     "bar_height": BAR_HEIGHT, "csv_query": request.url.query}
     return renderer(request).page(request, "report.html", context, status=422 if errors else 200)
 

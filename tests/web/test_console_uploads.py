@@ -150,3 +150,16 @@ async def test_another_school_cannot_open_a_batch_result(client: httpx.AsyncClie
     async with asgi_client(app) as other:
         await sign_in(other, "school-lukovit-1.staff")
         assert (await other.get(sent.headers["location"])).status_code == 404
+
+
+async def test_an_oversized_form_anywhere_in_the_console_is_refused_unread(
+    app: Any, client: httpx.AsyncClient, world: World
+) -> None:
+    start = await sign_in(client, "school-koprinka.staff")
+    padding = "x" * (app.state.settings.max_body_bytes + 1)
+    for path in ("/children/search", "/login"):
+        answer = await client.post(path, data={"csrf_token": csrf_of(start), "pin": padding})
+        assert answer.status_code == 413, (path, answer.status_code)
+    headers = {**await world.headers("school-koprinka.staff"), "Content-Type": "application/json"}
+    api = await client.post("/api/v1/children/lookup", content=padding.encode(), headers=headers)
+    assert api.status_code == 413 and api.headers["content-type"] == "application/problem+json"
