@@ -31,13 +31,13 @@ MUNICIPALITY = re.compile(r"^[A-Z]{3}[0-9]{2}$")
 router = APIRouter(include_in_schema=False, tags=["console"])
 
 #: each type's name above its bar, so long Bulgarian names fit and the chart reads at 360 px
-CHART_WIDTH = 480
+CHART_WIDTH = 360
 LABEL_HEIGHT = 22
 BAR_HEIGHT = 22
 BAR_GAP = 14
 ROW_HEIGHT = LABEL_HEIGHT + BAR_HEIGHT + BAR_GAP
 #: room right of the longest bar for its figure
-FIGURE_ROOM = 70
+FIGURE_ROOM = 110
 
 
 @dataclass(frozen=True, slots=True)

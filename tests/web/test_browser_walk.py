@@ -18,9 +18,11 @@ import httpx
 import pytest
 
 from bench.harness import fresh_database, server_process
+from service.demo.loader import DEFAULT_DEMO_FILE
 from tests.alerts.helpers import KOPRINKA_PUPIL_PINS
 from tests.conftest import DEMO_PASSWORD, POSTGRES_ADMIN_URL, RUN_ID, require_postgresql
 
+KOPRINKA_ABSENCES = Path(DEFAULT_DEMO_FILE).parent / "absences-koprinka-2026-10.cp1251.csv"
 CHROMIUM = os.environ.get("OBHVAT_CHROMIUM", "/usr/bin/chromium")
 WIDTHS = (360, 1280)
 
@@ -199,8 +201,8 @@ def test_the_administrator_the_coordinator_and_a_teachers_upload_in_the_browser(
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         try:
             _administrator(browser, server, artifacts)
-            _coordinator(browser, server, artifacts)
             _teachers_upload(browser, server, artifacts, tmp_path)
+            _coordinator(browser, server, artifacts)
         finally:
             browser.close()
 
@@ -369,6 +371,7 @@ def _coordinator(browser: object, base: str, artifacts: Path) -> None:
     page.get_by_role("link", name="Справка").first.click()
     page.wait_for_url("**/reports")
     assert page.locator("svg[role=img] title").count() == 1
+    assert page.locator("svg rect[stroke-dasharray]").count() >= 1, "the file's alerts are not counted as <5"
     coordinator.check("report")
     page.locator("#from").fill("2026-09")
     page.locator("#to").fill("2026-11")
@@ -399,4 +402,9 @@ def _teachers_upload(browser: object, base: str, artifacts: Path, tmp_path: Path
     assert "Нищо не е прието" in page.content()
     assert page.locator("#row-errors tbody tr").count() == 1
     teacher.check("absences-row-errors")
+    page.get_by_label("CSV файл").set_input_files(str(KOPRINKA_ABSENCES))
+    page.get_by_role("button", name="Изпращане на файла").click()
+    page.wait_for_url("**/absences/*")
+    assert "Файлът е приет" in page.content()
+    teacher.check("absences-imported")
     teacher.close()
