@@ -19,13 +19,13 @@ from service.absences import service as absences
 from service.absences.schemas import AbsenceRules
 from service.access.policy import require
 from service.access.vocabulary import Action, OrganisationKind
+from service.alerts import deadline_rules as delivery
 from service.alerts import rules as routing
+from service.alerts.deadline_rules import DeadlineRules, EscalationRules
 from service.alerts.details import AlertType
 from service.alerts.schemas import LegalBasis, RoutingRules, Severity
 from service.core.database import DbSession
 from service.core.problems import Problem
-from service.delivery import rules as delivery
-from service.delivery.rules import DeadlineRules, EscalationRules
 from service.web.admin_pages import all_organisations
 from service.web.dependencies import FormPoster, SignedInPerson
 from service.web.errors import problem_page
