@@ -27,6 +27,9 @@ LATENCY = Histogram(
     ["method", "route"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
+#: API paths are answered with problems before the app sees an oversized body; console pages
+#: (every other path) read it through a receive that refuses, so the page can say what happened
+API_PREFIX = "/api/"
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,100}$")
 log = structlog.get_logger("service.http")
 
@@ -84,8 +87,16 @@ class RequestMiddleware:
                 message["headers"] = response_headers
             await send(message)
 
+        async def refused_receive() -> Message:
+            raise BodyTooLarge(limit)
+
+        oversized = declared is not None and declared.isdigit() and int(declared) > limit
         try:
-            if declared is not None and declared.isdigit() and int(declared) > limit:
+            if oversized and not scope["path"].startswith(API_PREFIX):
+                # a console form: the page that reads the body answers with a page people can
+                # read; nothing of the body is read
+                await self.app(scope, refused_receive, send_with_id)
+            elif oversized:
                 await _send_problem(send_with_id, 413, "payload-too-large", "Payload too large",
                                     f"request body exceeds {limit} bytes", request_id, scope["path"])
             elif b"%00" in scope.get("query_string", b"").lower():

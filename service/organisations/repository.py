@@ -85,6 +85,13 @@ async def get_client(session: AsyncSession, client_id: uuid.UUID) -> Client | No
     return await session.get(Client, client_id)
 
 
+async def list_clients(session: AsyncSession, *, after_id: uuid.UUID | None, limit: int) -> list[Client]:
+    query = select(Client).order_by(col(Client.id)).limit(limit)
+    if after_id is not None:
+        query = query.where(col(Client.id) > after_id)
+    return list((await session.execute(query)).scalars())
+
+
 async def clients_named(session: AsyncSession, name: str) -> list[Client]:
     return list((await session.execute(select(Client).where(col(Client.name) == name))).scalars())
 

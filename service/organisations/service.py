@@ -232,6 +232,26 @@ async def create_client(
     )
 
 
+def client_read(client: Client) -> ClientRead:
+    return ClientRead(
+        id=client.id,
+        name=client.name,
+        organisation_id=client.organisation_id,
+        roles=[Role(r) for r in client.roles],
+        disabled=client.disabled,
+        created_at=client.created_at,
+    )
+
+
+async def list_clients(
+    session: AsyncSession, *, after_id: uuid.UUID | None, limit: int
+) -> tuple[list[ClientRead], uuid.UUID | None]:
+    """System accounts, without their secrets (only a hash is kept)."""
+    rows = await repository.list_clients(session, after_id=after_id, limit=limit + 1)
+    page = rows[:limit]
+    return [client_read(c) for c in page], (page[-1].id if len(rows) > limit else None)
+
+
 async def update_client(
     session: AsyncSession, *, actor: Principal, client_id: uuid.UUID, data: ClientUpdate, passwords: Passwords
 ) -> ClientRead:
@@ -261,15 +281,7 @@ async def update_client(
     await session.flush()
     for action in actions:
         await _audit_admin_write(session, actor=actor, action=action, resource_type="client", resource_id=client.id)
-    return ClientRead(
-        id=client.id,
-        name=client.name,
-        organisation_id=client.organisation_id,
-        roles=[Role(r) for r in client.roles],
-        disabled=client.disabled,
-        created_at=client.created_at,
-        client_secret=new_secret,
-    )
+    return client_read(client).model_copy(update={"client_secret": new_secret})
 async def organisation_names(session: AsyncSession, *, organisation_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:
     """Organisations by name, for people to read (the directory of agencies is no child data)."""
     return await repository.organisation_names(session, organisation_ids)

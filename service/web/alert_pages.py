@@ -33,6 +33,7 @@ from service.web.child_pages import parse_id
 from service.web.dependencies import FormPoster, SignedInPerson
 from service.web.errors import problem_page
 from service.web.forms import FormErrors, attempt, detail_fields, details_from_form, problem_errors
+from service.web.forms import validation_errors as _validation_errors
 from service.web.labels import N_
 from service.web.rendering import renderer
 from service.web.sessions import new_token
@@ -43,17 +44,6 @@ Text = Annotated[str, Form(max_length=2000)]
 Short = Annotated[str, Form(max_length=200)]
 #: past every feed position: the inbox service then answers only what is overdue
 NOTHING_NEW_AFTER = 2**62
-
-
-def _validation_errors(exc: ValidationError, prefix: str = "") -> FormErrors:
-    errors = FormErrors()
-    for err in exc.errors():
-        name = prefix + ".".join(str(p) for p in err["loc"]) if err["loc"] else ""
-        if name:
-            errors.add(name, str(err["msg"]))
-        else:
-            errors.general.append(str(err["msg"]).removeprefix("Value error, "))
-    return errors
 
 
 # --- raising an alert -------------------------------------------------------------------------

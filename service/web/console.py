@@ -6,8 +6,10 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException
 
 from service.web import (
+    admin_pages,
     alert_pages,
     audit_pages,
     auth_pages,
@@ -17,9 +19,12 @@ from service.web import (
     home,
     oidc_pages,
     referral_pages,
+    report_pages,
+    rules_pages,
+    upload_pages,
 )
 from service.web.dependencies import SignInRequired
-from service.web.errors import sign_in_required
+from service.web.errors import console_http_errors, sign_in_required
 from service.web.oidc import OidcClient
 from service.web.rendering import Renderer
 
@@ -34,9 +39,11 @@ def install_console(app: FastAPI) -> None:
         OidcClient(settings, external_keys) if settings.console_oidc_enabled and external_keys is not None else None
     )
     app.add_exception_handler(SignInRequired, sign_in_required)
+    # after the API's handlers are installed: an oversized upload becomes a page
+    app.add_exception_handler(HTTPException, console_http_errors(app.exception_handlers[HTTPException]))
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for module in (
         auth_pages, oidc_pages, home, child_pages, consent_pages, emergency_pages, alert_pages, referral_pages,
-        audit_pages,
+        audit_pages, upload_pages, report_pages, admin_pages, rules_pages,
     ):
         app.include_router(module.router)

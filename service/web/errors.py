@@ -4,8 +4,13 @@ is a 403 page. No session sends the person to sign in."""
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Awaitable, Callable
+from typing import Any
+
 from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
+from starlette.exceptions import HTTPException
 
 from service.core.problems import Problem
 from service.web.auth_pages import local_path, login_page
@@ -52,3 +57,19 @@ async def problem_page(request: Request, problem: Problem) -> Response:
 async def sign_in_required(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, SignInRequired)  # noqa: S101 - registered for it only
     return RedirectResponse(f"/login?next={local_path(exc.next_path)}", status_code=303)
+
+
+HttpHandler = Callable[[Request, Any], Response | Awaitable[Response]]
+
+
+def console_http_errors(api_handler: HttpHandler) -> Callable[[Request, Exception], Awaitable[Response]]:
+    """A form too large for the service (an upload over the limit) is a page that says so on a
+    console page; everything else is answered as the API answers it."""
+
+    async def on_http(request: Request, exc: Exception) -> Response:
+        if isinstance(exc, HTTPException) and exc.status_code == 413 and is_console_request(request):
+            return renderer(request).page(request, "problem.html", {"status": 413, "person": None}, status=413)
+        answer = api_handler(request, exc)
+        return await answer if inspect.isawaitable(answer) else answer
+
+    return on_http

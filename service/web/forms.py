@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.alerts.details import DETAILS_MODELS, AlertType
@@ -56,6 +57,22 @@ def problem_errors(problem: Problem, *, prefix: str = "") -> FormErrors:
             errors.general.append(message)
     if not errors:
         errors.general.append(problem.detail or problem.title)
+    return errors
+
+
+def validation_errors(exc: ValidationError, prefix: str = "", messages: dict[str, str] | None = None) -> FormErrors:
+    """A request model's validation errors by form field; `messages` gives a field's words for
+    people (by the first part of its location), in place of the validator's."""
+    errors = FormErrors()
+    for err in exc.errors():
+        loc = [str(p) for p in err["loc"]]
+        name = prefix + ".".join(loc) if loc else ""
+        if messages and loc and loc[0] in messages:
+            errors.add(prefix + loc[0], messages[loc[0]])
+        elif name:
+            errors.add(name, str(err["msg"]))
+        else:
+            errors.general.append(str(err["msg"]).removeprefix("Value error, "))
     return errors
 
 

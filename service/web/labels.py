@@ -39,6 +39,7 @@ LABELS: dict[str, dict[str, str]] = {
         "not_found": N_("Not found"),
         "unfounded": N_("Unfounded"),
         "other": N_("Other"),
+        "unrecorded": N_("Outcome not recorded"),
     },
     "action_kind": {
         "contact_family": N_("Contact with the family"),
@@ -73,6 +74,15 @@ LABELS: dict[str, dict[str, str]] = {
         "commission_officer": N_("Juvenile commission officer"),
         "auditor": N_("Auditor"),
         "admin": N_("Administrator"),
+    },
+    "organisation_kind": {
+        "school": N_("School"),
+        "child_protection": N_("Child protection department"),
+        "police": N_("Police"),
+        "municipality": N_("Municipality"),
+        "service_provider": N_("Service provider"),
+        "education_authority": N_("Regional education office"),
+        "juvenile_commission": N_("Juvenile commission"),
     },
     "decision": {"allow": N_("Allowed"), "deny": N_("Refused")},
     "sex": {"male": N_("Boy"), "female": N_("Girl")},

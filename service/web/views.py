@@ -34,6 +34,9 @@ MENU = (
     ("/audit", N_("Audit trail"), Action.read_audit),
     ("/audit/verify", N_("Chain verification"), Action.read_audit),
     ("/audit/break-glass", N_("Emergency access review"), Action.read_audit),
+    ("/absences", N_("Absences"), Action.submit_absences),
+    ("/reports", N_("Report"), Action.read_reports),
+    ("/admin", N_("Administration"), Action.manage_organisations),
 )
 #: entries for one role's work rather than an action (a provider's referrals)
 ROLE_MENU = (("/referrals", N_("Referrals"), Role.provider_worker),)

@@ -18,9 +18,11 @@ import httpx
 import pytest
 
 from bench.harness import fresh_database, server_process
+from service.demo.loader import DEFAULT_DEMO_FILE
 from tests.alerts.helpers import KOPRINKA_PUPIL_PINS
 from tests.conftest import DEMO_PASSWORD, POSTGRES_ADMIN_URL, RUN_ID, require_postgresql
 
+KOPRINKA_ABSENCES = Path(DEFAULT_DEMO_FILE).parent / "absences-koprinka-2026-10.cp1251.csv"
 CHROMIUM = os.environ.get("OBHVAT_CHROMIUM", "/usr/bin/chromium")
 WIDTHS = (360, 1280)
 
@@ -191,6 +193,20 @@ def test_a_provider_answers_a_referral_and_the_auditor_reviews_emergency_access(
             browser.close()
 
 
+@pytest.mark.postgres_only
+def test_the_administrator_the_coordinator_and_a_teachers_upload_in_the_browser(
+    server: str, artifacts: Path, tmp_path: Path
+) -> None:
+    with playwright_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            _administrator(browser, server, artifacts)
+            _teachers_upload(browser, server, artifacts, tmp_path)
+            _coordinator(browser, server, artifacts)
+        finally:
+            browser.close()
+
+
 def _referral_and_review(browser: object, base: str, artifacts: Path) -> None:
     with _api(base, "school-koprinka.staff") as teacher:
         child_id = teacher.post("/api/v1/children/lookup", json={"pin": KOPRINKA_PUPIL_PINS[1]}).json()["id"]
@@ -292,3 +308,103 @@ def _referral_and_review(browser: object, base: str, artifacts: Path) -> None:
     assert not page.locator(".site-header").is_visible(), "the printed report carries the menu"
     page.screenshot(path=artifacts / "auditor-guardian-report-print.png", full_page=True)
     auditor.close()
+def _administrator(browser: object, base: str, artifacts: Path) -> None:
+    admin = Walk(browser, base, artifacts, "admin")
+    admin.sign_in("platform.admin")
+    page = admin.page
+    page.get_by_role("link", name="Администриране").first.click()
+    page.wait_for_url("**/admin")
+    admin.check("admin")
+    page.get_by_role("link", name="Институции").click()
+    admin.check("organisations")
+    page.get_by_role("link", name="Нова институция").click()
+    admin.check("organisation-new")
+    page.locator("#code").fill("school-shipka")
+    page.locator("#kind").select_option("school")
+    page.locator("#name").fill("ОУ „Христо Ботев“ – Шипка")
+    page.locator("#municipality_codes").fill("SZR12")
+    page.get_by_role("button", name="Добавяне на институцията").click()
+    page.wait_for_url("**/admin/organisations?done=created")
+    assert "ОУ „Христо Ботев“ – Шипка" in page.content()
+    admin.check("organisation-created")
+
+    page.goto("/admin/users")
+    admin.check("users")
+    page.locator("#username").fill("school-shipka.teacher")
+    page.locator("#password").fill("a-long-enough-password")
+    page.locator("#organisation_id").select_option(label="ОУ „Христо Ботев“ – Шипка (school-shipka)")
+    page.locator("#roles-auditor").check()
+    page.locator("#roles-school_staff").check()
+    page.get_by_role("button", name="Добавяне на потребителя").click()
+    assert "Одиторът и администраторът нямат други роли" in page.content()
+    admin.check("user-refused")
+    page.locator("#password").fill("a-long-enough-password")
+    page.locator("#roles-auditor").uncheck()
+    page.get_by_role("button", name="Добавяне на потребителя").click()
+    page.wait_for_url("**/admin/users?done=created")
+    assert "school-shipka.teacher" in page.content()
+    admin.check("user-created")
+
+    page.goto("/admin/clients")
+    admin.check("clients")
+    page.locator("#name").fill("Електронен дневник – Шипка")
+    page.locator("#organisation_id").select_option(label="ОУ „Христо Ботев“ – Шипка (school-shipka)")
+    page.locator("#roles-school_staff").check()
+    page.get_by_role("button", name="Добавяне на системния профил").click()
+    assert "показва се само този път" in page.content()
+    admin.check("client-secret")
+
+    page.goto("/admin/rules")
+    admin.check("rules")
+    page.locator("#absences-0-threshold").fill("6")
+    page.get_by_role("button", name="Запазване на праговете за отсъствия").click()
+    page.wait_for_url("**/admin/rules?done=absences*")
+    assert "Правилата са запазени" in page.content()
+    admin.check("rules-saved")
+    admin.close()
+
+
+def _coordinator(browser: object, base: str, artifacts: Path) -> None:
+    coordinator = Walk(browser, base, artifacts, "coordinator")
+    coordinator.sign_in("mun-kazanlak.municipal")
+    page = coordinator.page
+    page.get_by_role("link", name="Справка").first.click()
+    page.wait_for_url("**/reports")
+    assert page.locator("svg[role=img] title").count() == 1
+    assert page.locator("svg rect[stroke-dasharray]").count() >= 1, "the file's alerts are not counted as <5"
+    coordinator.check("report")
+    page.locator("#from").fill("2026-09")
+    page.locator("#to").fill("2026-11")
+    page.get_by_role("button", name="Показване на справката").click()
+    page.wait_for_url("**/reports?*")
+    coordinator.check("report-months")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Изтегляне на справката (CSV)").click()
+    saved = artifacts / "coordinator-summary.csv"
+    download.value.save_as(saved)
+    assert saved.read_text(encoding="utf-8-sig").startswith('"section","key","value"')
+    coordinator.close()
+
+
+def _teachers_upload(browser: object, base: str, artifacts: Path, tmp_path: Path) -> None:
+    teacher = Walk(browser, base, artifacts, "teacher-upload")
+    teacher.sign_in("school-koprinka.staff")
+    page = teacher.page
+    page.get_by_role("link", name="Отсъствия").first.click()
+    page.wait_for_url("**/absences")
+    teacher.check("absences")
+    bad = tmp_path / "отсъствия-октомври.csv"
+    bad.write_bytes(
+        "ЕГН;Месец;Неизвинени часове;Извинени часове\n1152035081;октомври;9;4\n".encode("cp1251")
+    )
+    page.get_by_label("CSV файл").set_input_files(str(bad))
+    page.get_by_role("button", name="Изпращане на файла").click()
+    assert "Нищо не е прието" in page.content()
+    assert page.locator("#row-errors tbody tr").count() == 1
+    teacher.check("absences-row-errors")
+    page.get_by_label("CSV файл").set_input_files(str(KOPRINKA_ABSENCES))
+    page.get_by_role("button", name="Изпращане на файла").click()
+    page.wait_for_url("**/absences/*")
+    assert "Файлът е приет" in page.content()
+    teacher.check("absences-imported")
+    teacher.close()

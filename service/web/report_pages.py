@@ -1,0 +1,156 @@
+"""The coordinator's municipal report: the same summary as `GET /api/v1/reports/summary`, for
+whole months, with small counts hidden exactly as the API hides them (the page shows what the
+service answered, nothing recomputed), a bar chart drawn on the server as SVG with the figures
+also in a table, and the same CSV download."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from service.core.clock import Today
+from service.core.database import DbSession
+from service.core.problems import Problem
+from service.reports import service as reports
+from service.reports.periods import first_day_of, last_day_of
+from service.reports.schemas import SummaryReport
+from service.reports.suppression import SMALL, THRESHOLD, Shown
+from service.web.dependencies import SignedInPerson
+from service.web.errors import problem_page
+from service.web.forms import FormErrors, attempt
+from service.web.labels import LABELS, N_
+from service.web.rendering import renderer
+from service.web.views import person_view
+
+MUNICIPALITY = re.compile(r"^[A-Z]{3}[0-9]{2}$")
+router = APIRouter(include_in_schema=False, tags=["console"])
+
+#: each type's name above its bar, so long Bulgarian names fit and the chart reads at 360 px
+CHART_WIDTH = 360
+LABEL_HEIGHT = 22
+BAR_HEIGHT = 22
+BAR_GAP = 14
+ROW_HEIGHT = LABEL_HEIGHT + BAR_HEIGHT + BAR_GAP
+#: room right of the longest bar for its figure
+FIGURE_ROOM = 110
+
+
+@dataclass(frozen=True, slots=True)
+class Bar:
+    """One bar of the chart: a shown count is drawn to scale; a hidden one is drawn as an
+    outline of the most it could be (below 5), or not at all, and says so in words."""
+
+    label: str
+    shown: Shown
+    y: int
+    width: int
+    hidden: bool
+
+
+def chart_bars(counts: dict[str, Shown], labels: dict[str, str]) -> tuple[list[Bar], int]:
+    """The bars of a group of counts and the chart's height. "<5" is drawn as the width of 5,
+    outlined (the most it could be); "suppressed" gets no bar."""
+    numbers = [c for c in counts.values() if isinstance(c, int)]
+    largest = max([*numbers, THRESHOLD, 1])
+    scale = (CHART_WIDTH - FIGURE_ROOM) / largest
+    bars = []
+    for index, (key, count) in enumerate(counts.items()):
+        if isinstance(count, int):
+            width, hidden = round(count * scale), False
+        else:
+            width, hidden = (round(THRESHOLD * scale) if count == SMALL else 0), True
+        bars.append(Bar(labels.get(key, key), count, index * ROW_HEIGHT, width, hidden))
+    return bars, max(1, len(bars)) * ROW_HEIGHT
+
+
+def _period_errors(problem: Problem) -> FormErrors:
+    errors = FormErrors()
+    for entry in problem.errors or []:
+        parameter = str(entry.get("parameter") or "")
+        if parameter in ("from", "to"):
+            errors.add(parameter, N_("Choose a whole month, and a last month that is not before the first"))
+        elif parameter == "municipality":
+            errors.add("municipality", N_("Enter the municipality's code, for example LOV18"))
+    if not errors:
+        errors.general.append(problem.detail or problem.title)
+    return errors
+
+
+async def _summary(
+    session: Any, person: Any, today: Any, municipality: str, first: str, last: str, fmt: str
+) -> SummaryReport:
+    """What the API's route does with its query: the period as whole months, then the summary."""
+    return await reports.summary(
+        session, actor=person.principal, purpose=None, municipality=municipality or None,
+        first_day=first_day_of(first or None), last_day=last_day_of(last or None), today=today, fmt=fmt,
+    )
+
+
+@router.get("/reports")
+async def report_page(
+    request: Request,
+    session: DbSession,
+    person: SignedInPerson,
+    today: Today,
+    municipality: str = "",
+    first: str = "",
+    last: str = "",
+) -> Response:
+    values = {"municipality": municipality.strip().upper()[:5], "first": first.strip()[:7], "last": last.strip()[:7]}
+    report: SummaryReport | Problem
+    errors = FormErrors()
+    if values["municipality"] and not MUNICIPALITY.match(values["municipality"]):
+        errors.add("municipality", N_("Enter the municipality's code, for example LOV18"))
+        report = Problem()
+    else:
+        report = await attempt(
+            session,
+            partial(_summary, session, person, today, values["municipality"], values["first"], values["last"], "html"),
+        )
+    if isinstance(report, Problem) and not errors:
+        if report.status != 422:
+            return await problem_page(request, report)
+        errors = _period_errors(report)
+        if not request.url.query and set(errors.fields) == {"municipality"}:
+            errors = FormErrors()  # an auditor's first visit: the form, not an error yet
+    context: dict[str, Any] = {
+        "person": await person_view(session, person),
+        "values": values,
+        "errors": errors,
+        "report": None if isinstance(report, Problem) else report,
+    }
+    if not isinstance(report, Problem):
+        gettext = partial(renderer(request).gettext, request)
+        type_labels = {k: gettext(v) for k, v in LABELS["alert_type"].items()}
+        bars, height = chart_bars(report.alerts.by_type, type_labels)
+        context |= {"bars": bars, "chart_height": height, "chart_width": CHART_WIDTH, "label_height": LABEL_HEIGHT,
+                    "bar_height": BAR_HEIGHT, "csv_query": request.url.query}
+    return renderer(request).page(request, "report.html", context, status=422 if errors else 200)
+
+
+@router.get("/reports/summary.csv")
+async def report_csv(
+    request: Request,
+    session: DbSession,
+    person: SignedInPerson,
+    today: Today,
+    municipality: str = "",
+    first: str = "",
+    last: str = "",
+) -> Response:
+    report = await _summary(
+        session, person, today, municipality.strip().upper()[:5], first.strip()[:7], last.strip()[:7], "csv"
+    )
+    return Response(
+        reports.summary_csv(report),
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="summary-{report.municipality}.csv"',
+            "Cache-Control": "no-store",
+        },
+    )
