@@ -43,7 +43,7 @@ def _validated_details(alert_type: AlertType, details: dict[str, Any]) -> dict[s
         model = DETAILS_MODELS[alert_type].model_validate(details)
     except ValidationError as exc:
         errors = [
-            {"pointer": "#/details/" + "/".join(str(p) for p in err["loc"]), "detail": err["msg"]}
+            {"pointer": "/".join(["#/details", *(str(p) for p in err["loc"])]), "detail": err["msg"]}
             for err in exc.errors()
         ]
         raise ValidationProblem(f"details do not fit type {alert_type.value}", errors=errors) from None
