@@ -8,8 +8,8 @@
 - the routing rule of `found_out_of_school`: the child's current school leads, child
   protection follows; public task.
 
-Revision ID: 0015
-Revises: 0014
+Revision ID: 0016
+Revises: 0015
 Create Date: 2026-11-29 10:30:00
 """
 
@@ -21,8 +21,8 @@ from alembic import op
 
 from service.core.database import UtcDateTime
 
-revision: str = '0015'
-down_revision: str | None = '0014'
+revision: str = '0016'
+down_revision: str | None = '0015'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

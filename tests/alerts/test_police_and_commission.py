@@ -58,7 +58,9 @@ async def _inbox(client: httpx.AsyncClient, headers: dict[str, str]) -> list[dic
 
 
 async def _found_out_of_school(client, people) -> dict[str, Any]:
-    looked_up = await client.post("/api/v1/children/lookup", json={"pin": KOPRINKA_PUPIL_PINS[0]}, headers=people.police)
+    looked_up = await client.post(
+        "/api/v1/children/lookup", json={"pin": KOPRINKA_PUPIL_PINS[0]}, headers=people.police
+    )
     assert looked_up.status_code == 200, looked_up.text
     return await raise_alert(client, people.police, looked_up.json()["id"], "found_out_of_school", details=FOUND)
 
@@ -68,7 +70,9 @@ async def _found_out_of_school(client, people) -> dict[str, Any]:
 
 async def test_the_inspectors_walk(client, people):
     # a lookup in the unit's area: identity only, for law enforcement, audited
-    looked_up = await client.post("/api/v1/children/lookup", json={"pin": KOPRINKA_PUPIL_PINS[0]}, headers=people.police)
+    looked_up = await client.post(
+        "/api/v1/children/lookup", json={"pin": KOPRINKA_PUPIL_PINS[0]}, headers=people.police
+    )
     assert looked_up.status_code == 200, looked_up.text
     child = looked_up.json()
     assert child["given_name"] == "Ангел" and child["date_of_birth"] == "2011-12-03"
@@ -151,7 +155,8 @@ async def test_police_raise_only_found_out_of_school_about_children_not_routed_t
 async def test_a_municipality_raises_found_out_of_school_too(client, people):
     child_id = await pupil_id(client, people.teacher, KOPRINKA_PUPIL_PINS[1])
     alert = await raise_alert(client, people.municipal, child_id, "found_out_of_school", details=FOUND)
-    assert {r["organisation_id"]: r["lead"] for r in alert["recipients"]} == {people.school_id: True, people.cp_id: False}
+    routed = {r["organisation_id"]: r["lead"] for r in alert["recipients"]}
+    assert routed == {people.school_id: True, people.cp_id: False}
 
 
 async def test_a_child_at_no_school_found_out_of_school_goes_to_child_protection(client, people):
@@ -173,7 +178,8 @@ async def test_a_child_at_no_school_found_out_of_school_goes_to_child_protection
         ({"found_at": "2026-11-24T10:00:00+02:00"}, "#/details/place"),
         ({"place": "Автогарата"}, "#/details/found_at"),
         ({"found_at": "2026-11-24T10:00:00", "place": "Автогарата"}, "#/details/found_at"),
-        ({"found_at": (datetime.now(UTC) + timedelta(days=2)).isoformat(), "place": "Автогарата"}, "#/details/found_at"),
+        ({"found_at": (datetime.now(UTC) + timedelta(days=2)).isoformat(), "place": "Автогарата"},
+         "#/details/found_at"),
         ({**FOUND, "settlement_code": "Казанлък"}, "#/details/settlement_code"),
     ],
 )
@@ -195,7 +201,8 @@ async def test_only_the_school_answers_whether_the_absence_was_excused(client, p
     other = await raise_alert(
         client, people.teacher, alert["child_id"], "dropout_risk", details={"indicators": ["absences"]}
     )
-    not_here = await act(client, people.municipal, other["id"], "actions", {"kind": "absence_answer", "absence_excused": True})
+    answer = {"kind": "absence_answer", "absence_excused": True}
+    not_here = await act(client, people.municipal, other["id"], "actions", answer)
     assert "#/kind" in pointers(assert_problem(not_here, 422))
 
 
@@ -240,7 +247,9 @@ async def test_the_commission_sees_only_what_was_referred_to_it(client, people):
     # the commission acknowledges and records its meeting
     acknowledged = await act(client, people.commission, found["id"], "acknowledge")
     assert acknowledged.status_code == 200, acknowledged.text
-    met = await act(client, people.commission, found["id"], "actions", {"kind": "meeting", "text": "Възпитателна беседа"})
+    met = await act(
+        client, people.commission, found["id"], "actions", {"kind": "meeting", "text": "Възпитателна беседа"}
+    )
     assert met.status_code == 200, met.text
 
 

@@ -52,7 +52,8 @@ async def _questions(world) -> list[AuditEvent]:
 
 
 @pytest.mark.parametrize(
-    "asker", ["police-kazanlak.police", "school-kazanlak.staff", "school-lukovit-1.admin", "mkbppmn-kazanlak.commission"]
+    "asker",
+    ["police-kazanlak.police", "school-kazanlak.staff", "school-lukovit-1.admin", "mkbppmn-kazanlak.commission"],
 )
 async def test_a_known_child_answers_yes_and_whom_to_call(client, world, known_child, asker):
     answer = await client.post(ASK, json={"pin": KNOWN_PIN}, headers=await world.headers(asker))
@@ -90,7 +91,8 @@ async def test_an_unknown_child_answers_no(client, world):
         assert answer.json() == {"known": False, "department": None}
     assert await _notices(client, await world.headers("cp-kazanlak.cp")) == []
     events = await _questions(world)
-    assert [(e.decision, e.reason) for e in events] == [("allow", "asked whether known to child protection: not known")] * 2
+    not_known = ("allow", "asked whether known to child protection: not known")
+    assert [(e.decision, e.reason) for e in events] == [not_known] * 2
     assert events[0].child_id is not None and events[1].child_id is None
 
 
@@ -103,7 +105,9 @@ async def test_a_case_closed_over_a_year_ago_is_not_known_any_more(client, world
     assert recent.json()["known"] is True, "closed this year: still known"
     async with world.database.transaction() as session:
         await session.execute(
-            update(Alert).where(col(Alert.id) == uuid.UUID(known_child["id"])).values(closed_at=utcnow() - timedelta(days=370))
+            update(Alert)
+            .where(col(Alert.id) == uuid.UUID(known_child["id"]))
+            .values(closed_at=utcnow() - timedelta(days=370))
         )
     old = await client.post(ASK, json={"pin": KNOWN_PIN}, headers=police)
     assert old.json() == {"known": False, "department": None}
