@@ -13,7 +13,10 @@ The relationships:
   of those who have an alert routed to it;
 - a municipality (coordinators): children of its municipalities, and their alerts of the
   enrolment kinds;
-- police and service providers: only what was routed to them.
+- police: the identity of children of the municipalities the unit serves, by lookup only, with
+  purpose `law_enforcement`; raising `found_out_of_school` about them; otherwise only what was
+  routed to them;
+- service providers and the juvenile commission: only what was routed (referred) to them.
 """
 
 from __future__ import annotations
@@ -33,6 +36,8 @@ from service.access.vocabulary import Action, OrganisationKind, Purpose, Role
 ENROLMENT_ALERT_TYPES = frozenset(
     {"unexcused_absences", "dropout_risk", "not_enrolled", "left_education", "whereabouts_unknown"}
 )
+#: Alert types a police unit raises about any child of its municipalities, related or not.
+POLICE_RAISES_IN_AREA = frozenset({"found_out_of_school"})
 _JURISDICTION_KINDS = frozenset(
     {OrganisationKind.child_protection, OrganisationKind.municipality, OrganisationKind.education_authority,
      OrganisationKind.police}
@@ -125,9 +130,11 @@ def _hide(base: Decision, reason: str) -> Decision:
 
 
 def decide_child(
-    principal: Principal, action: Action, facts: ChildFacts, *, purpose: Purpose | None
+    principal: Principal, action: Action, facts: ChildFacts, *, purpose: Purpose | None,
+    alert_type: str | None = None,
 ) -> Decision:
-    """Reading a child's identity or history, looking it up, or raising an alert about it."""
+    """Reading a child's identity or history, looking it up, or raising an alert (of
+    `alert_type`) about it."""
     base = decide(principal, action, purpose=purpose)
     if not base.allowed:
         return base
@@ -147,7 +154,9 @@ def decide_child(
     if action is Action.create_alert:
         if kind is OrganisationKind.school:
             ok, why = enrolled, "pupil currently enrolled at the school"
-        elif kind in (OrganisationKind.service_provider, OrganisationKind.police):
+        elif kind is OrganisationKind.police and alert_type in POLICE_RAISES_IN_AREA and in_jurisdiction:
+            ok, why = True, "child in the police unit's municipalities"
+        elif kind in (OrganisationKind.service_provider, OrganisationKind.police, OrganisationKind.juvenile_commission):
             ok, why = routed, "an alert about the child was routed to the organisation"
         else:
             ok, why = in_jurisdiction, "child in the organisation's municipalities"
@@ -168,7 +177,14 @@ def decide_child(
         )
 
     # identity: read and lookup
-    if kind is OrganisationKind.school:
+    if kind is OrganisationKind.police and action is Action.lookup_child:
+        if base.purpose is not Purpose.law_enforcement:
+            return Decision(
+                allowed=False, action=base.action, reason="police look children up for law enforcement",
+                purpose=base.purpose,
+            )
+        ok = in_jurisdiction or routed
+    elif kind is OrganisationKind.school:
         ok = enrolled
     elif kind in (OrganisationKind.child_protection, OrganisationKind.municipality,
                   OrganisationKind.education_authority):

@@ -17,6 +17,7 @@ class OrganisationKind(StrEnum):
     municipality = "municipality"
     service_provider = "service_provider"
     education_authority = "education_authority"
+    juvenile_commission = "juvenile_commission"
 
 
 class Role(StrEnum):
@@ -26,6 +27,7 @@ class Role(StrEnum):
     police_officer = "police_officer"
     municipal_coordinator = "municipal_coordinator"
     provider_worker = "provider_worker"
+    commission_officer = "commission_officer"
     auditor = "auditor"
     admin = "admin"
 
@@ -43,6 +45,7 @@ ROLE_KINDS: dict[Role, frozenset[OrganisationKind]] = {
         {OrganisationKind.municipality, OrganisationKind.education_authority}
     ),
     Role.provider_worker: frozenset({OrganisationKind.service_provider}),
+    Role.commission_officer: frozenset({OrganisationKind.juvenile_commission}),
     Role.auditor: ALL_KINDS,
     Role.admin: frozenset(),
 }
@@ -83,6 +86,7 @@ ROLE_PURPOSES: dict[Role, tuple[Purpose, ...]] = {
     Role.police_officer: (Purpose.law_enforcement, Purpose.emergency),
     Role.municipal_coordinator: (Purpose.enrolment_followup,),
     Role.provider_worker: (Purpose.support_services,),
+    Role.commission_officer: (Purpose.child_protection,),
     Role.auditor: (Purpose.audit,),
     Role.admin: (),
 }
@@ -96,6 +100,7 @@ class Action(StrEnum):
     manage_rules = "rules.manage"
     register_child = "child.register"
     lookup_child = "child.lookup"
+    ask_known_to_cp = "child.known_to_cp"
     read_child = "child.read"
     read_child_history = "child.history.read"
     manage_enrolments = "enrolment.manage"
@@ -118,6 +123,8 @@ _CASEWORKERS = frozenset(
     {Role.cp_officer, Role.police_officer, Role.municipal_coordinator, Role.provider_worker}
 )
 _SCHOOL = frozenset({Role.school_staff, Role.school_admin})
+#: the juvenile commission works only what police and child protection referred to it
+_COMMISSION = frozenset({Role.commission_officer})
 
 #: Function-level rules: which roles may attempt an action at all.
 ACTION_ROLES: dict[Action, frozenset[Role]] = {
@@ -129,20 +136,24 @@ ACTION_ROLES: dict[Action, frozenset[Role]] = {
     Action.register_child: frozenset(
         {Role.school_admin, Role.cp_officer, Role.municipal_coordinator}
     ),
+    # police: children of the municipalities the unit serves, identity only (object rule)
     Action.lookup_child: frozenset(
-        {Role.school_admin, Role.school_staff, Role.cp_officer, Role.municipal_coordinator}
+        {Role.school_admin, Role.school_staff, Role.cp_officer, Role.municipal_coordinator, Role.police_officer}
     ),
-    Action.read_child: _SCHOOL | _CASEWORKERS,
-    Action.read_child_history: _SCHOOL | _CASEWORKERS,
+    # DESIGN §4 point 7: a yes or no and whom to call, never details; told to the department
+    Action.ask_known_to_cp: _SCHOOL | frozenset({Role.police_officer, Role.commission_officer}),
+    Action.read_child: _SCHOOL | _CASEWORKERS | _COMMISSION,
+    Action.read_child_history: _SCHOOL | _CASEWORKERS | _COMMISSION,
     Action.manage_enrolments: frozenset({Role.school_admin}),
     # a school's administrator, or its e-diary (a client holding a school role; object rule in children.rosters)
     Action.import_roster: _SCHOOL,
     Action.register_provisional_child: frozenset({Role.cp_officer, Role.municipal_coordinator}),
     Action.merge_children: frozenset({Role.cp_officer, Role.municipal_coordinator}),
     Action.create_alert: _SCHOOL | _CASEWORKERS,
-    Action.read_alert: _SCHOOL | _CASEWORKERS,
-    Action.respond_to_alert: _CASEWORKERS,
-    Action.read_inbox: _CASEWORKERS,
+    Action.read_alert: _SCHOOL | _CASEWORKERS | _COMMISSION,
+    # a school responds to what is routed to it (`found_out_of_school`: it leads)
+    Action.respond_to_alert: _SCHOOL | _CASEWORKERS | _COMMISSION,
+    Action.read_inbox: _SCHOOL | _CASEWORKERS | _COMMISSION,
     Action.submit_absences: _SCHOOL,
     Action.manage_consents: frozenset({Role.cp_officer, Role.municipal_coordinator}),
     # the platform admin for any organisation; a school's admin for the school (object rule in delivery)

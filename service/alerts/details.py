@@ -4,12 +4,13 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import ConfigDict, Field, StringConstraints, model_validator
+from pydantic import AwareDatetime, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
+from service.core.clock import utcnow
 from service.core.schemas import RequestModel
 
 Month = Annotated[str, StringConstraints(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$")]
@@ -24,6 +25,7 @@ class AlertType(StrEnum):
     whereabouts_unknown = "whereabouts_unknown"
     abuse_or_neglect_suspected = "abuse_or_neglect_suspected"
     support_needed = "support_needed"
+    found_out_of_school = "found_out_of_school"
 
 
 class _Details(RequestModel):
@@ -97,6 +99,25 @@ class SupportNeededDetails(_Details):
     )
 
 
+class FoundOutOfSchoolDetails(_Details):
+    """Where and when police (or the municipality) found the child out of school in school hours."""
+
+    found_at: AwareDatetime = Field(description="when the child was found, with its time zone offset")
+    place: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] = Field(
+        description="where: a street, square or place, as short as will do (no names of people)"
+    )
+    settlement_code: Annotated[str, StringConstraints(pattern=r"^[0-9]{5}$")] | None = Field(
+        default=None, description="EKATTE code of the settlement where the child was found"
+    )
+
+    @field_validator("found_at")
+    @classmethod
+    def _not_in_the_future(cls, found_at: datetime) -> datetime:
+        if found_at > utcnow() + timedelta(minutes=5):
+            raise ValueError("the time found is in the future")
+        return found_at
+
+
 DETAILS_MODELS: dict[AlertType, type[_Details]] = {
     AlertType.unexcused_absences: UnexcusedAbsencesDetails,
     AlertType.dropout_risk: DropoutRiskDetails,
@@ -105,6 +126,7 @@ DETAILS_MODELS: dict[AlertType, type[_Details]] = {
     AlertType.whereabouts_unknown: WhereaboutsUnknownDetails,
     AlertType.abuse_or_neglect_suspected: AbuseOrNeglectDetails,
     AlertType.support_needed: SupportNeededDetails,
+    AlertType.found_out_of_school: FoundOutOfSchoolDetails,
 }
 
 

@@ -15,9 +15,10 @@ from service.access.consent import sharing_refusal
 from service.access.policy import Decision, audit_record, refused_write
 from service.access.principal import Principal
 from service.access.relationships import scope_for
-from service.access.vocabulary import Action, OrganisationKind, Purpose
+from service.access.vocabulary import Action, OrganisationKind, Purpose, Role
 from service.alerts import deadlines, repository
 from service.alerts.changes import AlertChange, Routed, record_change
+from service.alerts.details import AlertType
 from service.alerts.models import Alert, AlertAction, AlertRecipient
 from service.alerts.schemas import (
     ActionCreate,
@@ -178,6 +179,35 @@ async def _refer(
     )
 
 
+#: who refers a case to the juvenile commission (DESIGN §2: police and child protection)
+COMMISSION_REFERRERS = frozenset({Role.police_officer, Role.cp_officer})
+
+
+async def _refer_to_commission(
+    session: AsyncSession, *, alert: Alert, actor: Principal, commission_id: uuid.UUID, now: datetime
+) -> Routed:
+    """Route the alert to the juvenile commission of its municipality: a public body, so no
+    consent; it sees this alert and nothing else of the child."""
+    if not actor.roles & COMMISSION_REFERRERS:
+        raise field_error("/recipient_id", "police and child protection refer cases to the juvenile commission")
+    served = (await organisations.municipality_codes(session, [commission_id]))[commission_id]
+    if alert.municipality_code not in served:
+        raise field_error("/recipient_id", "this juvenile commission does not serve the child's municipality")
+    existing = (await repository.recipients_of(session, [alert.id]))[alert.id]
+    if any(r.organisation_id == commission_id for r in existing):
+        raise Conflict("the alert already reached this commission")
+    return Routed(organisation_id=commission_id, due_at=await deadlines.due_at(session, alert.severity, now))
+
+
+def _check_absence_answer(alert: Alert, actor: Principal) -> None:
+    """Only the school a `found_out_of_school` alert was routed to answers whether the absence
+    was excused."""
+    if alert.type != AlertType.found_out_of_school.value:
+        raise field_error("/kind", "an absence_answer belongs to a found_out_of_school alert")
+    if actor.organisation_kind is not OrganisationKind.school:
+        raise field_error("/kind", "the child's school answers whether the absence was excused")
+
+
 async def add_action(
     session: AsyncSession,
     *,
@@ -198,10 +228,18 @@ async def add_action(
     )
     now = utcnow()
     referred = None
+    if data.kind is ActionKind.absence_answer:
+        _check_absence_answer(alert, actor)
     if data.kind is ActionKind.referral:
         assert data.recipient_id is not None  # noqa: S101 - the schema requires it for referrals
+        target = await organisations.get_organisation(session, data.recipient_id)
         with _refusals_audited(actor, decision, alert):
-            referred = await _refer(session, alert=alert, provider_id=data.recipient_id, today=today, now=now)
+            if target is not None and target.kind == OrganisationKind.juvenile_commission.value:
+                referred = await _refer_to_commission(
+                    session, alert=alert, actor=actor, commission_id=target.id, now=now
+                )
+            else:
+                referred = await _refer(session, alert=alert, provider_id=data.recipient_id, today=today, now=now)
     session.add(
         AlertAction(
             alert_id=alert.id,
@@ -211,6 +249,7 @@ async def add_action(
             text=data.text,
             result=data.result.value if data.result else None,
             recipient_id=data.recipient_id,
+            absence_excused=data.absence_excused,
             restricted=data.restricted,
             created_at=now,
         )

@@ -115,6 +115,8 @@ class AlertAction(SQLModel, table=True):
     text: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     result: str | None = Field(default=None, max_length=30)
     recipient_id: uuid.UUID | None = None
+    #: an `absence_answer`: whether the school excused the absence
+    absence_excused: bool | None = None
     restricted: bool = False
     created_at: datetime = _timestamp()
 
@@ -143,8 +145,9 @@ class FeedCounter(SQLModel, table=True):
 
 
 class InboxNotice(SQLModel, table=True):
-    """Something an organisation must be told that is not an alert routed to it: for now, that
-    someone used break-glass access to a child of its municipality."""
+    """Something an organisation must be told that is not an alert routed to it: that someone
+    used break-glass access to a child of its municipality (`break_glass`), or asked whether a
+    child is known to the department (`known_to_cp_question`)."""
 
     __tablename__ = "inbox_notice"
     __table_args__ = (Index("ix_inbox_notice_organisation_id_change_seq", "organisation_id", "change_seq"),)
@@ -154,7 +157,10 @@ class InboxNotice(SQLModel, table=True):
     kind: str = Field(max_length=30)
     child_id: uuid.UUID = Field(sa_column=Column(ForeignKey("child.id"), nullable=False))
     actor_organisation_id: uuid.UUID | None = None
-    #: the break-glass reason's entry in `audit_free_text` (gone once retention erased it)
+    #: who asked, and the purpose of use they declared (known-to-cp questions)
+    actor_id: str | None = Field(default=None, max_length=200)
+    purpose: str | None = Field(default=None, max_length=30)
+    #: the reason's entry in `audit_free_text` (gone once retention erased it)
     reason_sha256: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
     created_at: datetime = _timestamp()
     change_seq: int = Field(sa_column=Column(BigInteger, nullable=False))

@@ -448,3 +448,34 @@ async def escalation_targets(session: AsyncSession, severity: str, municipality_
         )
     )
     return list(rows.scalars())
+
+
+async def departments_knowing(
+    session: AsyncSession, child_id: uuid.UUID, closed_since: datetime
+) -> list[Organisation]:
+    """Child protection departments the child is known to: an open alert about the child is
+    routed to them, or one closed since `closed_since`. Those with an open alert first, then
+    by the latest closure."""
+    rows = (
+        await session.execute(
+            select(col(AlertRecipient.organisation_id), col(Alert.status), col(Alert.closed_at))
+            .join(Alert, col(Alert.id) == col(AlertRecipient.alert_id))
+            .join(Organisation, col(Organisation.id) == col(AlertRecipient.organisation_id))
+            .where(
+                col(Alert.child_id) == child_id,
+                col(Organisation.kind) == "child_protection",
+                or_(col(Alert.status) == "open", col(Alert.closed_at) >= closed_since),
+            )
+        )
+    ).all()
+    latest: dict[uuid.UUID, tuple[bool, datetime]] = {}
+    for organisation_id, status, closed_at in rows:
+        rank = (status == "open", closed_at or closed_since)
+        latest[organisation_id] = max(latest.get(organisation_id, rank), rank)
+    if not latest:
+        return []
+    organisations = {
+        o.id: o
+        for o in (await session.execute(select(Organisation).where(col(Organisation.id).in_(list(latest))))).scalars()
+    }
+    return [organisations[o] for o in sorted(latest, key=lambda o: latest[o], reverse=True)]

@@ -45,6 +45,8 @@ class ActionKind(StrEnum):
     referral = "referral"
     note = "note"
     benefit_decision = "benefit_decision"
+    #: the school's answer on a `found_out_of_school` alert: was the absence excused?
+    absence_answer = "absence_answer"
 
 
 class RecipientState(StrEnum):
@@ -78,11 +80,18 @@ class ActionCreate(_Strict):
     kind: ActionKind
     text: Note | None = None
     result: FieldVisitResult | None = Field(default=None, description="field visits only")
-    recipient_id: uuid.UUID | None = Field(default=None, description="referrals only")
+    recipient_id: uuid.UUID | None = Field(
+        default=None, description="referrals only: a service provider (under consent) or a juvenile commission"
+    )
+    absence_excused: bool | None = Field(
+        default=None, description="absence_answer only: whether the school excused the absence"
+    )
     restricted: bool = False
 
     @model_validator(mode="after")
     def _result_only_for_visits(self) -> ActionCreate:
+        if (self.kind is ActionKind.absence_answer) != (self.absence_excused is not None):
+            raise ValueError("an absence_answer says absence_excused (true or false), and only it does")
         if self.kind is ActionKind.field_visit and self.result is None:
             raise ValueError("a field visit needs a result")
         if self.kind is not ActionKind.field_visit and self.result is not None:
@@ -135,6 +144,7 @@ class ActionRead(BaseModel):
     text: str | None
     result: FieldVisitResult | None
     recipient_id: uuid.UUID | None
+    absence_excused: bool | None = None
     restricted: bool
     created_at: datetime
 
@@ -167,10 +177,15 @@ class AlertPage(BaseModel):
 
 
 class InboxNoticeRead(BaseModel):
-    kind: str = Field(description="break_glass: someone used emergency access to a child of your municipality")
+    kind: str = Field(
+        description="break_glass: someone used emergency access to a child of your municipality; "
+        "known_to_cp_question: someone asked whether a child is known to your department"
+    )
     child_id: uuid.UUID
     actor_organisation_id: uuid.UUID | None
-    reason: str | None = Field(default=None, description="the break-glass reason; null once retention erased it")
+    actor_id: str | None = Field(default=None, description="who asked (known_to_cp_question)")
+    purpose: str | None = Field(default=None, description="the purpose of use they declared (known_to_cp_question)")
+    reason: str | None = Field(default=None, description="the reason given; null when none or once retention erased it")
     created_at: datetime
 
 
@@ -219,3 +234,25 @@ class RoutingRuleBody(_Strict):
 
 class RoutingRules(BaseModel):
     items: list[RoutingRuleBody]
+
+
+class KnownToCpQuestion(_Strict):
+    pin: Annotated[str, StringConstraints(min_length=1, max_length=20)] = Field(
+        description="ЕГН or ЛНЧ of the child; never in a URL"
+    )
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)] | None = Field(
+        default=None, description="why you ask; shown to the department with who asked and when"
+    )
+
+
+class KnownToCpDepartment(BaseModel):
+    name: str
+    phone: str | None
+    email: str | None
+
+
+class KnownToCp(BaseModel):
+    known: bool = Field(
+        description="an alert about the child routed to child protection is open, or was closed in the last 12 months"
+    )
+    department: KnownToCpDepartment | None = Field(description="whom to call; null when not known")

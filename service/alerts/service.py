@@ -51,16 +51,21 @@ def _validated_details(alert_type: AlertType, details: dict[str, Any]) -> dict[s
 
 
 async def _route(
-    session: AsyncSession, alert_type: AlertType, municipality_code: str, severity: str
+    session: AsyncSession, alert_type: AlertType, municipality_code: str, severity: str,
+    schools: frozenset[uuid.UUID] = frozenset(),
 ) -> tuple[list[tuple[uuid.UUID, bool]], str, str | None, DeadlineRule | None]:
     """Recipients as (organisation id, is lead), the default legal basis, the forced severity
-    and the deadline rule of the severity the alert will have."""
+    and the deadline rule of the severity the alert will have. A rule naming kind `school`
+    routes to the child's current `schools` (wherever they are), never to every school of the
+    municipality; a child at no school leaves the next kind to lead."""
     route = await repository.route_for(session, alert_type.value, municipality_code, severity)
     if route is None:
         raise field_error("/type", f"no routing rule for {alert_type.value}")
     kinds = route.rule.recipient_kinds
     order = {kind: i for i, kind in enumerate(kinds)}
-    found = sorted((item for item in route.serving if item[1] in order), key=lambda item: order[item[1]])
+    school = OrganisationKind.school.value
+    serving = [item for item in route.serving if item[1] != school] + [(s, school) for s in sorted(schools)]
+    found = sorted((item for item in serving if item[1] in order), key=lambda item: order[item[1]])
     if not found:
         raise field_error(
             "/type",
@@ -97,7 +102,7 @@ async def create_alert(
         raise AccessDenied(actor, decision, resource_type="alert")
     child, facts, decision = await _child_for_alert(
         session, actor=actor, child=await children.get_child(session, data.child_id), child_id=data.child_id,
-        purpose=purpose, today=today,
+        alert_type=data.type.value, purpose=purpose, today=today,
     )
     if facts.municipality_code is None:
         raise field_error("/child_id", "the child has neither an address municipality nor a current school")
@@ -119,7 +124,7 @@ async def create_alert(
                 "consent is for support_needed alerts and referrals to providers",
             )
         recipients, default_basis, forced_severity, deadline = await _route(
-            session, data.type, facts.municipality_code, data.severity.value
+            session, data.type, facts.municipality_code, data.severity.value, facts.enrolled_at
         )
         basis = (data.legal_basis or LegalBasis(default_basis)).value
 
@@ -148,6 +153,7 @@ async def _child_for_alert(
     actor: Principal,
     child: Child | None,
     child_id: uuid.UUID,
+    alert_type: str,
     purpose: Purpose | None,
     today: date,
 ) -> tuple[Child, ChildFacts, Decision]:
@@ -164,7 +170,7 @@ async def _child_for_alert(
             resource_id=str(child_id),
         )
     facts = await children.child_facts(session, child, today)
-    decision = decide_child(actor, Action.create_alert, facts, purpose=purpose)
+    decision = decide_child(actor, Action.create_alert, facts, purpose=purpose, alert_type=alert_type)
     if not decision.allowed:
         raise AccessDenied(actor, decision, resource_type="child", resource_id=str(child.id), child_id=child.id)
     if child.merged_into_id is not None:
@@ -192,7 +198,7 @@ async def redecide_creation(
     alert = await repository.get_alert(session, alert_id)
     child, facts, decision = await _child_for_alert(
         session, actor=actor, child=await children.get_child(session, data.child_id) if alert else None,
-        child_id=data.child_id, purpose=purpose, today=today,
+        child_id=data.child_id, alert_type=data.type.value, purpose=purpose, today=today,
     )
     assert alert is not None  # noqa: S101 - _child_for_alert refused a missing alert as a missing child
     if alert.consent_id is not None:

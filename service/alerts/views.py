@@ -54,13 +54,23 @@ def sees_as_raiser(
 
 
 def _action_visible(action: AlertAction, viewer: AccessScope, raiser_view: bool) -> bool:
-    """The raiser sees only its own unrestricted actions; restricted actions only the author
-    and child protection."""
+    """The raiser sees only its own unrestricted actions, and the school's answer to its
+    `found_out_of_school` alert (without its text); restricted actions only the author and
+    child protection."""
     if raiser_view:
+        if action.kind == ActionKind.absence_answer.value:
+            return not action.restricted
         return action.organisation_id == viewer.organisation_id and not action.restricted
     if action.restricted:
         return action.organisation_id == viewer.organisation_id or viewer.kind is OrganisationKind.child_protection
     return True
+
+
+def _action_read(action: AlertAction, viewer: AccessScope, raiser_view: bool) -> ActionRead:
+    read = ActionRead.model_validate(action, from_attributes=True)
+    if raiser_view and action.organisation_id != viewer.organisation_id:
+        return read.model_copy(update={"text": None})
+    return read
 
 
 def alert_read(
@@ -107,7 +117,7 @@ def alert_read(
             if r.organisation_id not in referred
         ],
         actions=[
-            ActionRead.model_validate(a, from_attributes=True)
+            _action_read(a, viewer, raiser_view)
             for a in actions
             if _action_visible(a, viewer, raiser_view)
         ],

@@ -8,6 +8,10 @@ from `SLOW_AFTER` failures of a pair, and from `NAME_SLOW_AFTER` failures of a n
 anywhere, each failed answer is delayed a little more. A correct password from an address that
 never failed is answered at once. Names are compared stripped and case-folded.
 
+The same counts slow down, per user, questions whether a child is known to child protection
+(DESIGN §4 point 7): every question counts, and past `QUESTION_LIMIT` within the window the
+user is refused for a while, so nobody sweeps the register one PIN after another.
+
 Counts live in the database so every API process sees them."""
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ PAIR_LIMIT = 10
 ADDRESS_LIMIT = 50
 NAME_SLOW_AFTER = 50
 MAX_DELAY_SECONDS = 4.0
+QUESTION_LIMIT = 10
 
 
 class LoginThrottle(SQLModel, table=True):
@@ -60,8 +65,13 @@ def keys_for(name: str, address: str | None, *, kind: str = "user") -> list[str]
     return [_pair_key(name, address, kind), "addr:" + address_key(address), _name_key(name, kind)]
 
 
+def question_key(principal_id: str) -> str:
+    """The key a user's known-to-child-protection questions are counted under."""
+    return f"known-to-cp:{principal_id}"
+
+
 def _refusable(key: str) -> bool:
-    return key.startswith(("pair:", "addr:"))
+    return key.startswith(("pair:", "addr:", "known-to-cp:"))
 
 
 def _delay(failures: int, slow_after: int) -> float:
@@ -79,7 +89,8 @@ async def retry_after(session: AsyncSession, keys: list[str], now: datetime | No
 
 
 async def record_failure(session: AsyncSession, keys: list[str], now: datetime | None = None) -> float:
-    """Count a failed login against each key; returns how long to delay the answer."""
+    """Count a failed login (or a question, under its `question_key`) against each key;
+    returns how long to delay the answer."""
     now = now or utcnow()
     delay = 0.0
     for key in keys:
@@ -96,6 +107,9 @@ async def record_failure(session: AsyncSession, keys: list[str], now: datetime |
             delay = max(delay, _delay(row.failures, SLOW_AFTER))
         elif key.startswith("addr:"):
             if row.failures >= ADDRESS_LIMIT:
+                row.blocked_until = now + BLOCK
+        elif key.startswith("known-to-cp:"):
+            if row.failures >= QUESTION_LIMIT:
                 row.blocked_until = now + BLOCK
         else:
             delay = max(delay, _delay(row.failures, NAME_SLOW_AFTER))

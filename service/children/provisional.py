@@ -26,7 +26,7 @@ from service.access.vocabulary import Action, Purpose
 from service.children import repository
 from service.children.models import Child
 from service.children.schemas import ChildMatch, ChildMerge, ChildMerged, ChildRead, ProvisionalChildCreate
-from service.children.service import _pin_hash_or_422, child_read, settled_municipality
+from service.children.service import child_read, pin_hash_or_422, settled_municipality
 from service.core.clock import utcnow
 from service.core.problems import Conflict, field_error
 
@@ -130,7 +130,7 @@ async def merge(
     source = await _related(session, actor, await repository.get_child(session, child_id), child_id, base, today)
 
     if data.pin is not None:
-        digest, born = _pin_hash_or_422(data.pin, pin_secret)
+        digest, born = pin_hash_or_422(data.pin, pin_secret)
         kept = await repository.child_by_pin_hash(session, digest)
         if kept is not None and kept.id == source.id:
             raise field_error("/pin", "this record already has this PIN")

@@ -11,7 +11,8 @@ from fastapi import Header, Query, Request, Response
 
 from service.access.dependencies import PurposeOfUse
 from service.alerts import history as alerts
-from service.alerts.schemas import ChildHistory
+from service.alerts import known_to_cp
+from service.alerts.schemas import ChildHistory, KnownToCp, KnownToCpQuestion
 from service.auth.dependencies import CurrentPrincipal
 from service.children import provisional, rosters, service, transfers
 from service.children.schemas import (
@@ -38,6 +39,7 @@ from service.core.problems import (
     Forbidden,
     NotFound,
     PayloadTooLarge,
+    TooManyRequests,
     Unauthenticated,
     UnsupportedMediaType,
     ValidationProblem,
@@ -116,6 +118,22 @@ async def lookup_child(
     return await service.lookup(
         session, actor=principal, pin=body.pin, pin_secret=request.app.state.pin_secret,
         purpose=purpose, today=today,
+    )
+
+
+@router.post(
+    "/children/known-to-cp", response_model=KnownToCp,
+    responses=problem_responses(Unauthenticated, Forbidden, ValidationProblem, TooManyRequests),
+    summary="Is this child known to child protection, and whom to call? Yes or no, never details; "
+            "the department is told who asked",
+)
+async def ask_known_to_cp(
+    body: KnownToCpQuestion, request: Request, session: DbSession, principal: CurrentPrincipal,
+    purpose: PurposeOfUse,
+) -> KnownToCp:
+    return await known_to_cp.ask(
+        session, actor=principal, pin=body.pin, reason=body.reason, pin_secret=request.app.state.pin_secret,
+        purpose=purpose,
     )
 
 

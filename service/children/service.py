@@ -27,7 +27,7 @@ from service.children.schemas import (
 from service.core.problems import Conflict, NotFound, Problem, ValidationProblem, field_error
 
 
-def _pin_hash_or_422(pin: str, secret: bytes) -> tuple[str, date | None]:
+def pin_hash_or_422(pin: str, secret: bytes) -> tuple[str, date | None]:
     try:
         facts = validate_pin(pin)
     except InvalidPin as exc:
@@ -87,7 +87,7 @@ async def register(
     decision = decide(actor, Action.register_child, purpose=purpose)
     if not decision.allowed:
         raise AccessDenied(actor, decision, resource_type="child")
-    digest, birth_date = _pin_hash_or_422(data.pin, pin_secret)
+    digest, birth_date = pin_hash_or_422(data.pin, pin_secret)
     if birth_date is not None and data.date_of_birth is not None and birth_date != data.date_of_birth:
         raise field_error("/date_of_birth", "date of birth does not agree with the ЕГН")
     born = birth_date or data.date_of_birth
@@ -200,16 +200,22 @@ async def lookup(
     session: AsyncSession, *, actor: Principal, pin: str, pin_secret: bytes, purpose: Purpose | None,
     today: date,
 ) -> ChildRead:
+    """A child by PIN, if the caller's organisation is related to it; a police unit finds the
+    children of the municipalities it serves (identity only, for law enforcement)."""
     decision = decide(actor, Action.lookup_child, purpose=purpose)
     if not decision.allowed:
         raise AccessDenied(actor, decision, resource_type="child")
-    digest, _ = _pin_hash_or_422(pin, pin_secret)
+    digest, _ = pin_hash_or_422(pin, pin_secret)
     child = await repository.child_by_pin_hash(session, digest)
     child = await _readable_child(
         session, actor=actor, child=child, action=Action.lookup_child, purpose=purpose, today=today
     )
-    return await visible_child(session, actor=actor, child=child, action=Action.lookup_child, purpose=purpose,
+    read = await visible_child(session, actor=actor, child=child, action=Action.lookup_child, purpose=purpose,
                                today=today)
+    if actor.organisation_kind is OrganisationKind.police:
+        # a police lookup is identity only (DESIGN §4 point 2): not where the child is at school
+        return read.model_copy(update={"current_enrolment": None})
+    return read
 
 
 async def readable_child(

@@ -23,6 +23,9 @@ class Organisation(SQLModel, table=True):
     code: str = Field(sa_column=Column(String(64), nullable=False, unique=True))
     kind: str = Field(max_length=30, index=True)
     name: str = Field(max_length=300)
+    #: whom to call: shown in the answer to "is this child known to child protection?"
+    phone: str | None = Field(default=None, max_length=30)
+    email: str | None = Field(default=None, max_length=254)
     created_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp())
 
 

@@ -18,6 +18,10 @@ MunicipalityCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}[0-9]{2}$
 Username = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._-]{2,63}$")]
 Password = Annotated[str, StringConstraints(min_length=12, max_length=256)]
 DisplayName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
+Phone = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9][0-9 ()/-]{3,28}[0-9]$")]
+Email = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+]
 
 
 class _Strict(RequestModel):
@@ -29,6 +33,8 @@ class OrganisationCreate(_Strict):
     kind: OrganisationKind
     name: DisplayName
     municipality_codes: list[MunicipalityCode] = Field(min_length=1, max_length=300)
+    phone: Phone | None = Field(default=None, description="the organisation's duty phone, e.g. +359 431 6 23 45")
+    email: Email | None = Field(default=None, description="the organisation's inbox for other agencies")
 
 
 class OrganisationUpdate(_Strict):
@@ -36,6 +42,8 @@ class OrganisationUpdate(_Strict):
     municipality_codes: list[MunicipalityCode] | None = Field(
         default=None, min_length=1, max_length=300
     )
+    phone: Phone | None = Field(default=None, description="absent: unchanged; null: removed")
+    email: Email | None = Field(default=None, description="absent: unchanged; null: removed")
 
 
 class OrganisationRead(BaseModel):
@@ -44,6 +52,8 @@ class OrganisationRead(BaseModel):
     kind: OrganisationKind
     name: str
     municipality_codes: list[str]
+    phone: str | None = None
+    email: str | None = None
     created_at: datetime
 
 

@@ -62,6 +62,8 @@ def organisation_read(organisation: Organisation, codes: Sequence[str]) -> Organ
         kind=OrganisationKind(organisation.kind),
         name=organisation.name,
         municipality_codes=list(codes),
+        phone=organisation.phone,
+        email=organisation.email,
         created_at=organisation.created_at,
     )
 
@@ -71,7 +73,9 @@ async def create_organisation(
 ) -> OrganisationRead:
     if await repository.organisation_by_code(session, data.code):
         raise field_error("/code", f"an organisation with code {data.code!r} exists")
-    organisation = Organisation(code=data.code, kind=data.kind.value, name=data.name)
+    organisation = Organisation(
+        code=data.code, kind=data.kind.value, name=data.name, phone=data.phone, email=data.email
+    )
     session.add(organisation)
     await _flush_unique(session, "/code", f"an organisation with code {data.code!r} exists")
     await repository.replace_municipalities(session, organisation.id, data.municipality_codes)
@@ -108,6 +112,10 @@ async def update_organisation(
         raise NotFound("no such organisation")
     if data.name is not None:
         organisation.name = data.name
+    if "phone" in data.model_fields_set:
+        organisation.phone = data.phone
+    if "email" in data.model_fields_set:
+        organisation.email = data.email
     if data.municipality_codes is not None:
         await repository.replace_municipalities(session, organisation.id, data.municipality_codes)
     await session.flush()

@@ -48,6 +48,7 @@ LABELS: dict[str, dict[str, str]] = {
         "referral": N_("Referral"),
         "note": N_("Note"),
         "benefit_decision": N_("Benefit decision"),
+        "absence_answer": N_("Answer: was the absence excused"),
     },
     "visit_result": {
         "found_at_address": N_("Found at the address"),
@@ -157,6 +158,9 @@ FIELD_LABELS: dict[str, str] = {
     "recipient_id": N_("Service provider"),
     "purpose": N_("Purpose"),
     "needs": N_("Needs (comma separated)"),
+    "found_at": N_("Found at (date and time)"),
+    "place": N_("Place where the child was found"),
+    "settlement_code": N_("Settlement (EKATTE code)"),
 }
 
 #: which labels group gives the choices of a details field that is an enumeration

@@ -18,6 +18,7 @@ The caller of each role, by relationship:
 | police_officer        | police-kazanlak.police, after mun-kazanlak raised a `whereabouts_unknown` alert that routes to it — *that* alert is the one it calls on | police-kazanlak.police (nothing routed to it) | police-lukovit.police |
 | municipal_coordinator | mun-kazanlak.municipal (recipient)       | rue-stara-zagora.coordinator (the regional education office serving SZR12; a coordinator, not a recipient) | mun-lukovit.municipal |
 | provider_worker       | provider-kazanlak.provider, after cp-kazanlak recorded the guardian's consent and referred the alert to it | provider-kazanlak.provider (nothing shared) | cop-lukovit.provider |
+| commission_officer    | mkbppmn-kazanlak.commission, after cp-kazanlak referred the alert to the juvenile commission | mkbppmn-kazanlak-2.commission (a second commission serving SZR12, nothing referred to it) | mkbppmn-lukovit.commission |
 | auditor               | cp-kazanlak.auditor (an auditor in the recipient department) | police-kazanlak.auditor | rue-lovech.auditor |
 | admin                 | platform.admin belongs to no organisation, so it has one column: `platform` |      |                        |
 
@@ -68,9 +69,10 @@ LISTED, NOT_LISTED = "listed", "not_listed"
 @dataclass(frozen=True)
 class Caller:
     username: str
-    setup: str | None = None  # "whereabouts" | "referral" | "user"
+    setup: str | None = None  # "whereabouts" | "referral" | "commission" | "user"
     org: tuple[str, str, str] | None = None  # (code, kind, name) of an organisation to register
     role: str | None = None  # the role of a user the scenario creates
+    municipality: str = "SZR12"  # the municipality that organisation serves
 
 
 CALLERS: dict[tuple[str, str], Caller] = {
@@ -100,6 +102,15 @@ CALLERS: dict[tuple[str, str], Caller] = {
     ("provider_worker", RELATED): Caller("provider-kazanlak.provider", "referral"),
     ("provider_worker", SAME): Caller("provider-kazanlak.provider"),
     ("provider_worker", OTHER): Caller("cop-lukovit.provider"),
+    ("commission_officer", RELATED): Caller("mkbppmn-kazanlak.commission", "commission"),
+    ("commission_officer", SAME): Caller(
+        "mkbppmn-kazanlak-2.commission", "user",
+        ("mkbppmn-kazanlak-2", "juvenile_commission", "Втора МКБППМН, Казанлък (фиктивна)"), "commission_officer",
+    ),
+    ("commission_officer", OTHER): Caller(
+        "mkbppmn-lukovit.commission", "user",
+        ("mkbppmn-lukovit", "juvenile_commission", "МКБППМН Луковит (фиктивна)"), "commission_officer", "LOV19",
+    ),
     ("auditor", RELATED): Caller("cp-kazanlak.auditor", "user", None, "auditor"),
     ("auditor", SAME): Caller("police-kazanlak.auditor", "user", None, "auditor"),
     ("auditor", OTHER): Caller("rue-lovech.auditor"),
@@ -130,6 +141,7 @@ REPLACE_RULES = "PUT /routing-rules"
 ROSTER = "POST /enrolments/batch"
 PROVISIONAL = "POST /children/provisional"
 MERGE = "POST /children/{id}/merge"
+KNOWN_TO_CP = "POST /children/known-to-cp"
 
 MATRIX: list[tuple[str, str, Any, Any, Any]] = [
     # endpoint      role                     related     same mun.   another mun.
@@ -141,6 +153,7 @@ MATRIX: list[tuple[str, str, Any, Any, Any]] = [
     (REGISTER_NEW, "police_officer",        403,        403,        403),
     (REGISTER_NEW, "municipal_coordinator", 201,        201,        201),
     (REGISTER_NEW, "provider_worker",       403,        403,        403),
+    (REGISTER_NEW, "commission_officer",    403,        403,        403),
     (REGISTER_NEW, "auditor",               403,        403,        403),
     # -- a known PIN "returns the existing child" (DESIGN §3) to whoever may register; see
     #    test_matching_a_known_pin_discloses_nothing_to_an_unrelated_registrant for what it may show
@@ -150,15 +163,18 @@ MATRIX: list[tuple[str, str, Any, Any, Any]] = [
     (REGISTER_KNOWN, "police_officer",      403,        403,        403),
     (REGISTER_KNOWN, "municipal_coordinator", 200,      200,        200),
     (REGISTER_KNOWN, "provider_worker",     403,        403,        403),
+    (REGISTER_KNOWN, "commission_officer",  403,        403,        403),
     (REGISTER_KNOWN, "auditor",             403,        403,        403),
-    # -- lookup: register roles and school_staff; identity rule: school = enrolled; cp and
-    #    municipality/education authority = child of its municipalities, or routed to it
+    # -- lookup: register roles, school_staff and police; identity rule: school = enrolled; cp,
+    #    municipality/education authority and police (identity only, law_enforcement) = child
+    #    of its municipalities, or routed to it
     (LOOKUP, "school_staff",                200,        404,        404),
     (LOOKUP, "school_admin",                200,        404,        404),
     (LOOKUP, "cp_officer",                  200,        200,        404),
-    (LOOKUP, "police_officer",              403,        403,        403),
+    (LOOKUP, "police_officer",              200,        200,        404),
     (LOOKUP, "municipal_coordinator",       200,        200,        404),
     (LOOKUP, "provider_worker",             403,        403,        403),
+    (LOOKUP, "commission_officer",          403,        403,        403),
     (LOOKUP, "auditor",                     403,        403,        403),
     # -- identity: as lookup; police and providers only when something was routed to them
     (READ_CHILD, "school_staff",            200,        404,        404),
@@ -167,6 +183,7 @@ MATRIX: list[tuple[str, str, Any, Any, Any]] = [
     (READ_CHILD, "police_officer",          200,        404,        404),
     (READ_CHILD, "municipal_coordinator",   200,        200,        404),
     (READ_CHILD, "provider_worker",         200,        404,        404),
+    (READ_CHILD, "commission_officer",      200,        404,        404),
     (READ_CHILD, "auditor",                 403,        403,        403),
     # -- history: school = enrolled or raised; cp = jurisdiction AND an alert routed to it;
     #    coordinator = routed, or an enrolment-kind alert in its municipality; others = routed
@@ -176,6 +193,7 @@ MATRIX: list[tuple[str, str, Any, Any, Any]] = [
     (HISTORY, "police_officer",             200,        404,        404),
     (HISTORY, "municipal_coordinator",      200,        200,        404),
     (HISTORY, "provider_worker",            200,        404,        404),
+    (HISTORY, "commission_officer",         200,        404,        404),
     (HISTORY, "auditor",                    403,        403,        403),
     # -- enrol the pupil at the caller's own school: school_admin only. The pupil's own school
     #    already has it (422); another school may enrol it only once its school released it
@@ -186,6 +204,7 @@ MATRIX: list[tuple[str, str, Any, Any, Any]] = [
     (ENROL, "police_officer",               403,        403,        403),
     (ENROL, "municipal_coordinator",        403,        403,        403),
     (ENROL, "provider_worker",              403,        403,        403),
+    (ENROL, "commission_officer",           403,        403,        403),
     (ENROL, "auditor",                      403,        403,        403),
     # -- change the pupil's enrolment: only its school's admin
     (END_ENROLMENT, "school_staff",         403,        403,        403),
@@ -194,6 +213,7 @@ MATRIX: list[tuple[str, str, Any, Any, Any]] = [
     (END_ENROLMENT, "police_officer",       403,        403,        403),
     (END_ENROLMENT, "municipal_coordinator", 403,       403,        403),
     (END_ENROLMENT, "provider_worker",      403,        403,        403),
+    (END_ENROLMENT, "commission_officer",   403,        403,        403),
     (END_ENROLMENT, "auditor",              403,        403,        403),
     # -- release the pupil (the transfer certificate): only its school's admin
     (RELEASE, "school_staff",               403,        403,        403),
@@ -202,6 +222,7 @@ MATRIX: list[tuple[str, str, Any, Any, Any]] = [
     (RELEASE, "police_officer",             403,        403,        403),
     (RELEASE, "municipal_coordinator",      403,        403,        403),
     (RELEASE, "provider_worker",            403,        403,        403),
+    (RELEASE, "commission_officer",         403,        403,        403),
     (RELEASE, "auditor",                    403,        403,        403),
     # -- raise an alert about the pupil: school = enrolled; cp and municipality (coordinators)
     #    = child of its municipalities; police and providers "only what was routed to them"
@@ -211,6 +232,7 @@ MATRIX: list[tuple[str, str, Any, Any, Any]] = [
     (RAISE, "police_officer",               201,        404,        404),
     (RAISE, "municipal_coordinator",        201,        201,        404),
     (RAISE, "provider_worker",              201,        404,        404),
+    (RAISE, "commission_officer",           403,        403,        403),
     (RAISE, "auditor",                      403,        403,        403),
     # -- the alert list: raised or received; cp: its jurisdiction's children with an alert
     #    routed to it; coordinators: enrolment-kind alerts of their municipalities
@@ -220,6 +242,7 @@ MATRIX: list[tuple[str, str, Any, Any, Any]] = [
     (LIST, "police_officer",                LISTED,     NOT_LISTED, NOT_LISTED),
     (LIST, "municipal_coordinator",         LISTED,     LISTED,     NOT_LISTED),
     (LIST, "provider_worker",               LISTED,     NOT_LISTED, NOT_LISTED),
+    (LIST, "commission_officer",            LISTED,     NOT_LISTED, NOT_LISTED),
     (LIST, "auditor",                       403,        403,        403),
     # -- one alert: the same relationships as the list
     (READ_ALERT, "school_staff",            200,        404,        404),
@@ -228,37 +251,42 @@ MATRIX: list[tuple[str, str, Any, Any, Any]] = [
     (READ_ALERT, "police_officer",          200,        404,        404),
     (READ_ALERT, "municipal_coordinator",   200,        200,        404),
     (READ_ALERT, "provider_worker",         200,        404,        404),
+    (READ_ALERT, "commission_officer",      200,        404,        404),
     (READ_ALERT, "auditor",                 403,        403,        403),
-    # -- respond: caseworker roles only (schools 403); only recipients respond: one who may read
-    #    the alert but did not receive it is refused (403), one who may not read it gets 404
-    (ACKNOWLEDGE, "school_staff",           403,        403,        403),
-    (ACKNOWLEDGE, "school_admin",           403,        403,        403),
+    # -- respond: only recipients respond (a school too: it leads `found_out_of_school`): one who
+    #    may read the alert but did not receive it is refused (403), one who may not read it gets 404
+    (ACKNOWLEDGE, "school_staff",           403,        404,        404),
+    (ACKNOWLEDGE, "school_admin",           403,        404,        404),
     (ACKNOWLEDGE, "cp_officer",             200,        404,        404),
     (ACKNOWLEDGE, "police_officer",         200,        404,        404),
     (ACKNOWLEDGE, "municipal_coordinator",  200,        403,        404),
     (ACKNOWLEDGE, "provider_worker",        200,        404,        404),
+    (ACKNOWLEDGE, "commission_officer",     200,        404,        404),
     (ACKNOWLEDGE, "auditor",                403,        403,        403),
-    (ACTIONS, "school_staff",               403,        403,        403),
-    (ACTIONS, "school_admin",               403,        403,        403),
+    (ACTIONS, "school_staff",               403,        404,        404),
+    (ACTIONS, "school_admin",               403,        404,        404),
     (ACTIONS, "cp_officer",                 200,        404,        404),
     (ACTIONS, "police_officer",             200,        404,        404),
     (ACTIONS, "municipal_coordinator",      200,        403,        404),
     (ACTIONS, "provider_worker",            200,        404,        404),
+    (ACTIONS, "commission_officer",         200,        404,        404),
     (ACTIONS, "auditor",                    403,        403,        403),
-    (CLOSE, "school_staff",                 403,        403,        403),
-    (CLOSE, "school_admin",                 403,        403,        403),
+    (CLOSE, "school_staff",                 403,        404,        404),
+    (CLOSE, "school_admin",                 403,        404,        404),
     (CLOSE, "cp_officer",                   200,        404,        404),
     (CLOSE, "police_officer",               200,        404,        404),
     (CLOSE, "municipal_coordinator",        200,        403,        404),
     (CLOSE, "provider_worker",              200,        404,        404),
+    (CLOSE, "commission_officer",           200,        404,        404),
     (CLOSE, "auditor",                      403,        403,        403),
-    # -- the inbox: caseworker roles; alerts routed to the caller's organisation only
-    (INBOX, "school_staff",                 403,        403,        403),
-    (INBOX, "school_admin",                 403,        403,        403),
+    # -- the inbox: alerts routed to the caller's organisation only (the school raised this one)
+    (INBOX, "school_staff",                 NOT_LISTED, NOT_LISTED, NOT_LISTED),
+    (INBOX, "school_admin",                 NOT_LISTED, NOT_LISTED, NOT_LISTED),
     (INBOX, "cp_officer",                   LISTED,     NOT_LISTED, NOT_LISTED),
     (INBOX, "police_officer",               LISTED,     NOT_LISTED, NOT_LISTED),
     (INBOX, "municipal_coordinator",        LISTED,     NOT_LISTED, NOT_LISTED),
     (INBOX, "provider_worker",              LISTED,     NOT_LISTED, NOT_LISTED),
+    (INBOX, "commission_officer",           LISTED,     NOT_LISTED, NOT_LISTED),
     (INBOX, "auditor",                      403,        403,        403),
     # -- routing rules: the platform admin only
     (READ_RULES, "school_staff",            403,        403,        403),
@@ -267,6 +295,7 @@ MATRIX: list[tuple[str, str, Any, Any, Any]] = [
     (READ_RULES, "police_officer",          403,        403,        403),
     (READ_RULES, "municipal_coordinator",   403,        403,        403),
     (READ_RULES, "provider_worker",         403,        403,        403),
+    (READ_RULES, "commission_officer",      403,        403,        403),
     (READ_RULES, "auditor",                 403,        403,        403),
     (REPLACE_RULES, "school_staff",         403,        403,        403),
     (REPLACE_RULES, "school_admin",         403,        403,        403),
@@ -274,6 +303,7 @@ MATRIX: list[tuple[str, str, Any, Any, Any]] = [
     (REPLACE_RULES, "police_officer",       403,        403,        403),
     (REPLACE_RULES, "municipal_coordinator", 403,       403,        403),
     (REPLACE_RULES, "provider_worker",      403,        403,        403),
+    (REPLACE_RULES, "commission_officer",   403,        403,        403),
     (REPLACE_RULES, "auditor",              403,        403,        403),
     # -- a roster naming the pupil: a school's administrator (or e-diary) for its own school. The
     #    pupil's school matches it (200); another school may not take a pupil that was not
@@ -284,6 +314,7 @@ MATRIX: list[tuple[str, str, Any, Any, Any]] = [
     (ROSTER, "police_officer",              403,        403,        403),
     (ROSTER, "municipal_coordinator",       403,        403,        403),
     (ROSTER, "provider_worker",             403,        403,        403),
+    (ROSTER, "commission_officer",          403,        403,        403),
     (ROSTER, "auditor",                     403,        403,        403),
     # -- a provisional child in Копринка (SZR12): child protection and coordinators serving the
     #    settlement's municipality (DESIGN §7); another municipality's are refused (403: the
@@ -294,6 +325,7 @@ MATRIX: list[tuple[str, str, Any, Any, Any]] = [
     (PROVISIONAL, "police_officer",         403,        403,        403),
     (PROVISIONAL, "municipal_coordinator",  201,        201,        403),
     (PROVISIONAL, "provider_worker",        403,        403,        403),
+    (PROVISIONAL, "commission_officer",     403,        403,        403),
     (PROVISIONAL, "auditor",                403,        403,        403),
     # -- merge the scenario's provisional child (Копринка) into the pupil's record by its PIN:
     #    child protection and coordinators related to the provisional child (its municipality)
@@ -303,7 +335,18 @@ MATRIX: list[tuple[str, str, Any, Any, Any]] = [
     (MERGE, "police_officer",               403,        403,        403),
     (MERGE, "municipal_coordinator",        200,        200,        404),
     (MERGE, "provider_worker",              403,        403,        403),
+    (MERGE, "commission_officer",           403,        403,        403),
     (MERGE, "auditor",                      403,        403,        403),
+    # -- known to child protection (DESIGN §4 point 7): police, schools and the commission ask
+    #    about any PIN (yes or no and whom to call, told to the department); others may not
+    (KNOWN_TO_CP, "school_staff",           200,        200,        200),
+    (KNOWN_TO_CP, "school_admin",           200,        200,        200),
+    (KNOWN_TO_CP, "cp_officer",             403,        403,        403),
+    (KNOWN_TO_CP, "police_officer",         200,        200,        200),
+    (KNOWN_TO_CP, "municipal_coordinator",  403,        403,        403),
+    (KNOWN_TO_CP, "provider_worker",        403,        403,        403),
+    (KNOWN_TO_CP, "commission_officer",     200,        200,        200),
+    (KNOWN_TO_CP, "auditor",                403,        403,        403),
 ]
 
 #: the platform administrator (no organisation, so no relationship to vary): rules, no child data
@@ -328,11 +371,12 @@ ADMIN_ROW: list[tuple[str, Any]] = [
     (ROSTER, 403),
     (PROVISIONAL, 403),
     (MERGE, 403),
+    (KNOWN_TO_CP, 403),
 ]
 
 ENDPOINTS = [endpoint for endpoint, _ in ADMIN_ROW]
 ROLES = ["school_staff", "school_admin", "cp_officer", "police_officer", "municipal_coordinator",
-         "provider_worker", "auditor"]
+         "provider_worker", "commission_officer", "auditor"]
 
 CASES: list[tuple[str, str, str, Any]] = [
     (role, relationship, endpoint, expected)
@@ -363,6 +407,8 @@ ROUTING_RULES = {  # DESIGN §3's defaults
         {"alert_type": "abuse_or_neglect_suspected", "recipient_kinds": ["child_protection", "police"],
          "legal_basis": "legal_obligation", "forced_severity": "urgent"},
         {"alert_type": "support_needed", "recipient_kinds": ["service_provider"], "legal_basis": "consent"},
+        {"alert_type": "found_out_of_school", "recipient_kinds": ["school", "child_protection"],
+         "legal_basis": "public_task"},
     ]
 }
 
@@ -405,7 +451,7 @@ class Scenario:
             code, kind, name = caller.org
             created = await self.client.post(
                 "/api/v1/organisations", headers=admin,
-                json={"code": code, "kind": kind, "name": name, "municipality_codes": ["SZR12"]},
+                json={"code": code, "kind": kind, "name": name, "municipality_codes": [caller.municipality]},
             )
             assert created.status_code == 201, created.text
         user = await self.client.post(
@@ -447,6 +493,16 @@ class Scenario:
         )
         assert referred.status_code == 200, referred.text
 
+    async def _refer_to_commission(self) -> None:
+        """cp-kazanlak refers the alert to the juvenile commission of Казанлък."""
+        cp = await self.world.headers("cp-kazanlak.cp")
+        referred = await self.client.post(
+            f"/api/v1/alerts/{self.alert_id}/actions",
+            headers={**cp, "If-Match": await self.etag(self.alert_id, "cp-kazanlak.cp")},
+            json={"kind": "referral", "recipient_id": str(await self.world.organisation_id("mkbppmn-kazanlak"))},
+        )
+        assert referred.status_code == 200, referred.text
+
     async def prepare(self, role: str, relationship: str) -> Prepared:
         caller = CALLERS[(role, relationship)]
         alert_id, reader = self.alert_id, "cp-kazanlak.cp"
@@ -456,6 +512,8 @@ class Scenario:
             alert_id, reader = await self._raise_whereabouts(), "mun-kazanlak.municipal"
         elif caller.setup == "referral":
             await self._refer_to_provider()
+        elif caller.setup == "commission":
+            await self._refer_to_commission()
         org_code = caller.username.split(".")[0]
         org = None if caller.username == "platform.admin" else await self.world.organisation_id(org_code)
         return Prepared(caller.username, await self.world.headers(caller.username), org, alert_id, reader)
@@ -533,6 +591,8 @@ class Scenario:
             case "POST /children/{id}/merge":
                 provisional = child_id or self.provisional_id
                 return await c.post(f"/api/v1/children/{provisional}/merge", headers=h, json={"pin": PUPIL_PIN})
+            case "POST /children/known-to-cp":
+                return await c.post("/api/v1/children/known-to-cp", headers=h, json={"pin": pin or PUPIL_PIN})
         raise AssertionError(endpoint)
 
 

@@ -19,6 +19,7 @@ DESIGN_DEFAULTS = {
     "whereabouts_unknown": (["police", "municipality"], "public_task", None),
     "abuse_or_neglect_suspected": (["child_protection", "police"], "legal_obligation", "urgent"),
     "support_needed": (["service_provider"], "consent", None),
+    "found_out_of_school": (["school", "child_protection"], "public_task", None),
 }
 
 
@@ -36,9 +37,9 @@ def _changed(rules: list[dict], alert_type: str, **changes) -> list[dict]:
     return rules
 
 
-async def test_the_administrator_sees_the_seven_default_rules_of_the_design(client, admin):
+async def test_the_administrator_sees_the_eight_default_rules_of_the_design(client, admin):
     rules = await _rules(client, admin)
-    assert len(rules) == 7
+    assert len(rules) == 8
     assert {
         r["alert_type"]: (r["recipient_kinds"], r["legal_basis"], r["forced_severity"]) for r in rules
     } == DESIGN_DEFAULTS
