@@ -14,7 +14,15 @@ from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
 
-from bench import absence_import, alert_creation, alert_latency, audit_throughput, audit_verify, memory
+from bench import (
+    absence_import,
+    alert_creation,
+    alert_latency,
+    audit_throughput,
+    audit_verify,
+    memory,
+    worklist_import,
+)
 
 BENCHMARKS: dict[str, Callable[[float], dict[str, object]]] = {
     "alerts": alert_creation.run,
@@ -23,6 +31,7 @@ BENCHMARKS: dict[str, Callable[[float], dict[str, object]]] = {
     "verify": audit_verify.run,
     "memory": memory.run,
     "latency": alert_latency.run,
+    "worklists": worklist_import.run,
 }
 RESULTS = Path(__file__).with_name("RESULTS.md")
 #: the hand-written part of RESULTS.md (why a target is missed, from the profile), kept across runs

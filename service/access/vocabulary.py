@@ -17,6 +17,7 @@ class OrganisationKind(StrEnum):
     municipality = "municipality"
     service_provider = "service_provider"
     education_authority = "education_authority"
+    juvenile_commission = "juvenile_commission"
 
 
 class Role(StrEnum):
@@ -26,6 +27,8 @@ class Role(StrEnum):
     police_officer = "police_officer"
     municipal_coordinator = "municipal_coordinator"
     provider_worker = "provider_worker"
+    education_officer = "education_officer"
+    commission_officer = "commission_officer"
     auditor = "auditor"
     admin = "admin"
 
@@ -43,6 +46,8 @@ ROLE_KINDS: dict[Role, frozenset[OrganisationKind]] = {
         {OrganisationKind.municipality, OrganisationKind.education_authority}
     ),
     Role.provider_worker: frozenset({OrganisationKind.service_provider}),
+    Role.education_officer: frozenset({OrganisationKind.education_authority}),
+    Role.commission_officer: frozenset({OrganisationKind.juvenile_commission}),
     Role.auditor: ALL_KINDS,
     Role.admin: frozenset(),
 }
@@ -83,6 +88,8 @@ ROLE_PURPOSES: dict[Role, tuple[Purpose, ...]] = {
     Role.police_officer: (Purpose.law_enforcement, Purpose.emergency),
     Role.municipal_coordinator: (Purpose.enrolment_followup,),
     Role.provider_worker: (Purpose.support_services,),
+    Role.education_officer: (Purpose.enrolment_followup,),
+    Role.commission_officer: (Purpose.child_protection, Purpose.enrolment_followup),
     Role.auditor: (Purpose.audit,),
     Role.admin: (),
 }
@@ -108,12 +115,18 @@ class Action(StrEnum):
     manage_webhooks = "webhooks.manage"
     read_audit = "audit.read"
     read_reports = "reports.read"
+    manage_teams = "teams.manage"
+    assign_alert = "alert.assign"
+    import_worklist = "worklist.import"
+    answer_follow_up = "alert.follow_up.answer"
 
 
 _ANY = frozenset(Role)
 _CASEWORKERS = frozenset(
-    {Role.cp_officer, Role.police_officer, Role.municipal_coordinator, Role.provider_worker}
+    {Role.cp_officer, Role.police_officer, Role.municipal_coordinator, Role.provider_worker, Role.education_officer}
 )
+#: who leads the enrolment mechanism: the municipality's coordinators and the regional education office
+ENROLMENT_LEADS = frozenset({Role.municipal_coordinator, Role.education_officer})
 _SCHOOL = frozenset({Role.school_staff, Role.school_admin})
 
 #: Function-level rules: which roles may attempt an action at all.
@@ -141,5 +154,15 @@ ACTION_ROLES: dict[Action, frozenset[Role]] = {
     # the platform admin for any organisation; a school's admin for the school (object rule in delivery)
     Action.manage_webhooks: frozenset({Role.admin, Role.school_admin}),
     Action.read_audit: frozenset({Role.auditor}),
-    Action.read_reports: frozenset({Role.municipal_coordinator, Role.auditor}),
+    Action.read_reports: frozenset({Role.municipal_coordinator, Role.education_officer, Role.auditor}),
+    Action.manage_teams: ENROLMENT_LEADS,
+    # a recipient's own users (object rule: recipients); a team: the enrolment leads
+    Action.assign_alert: _CASEWORKERS,
+    Action.import_worklist: ENROLMENT_LEADS,
+    # the child's school answers whether a returned pupil stayed (object rule: asked recipients)
+    Action.answer_follow_up: _SCHOOL,
 }
+
+#: What membership of a joint enrolment team lets a member do with the team's cases, whatever
+#: the member's role and organisation (DESIGN §2: membership is a relationship, not a role).
+TEAM_ACTIONS = frozenset({Action.read_alert, Action.respond_to_alert, Action.read_child, Action.read_child_history})

@@ -89,6 +89,19 @@ LABELS: dict[str, dict[str, str]] = {
         "audit": N_("Audit"),
         "emergency": N_("Emergency"),
     },
+    "not_enrolled_reason": {
+        "not_in_school_register": N_("Not in the school register"),
+        "left_without_transfer": N_("Left school without a transfer certificate"),
+        "returned_from_abroad": N_("Returned from abroad"),
+        "moved_within_country": N_("Moved within the country"),
+        "other": N_("Other"),
+    },
+    "follow_up": {
+        "pending": N_("Follow-up pending"),
+        "asked": N_("The school is asked"),
+        "retained": N_("Stayed in school"),
+        "dropped_again": N_("Dropped out again"),
+    },
     "indicator": {
         "absences": N_("Absences"),
         "grades": N_("Grades"),
@@ -117,7 +130,10 @@ FIELD_LABELS: dict[str, str] = {
     "recipient_id": N_("Service provider"),
     "purpose": N_("Purpose"),
     "needs": N_("Needs (comma separated)"),
+    "reason": N_("Reason"),
 }
 
 #: which labels group gives the choices of a details field that is an enumeration
-FIELD_CHOICES: dict[str, str] = {"field_visit_result": "visit_result", "indicators": "indicator"}
+FIELD_CHOICES: dict[str, str] = {
+    "field_visit_result": "visit_result", "indicators": "indicator", "reason": "not_enrolled_reason",
+}
