@@ -15,7 +15,7 @@ from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
 
-from bench import absence_import, alert_latency, audit_throughput, audit_verify, memory, throughput
+from bench import absence_import, alert_latency, audit_throughput, audit_verify, memory, throughput, worklist_import
 from bench.wrk import find_wrk
 
 Row = dict[str, object]
@@ -26,6 +26,7 @@ BENCHMARKS: dict[str, Callable[[float], Row | list[Row]]] = {
     "verify": audit_verify.run,
     "memory": memory.run,
     "latency": alert_latency.run,
+    "worklists": worklist_import.run,
 }
 RESULTS = Path(__file__).with_name("RESULTS.md")
 SECONDS, QUICK_SECONDS = 15.0, 5.0

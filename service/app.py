@@ -47,12 +47,15 @@ from service.core.problems import (
 from service.core.settings import Environment, Settings, load_settings
 from service.delivery.routes import router as delivery_router
 from service.delivery.secrets import webhook_secret_box
+from service.followup.routes import router as followup_router
 from service.health.metrics import start_listener
 from service.health.routes import router as health_router
 from service.organisations.routes import router as organisations_router
 from service.reports.routes import router as reports_router
+from service.teams.routes import router as teams_router
 from service.web.console import install_console
 from service.web.errors import is_console_request, problem_page
+from service.worklists.routes import router as worklists_router
 
 log = structlog.get_logger("service.app")
 ANONYMOUS_FLUSH_SECONDS = 15.0
@@ -241,6 +244,9 @@ def create_app(
     app.include_router(delivery_router)
     app.include_router(deadline_rules_router)
     app.include_router(reports_router)
+    app.include_router(teams_router)
+    app.include_router(followup_router)
+    app.include_router(worklists_router)
     install_console(app)  # the web console at /, over the same services
     return app
 

@@ -35,6 +35,7 @@ token_app = typer.Typer(help="Access tokens.", no_args_is_help=True)
 demo_app = typer.Typer(help="Demonstration data.", no_args_is_help=True)
 audit_app = typer.Typer(help="The tamper-evident audit trail.", no_args_is_help=True)
 absences_app = typer.Typer(help="Schools' monthly absence figures.", no_args_is_help=True)
+worklists_app = typer.Typer(help="Lists of children to find (national enrolment mechanism).", no_args_is_help=True)
 enrolments_app = typer.Typer(help="Schools' rosters: registering and enrolling a school's pupils at once.",
                              no_args_is_help=True)
 settlements_app = typer.Typer(help="The EKATTE classifier of settlements (where children live).",
@@ -49,6 +50,7 @@ app.add_typer(token_app, name="token")
 app.add_typer(demo_app, name="demo")
 app.add_typer(audit_app, name="audit")
 app.add_typer(absences_app, name="absences")
+app.add_typer(worklists_app, name="worklists")
 app.add_typer(enrolments_app, name="enrolments")
 app.add_typer(settlements_app, name="settlements")
 app.add_typer(retention_app, name="retention")
@@ -668,19 +670,76 @@ def settlements_load(
     typer.echo(f"{_run(work)} settlements loaded from {path}")
 
 
+@worklists_app.command("import")
+def worklists_import(
+    file: Annotated[Path, typer.Argument(help="CSV of the region's children to find (UTF-8 or Windows-1251; , or ;)")],
+    org: Annotated[str, typer.Option(help="code of the education authority or municipality the list comes from")],
+    school_year: Annotated[str | None, typer.Option(help="YYYY/YYYY; default: the current school year")] = None,
+) -> None:
+    """Import a list of children to find: all rows or none, with the same checks as the API."""
+    from service.auth.keys import pin_secret_for
+    from service.core.clock import local_today
+    from service.organisations import repository
+    from service.worklists import service
+    from service.worklists.parsing import BatchInvalid, decode, worklist_rows
+
+    try:
+        rows = list(worklist_rows(decode(file.read_bytes())))
+    except OSError as exc:
+        raise _fail(f"error: cannot read {file}: {exc}") from None
+    except BatchInvalid as exc:
+        raise _fail(f"error: {file}: {exc}") from None
+
+    async def work(settings: Settings, database: Database) -> Any:
+        async with database.transaction() as session:
+            organisation = await repository.organisation_by_code(session, org)
+            if organisation is None or organisation.kind not in service.IMPORTER_KINDS:
+                raise _fail(f"error: no education authority or municipality with code {org!r}")
+            codes = (await repository.municipality_codes(session, [organisation.id]))[organisation.id]
+            kind = OrganisationKind(organisation.kind)
+            actor = Principal(
+                id=_operator().id,
+                kind=PrincipalKind.system,
+                roles=frozenset({Role.education_officer if kind is OrganisationKind.education_authority
+                                 else Role.municipal_coordinator}),
+                organisation_id=organisation.id,
+                organisation_kind=kind,
+                municipality_codes=frozenset(codes),
+            )
+            with typer.progressbar(length=len(rows), label="importing children to find", file=sys.stderr) as bar:
+                return await service.import_list(
+                    session, actor=actor, purpose=None, rows=rows, school_year=school_year,
+                    pin_secret=pin_secret_for(settings), today=local_today(), progress=bar.update,
+                )
+
+    result = _run(work)
+    typer.echo(
+        f"list for {result.school_year}: {result.rows_accepted} rows accepted, {result.alerts_raised} alerts raised, "
+        f"{result.alerts_updated} updated, {result.alerts_unchanged} unchanged; "
+        f"{result.children_registered} children registered, {result.provisional_children} without an ЕГН"
+    )
+
+
 @app.command()
 def worker(
     once: Annotated[bool, typer.Option(help="deliver what is due, then exit")] = False,
 ) -> None:
-    """Deliver webhook events from the outbox and enforce acknowledgement deadlines.
+    """Deliver webhook events from the outbox, enforce acknowledgement deadlines and decide the
+    three-month follow-ups of children who returned to school.
     Several may run at once (PostgreSQL). SIGTERM finishes the batch in hand, then exits."""
     from service.alerts.deadlines import sweep
     from service.core.logging import configure_logging
     from service.delivery.worker import run_worker
+    from service.followup.service import run_due
 
     async def work(settings: Settings, database: Database) -> None:
         configure_logging(level=settings.log_level, fmt=settings.log_format)
-        await run_worker(settings, database, once=once, chore=lambda: sweep(database))
+
+        async def chores() -> None:
+            await sweep(database)
+            await run_due(database)
+
+        await run_worker(settings, database, once=once, chore=chores)
 
     _run(work)
 

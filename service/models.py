@@ -30,6 +30,7 @@ from service.delivery.models import (
 )
 from service.idempotency.models import IdempotencyRecord
 from service.organisations.models import Client, Organisation, OrganisationMunicipality, User
+from service.teams.models import Team, TeamMember
 from service.web.models import OidcSignIn, WebSession
 
 __all__ = [
@@ -40,5 +41,5 @@ __all__ = [
     "Child", "Client", "Consent", "ConsentRecipient", "DeadlineRule", "DeliveryAttempt",
     "EscalationRule", "InboxNotice", "OidcSignIn", "OutboxDelivery", "Webhook",
     "Enrolment", "FeedCounter", "LoginThrottle", "IdempotencyRecord", "Organisation", "OrganisationMunicipality",
-    "RoutingRule", "User", "WebSession", "metadata",
+    "RoutingRule", "Team", "TeamMember", "User", "WebSession", "metadata",
 ]

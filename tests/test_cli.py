@@ -393,7 +393,7 @@ def test_demo_load_says_how_to_log_in_and_is_idempotent(obhvat):
     assert "POST /api/v1/auth/token" in first.stdout
     assert "platform.admin" in first.stdout
     assert "obhvat-demo-2026" in first.stdout  # the default demo password
-    assert "0 organisations" not in first.stdout
+    assert "loaded: 0 organisations" not in first.stdout
     counts = obhvat.query(
         "SELECT (SELECT count(*) FROM organisation), (SELECT count(*) FROM app_user), "
         "(SELECT count(*) FROM child)"
@@ -607,3 +607,27 @@ def test_serve_trusts_x_forwarded_for_only_from_the_configured_proxies(tmp_path,
     assert result.exit_code == 0, result.output
     assert started[0]["proxy_headers"] is True
     assert started[0]["forwarded_allow_ips"] == "10.244.0.0/16"
+
+
+def test_worklists_import_raises_one_alert_per_child_and_a_second_run_none(obhvat):
+    from service.demo.loader import KAZANLAK_WORKLIST
+
+    obhvat.ok("demo", "load")
+    first = obhvat.ok("worklists", "import", str(KAZANLAK_WORKLIST), "--org", "rue-stara-zagora",
+                      "--school-year", "2026/2027")
+    assert "7 rows accepted, 7 alerts raised" in first.stdout
+    assert "2 without an ЕГН" in first.stdout
+    second = obhvat.ok("worklists", "import", str(KAZANLAK_WORKLIST), "--org", "rue-stara-zagora",
+                       "--school-year", "2026/2027")
+    assert "0 alerts raised, 0 updated, 7 unchanged" in second.stdout
+    assert obhvat.query("SELECT count(*) FROM alert WHERE type = 'not_enrolled'") == [(7,)]
+
+
+def test_worklists_import_of_a_bad_list_is_refused_whole(obhvat, tmp_path):
+    obhvat.ok("demo", "load")
+    bad = tmp_path / "list.csv"
+    bad.write_text("ЕГН;Община\n1543114120;SZR12\n123;SZR12\n", encoding="utf-8")
+    result = obhvat("worklists", "import", str(bad), "--org", "rue-stara-zagora")
+    assert result.exit_code == 1
+    assert "row 2, pin" in result.output
+    assert obhvat.query("SELECT count(*) FROM alert") == [(0,)]

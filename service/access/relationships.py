@@ -16,7 +16,9 @@ The relationships:
 - police: the identity of children of the municipalities the unit serves, by lookup only, with
   purpose `law_enforcement`; raising `found_out_of_school` about them; otherwise only what was
   routed to them;
-- service providers and the juvenile commission: only what was routed (referred) to them.
+- service providers and the juvenile commission: only what was routed (referred) to them;
+- a member of a joint enrolment team (a user of any organisation): the alerts assigned to the
+  team, and the identity and history of their children (membership is a relationship, not a role).
 """
 
 from __future__ import annotations
@@ -29,8 +31,8 @@ from typing import NewType
 
 from service.access.consent import ConsentFacts, sharing_refusal
 from service.access.policy import Decision, decide
-from service.access.principal import Principal
-from service.access.vocabulary import Action, OrganisationKind, Purpose, Role
+from service.access.principal import Principal, PrincipalKind
+from service.access.vocabulary import ENROLMENT_LEADS, TEAM_ACTIONS, Action, OrganisationKind, Purpose, Role
 
 #: Alert types the municipal enrolment teams follow up in their municipality.
 ENROLMENT_ALERT_TYPES = frozenset(
@@ -58,6 +60,8 @@ class ChildFacts:
     enrolment_alert_municipalities: frozenset[str]
     #: organisations that a `whereabouts_unknown` alert about the child was routed to
     whereabouts_routed_to: frozenset[uuid.UUID] = frozenset()
+    #: principal ids of the members of teams that an alert about the child is assigned to
+    team_members: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +77,8 @@ class AlertFacts:
     child_routed_to: frozenset[uuid.UUID]
     #: recipients that received the alert under a guardian's consent, with that consent
     consents: Mapping[uuid.UUID, ConsentFacts] = field(default_factory=dict)
+    #: principal ids of the members of the team the alert is assigned to
+    team_members: frozenset[str] = frozenset()
 
 
 _AccessScopeToken = NewType("_AccessScopeToken", object)
@@ -90,6 +96,8 @@ class AccessScope:
     #: the day consent validity is judged on
     today: date
     _token: object
+    #: the signed-in person, whose teams' cases are in scope too (None: a system account)
+    user_id: uuid.UUID | None = None
 
     def __post_init__(self) -> None:
         if self._token is not _TOKEN:
@@ -101,7 +109,7 @@ class AccessScope:
 
     @property
     def follows_enrolment_alerts(self) -> bool:
-        return Role.municipal_coordinator in self.roles
+        return bool(self.roles & ENROLMENT_LEADS)
 
 
 def scope_for(principal: Principal, decision: Decision, today: date) -> AccessScope:
@@ -111,8 +119,34 @@ def scope_for(principal: Principal, decision: Decision, today: date) -> AccessSc
         raise ValueError("no scope without an allowed decision and an organisation")
     return AccessScope(
         principal.organisation_id, principal.organisation_kind, principal.municipality_codes,
-        principal.roles, today, _TOKEN,
+        principal.roles, today, _TOKEN, user_id=user_id_of(principal),
     )
+
+
+def user_id_of(principal: Principal) -> uuid.UUID | None:
+    """The user behind a principal that is a person signed in with this service's tokens (only
+    they can be put on a team)."""
+    if principal.kind is not PrincipalKind.user:
+        return None
+    try:
+        return uuid.UUID(principal.id)
+    except ValueError:
+        return None
+
+
+def _as_team_member(principal: Principal, action: Action, members: frozenset[str], purpose: Purpose | None) -> (
+    Decision | None
+):
+    """The decision for a member of the team a case is assigned to, whatever the member's role
+    may do otherwise (DESIGN §2); None when the principal is no member or the action is not one
+    a team does. The purpose is still one the member's role may declare."""
+    if action not in TEAM_ACTIONS or principal.id not in members or user_id_of(principal) is None:
+        return None
+    purpose = purpose or principal.default_purpose
+    if purpose is None or purpose not in principal.allowed_purposes:
+        return Decision(allowed=False, action=action, reason="purpose not allowed for role", purpose=purpose)
+    return Decision(allowed=True, action=action, reason="member of the team the case is assigned to",
+        purpose=purpose, basis="public_task")
 
 
 def _basis_for(principal: Principal) -> str:
@@ -135,6 +169,9 @@ def decide_child(
 ) -> Decision:
     """Reading a child's identity or history, looking it up, or raising an alert (of
     `alert_type`) about it."""
+    as_member = _as_team_member(principal, action, facts.team_members, purpose)
+    if as_member is not None:
+        return as_member
     base = decide(principal, action, purpose=purpose)
     if not base.allowed:
         return base
@@ -167,7 +204,7 @@ def decide_child(
             ok = enrolled or org in facts.raised_by
         elif kind is OrganisationKind.child_protection:
             ok = in_jurisdiction and routed
-        elif Role.municipal_coordinator in principal.roles:
+        elif principal.roles & ENROLMENT_LEADS:
             ok = routed or bool(facts.enrolment_alert_municipalities & principal.municipality_codes)
         else:
             ok = routed
@@ -214,7 +251,13 @@ def decide_alert(
 
     An organisation that received the alert under a guardian's consent keeps it only while the
     consent is active: after withdrawal or expiry the alert is hidden, and the audited reason
-    says why."""
+    says why. A member of the team the alert is assigned to reads and works it whatever the
+    member's organisation."""
+    as_member = _as_team_member(principal, action, facts.team_members, purpose)
+    if as_member is not None:
+        return Decision(allowed=as_member.allowed, action=as_member.action, reason=as_member.reason,
+            purpose=as_member.purpose,
+                        basis=facts.legal_basis if as_member.allowed else None)
     base = decide(principal, action, purpose=purpose)
     if not base.allowed:
         return base
@@ -234,18 +277,15 @@ def decide_alert(
             if action is Action.respond_to_alert:
                 return Decision(
                     allowed=False, action=base.action,
-                    reason=f"{refusal}; only recipient organisations respond to an alert", purpose=base.purpose,
-                )
+                    reason=f"{refusal}; only recipient organisations respond to an alert", purpose=base.purpose,)
             return _allow(base, f"raised the alert ({refusal})", facts.legal_basis)
         if refusal is not None:
             return Decision(
                 allowed=False, action=base.action, reason=refusal, purpose=base.purpose, basis="consent",
-                consent_id=consent.consent_id, deny_status=404,
-            )
+                consent_id=consent.consent_id, deny_status=404,)
         return Decision(
             allowed=True, action=base.action, reason="recipient under consent", purpose=base.purpose, basis="consent",
-            consent_id=consent.consent_id,
-        )
+            consent_id=consent.consent_id,)
     visible = (
         recipient
         or org == facts.source_organisation_id
@@ -254,20 +294,88 @@ def decide_alert(
             and facts.municipality_code in principal.municipality_codes
             and org in facts.child_routed_to
         )
-        or (
-            Role.municipal_coordinator in principal.roles
-            and facts.type in ENROLMENT_ALERT_TYPES
-            and facts.municipality_code in principal.municipality_codes
-        )
+        or _leads_enrolment_in(principal, facts)
     )
     if not visible:
         return _hide(base, "no relationship with the alert")
     if action is Action.respond_to_alert and not recipient:
         return Decision(
             allowed=False, action=base.action, reason="only recipient organisations respond to an alert",
-            purpose=base.purpose,
-        )
+            purpose=base.purpose,)
+    if action is Action.answer_follow_up and not recipient:
+        return Decision(
+            allowed=False, action=base.action, reason="the follow-up is asked of the child's school",
+            purpose=base.purpose,)
     return _allow(base, "recipient" if recipient else "relationship with the alert", facts.legal_basis)
+
+
+def _leads_enrolment_in(principal: Principal, facts: AlertFacts) -> bool:
+    """A coordinator or regional education officer follows the enrolment-kind alerts of the
+    municipalities its organisation serves."""
+    return (
+        bool(principal.roles & ENROLMENT_LEADS)
+        and facts.type in ENROLMENT_ALERT_TYPES
+        and facts.municipality_code in principal.municipality_codes
+    )
+
+
+def decide_assignment(
+    principal: Principal, facts: AlertFacts, *, purpose: Purpose | None, today: date,
+    team_municipality: str | None = None, assignee_organisation: uuid.UUID | None = None,
+) -> Decision:
+    """Assigning an alert (DESIGN §3 Assignment): a recipient organisation's part to one of its
+    own users; an enrolment-kind alert to a team of the alert's municipality, by a municipality
+    or education authority whose coordinators or education officers follow it there."""
+    base = decide_alert(principal, Action.assign_alert, facts, purpose=purpose, today=today)
+    if not base.allowed:
+        return base
+    org = principal.organisation_id
+    if team_municipality is not None:
+        if not _leads_enrolment_in(principal, facts) or principal.organisation_kind not in (
+            OrganisationKind.municipality, OrganisationKind.education_authority
+        ):
+            return Decision(allowed=False, action=base.action,
+                reason="only the enrolment leads of the alert's municipality assign teams",
+                            purpose=base.purpose)
+        if team_municipality != facts.municipality_code:
+            return Decision(allowed=False, action=base.action,
+                reason="the team does not cover the alert's municipality", purpose=base.purpose)
+        return _allow(base, "enrolment lead assigns the case to a team", facts.legal_basis)
+    if org is None or org not in facts.recipients:
+        return Decision(allowed=False, action=base.action,
+            reason="only recipient organisations assign their part", purpose=base.purpose)
+    if assignee_organisation != org:
+        return Decision(allowed=False, action=base.action,
+            reason="a recipient assigns its part to its own users", purpose=base.purpose)
+    return _allow(base, "recipient assigns its part to its own user", facts.legal_basis)
+
+
+def decide_team_management(principal: Principal, municipality_code: str, *, purpose: Purpose | None) -> Decision:
+    """Creating a team or changing its members: the coordinators and education officers of an
+    organisation that serves the team's municipality."""
+    base = decide(principal, Action.manage_teams, purpose=purpose)
+    if not base.allowed:
+        return base
+    if municipality_code in principal.municipality_codes:
+        return _allow(base, "team of a municipality the organisation serves", "public_task")
+    return _hide(base, "team of a municipality the organisation does not serve")
+
+
+def decide_mechanism_report(
+    principal: Principal, municipality_codes: frozenset[str], *, purpose: Purpose | None
+) -> Decision:
+    """Reading the national mechanism's counts: an education officer for its region, a
+    coordinator for its municipality, an auditor for any (DESIGN §7). Asking for a municipality
+    the organisation does not serve is a 403 (a municipality's existence is no secret)."""
+    base = decide(principal, Action.read_reports, purpose=purpose)
+    if not base.allowed:
+        return base
+    if Role.auditor in principal.roles and base.purpose is Purpose.audit:
+        return _allow(base, "auditor may read any municipality's mechanism report", "legal_obligation")
+    if principal.roles & ENROLMENT_LEADS and municipality_codes <= principal.municipality_codes:
+        return _allow(base, "municipalities served by the organisation", "public_task")
+    return Decision(allowed=False, action=base.action, reason="municipality not served by the organisation",
+        purpose=base.purpose)
 
 
 #: Break-glass (DESIGN §4 point 5): who may read any child's history in an emergency.
@@ -284,12 +392,10 @@ def decide_break_glass(principal: Principal, reason: str) -> Decision:
     if not principal.roles & BREAK_GLASS_ROLES:
         return Decision(
             allowed=False, action=base.action, reason="break-glass is for child protection and police officers",
-            purpose=base.purpose,
-        )
+            purpose=base.purpose,)
     return Decision(
         allowed=True, action=base.action, reason="break-glass emergency access", purpose=Purpose.emergency,
-        basis=_basis_for(principal), break_glass=True, break_glass_reason=reason,
-    )
+        basis=_basis_for(principal), break_glass=True, break_glass_reason=reason,)
 
 
 def decide_municipal_report(
@@ -306,5 +412,4 @@ def decide_municipal_report(
     if Role.municipal_coordinator in principal.roles and municipality_code in principal.municipality_codes:
         return _allow(base, "municipality served by the organisation", "public_task")
     return Decision(
-        allowed=False, action=base.action, reason="municipality not served by the organisation", purpose=base.purpose,
-    )
+        allowed=False, action=base.action, reason="municipality not served by the organisation", purpose=base.purpose,)

@@ -27,6 +27,7 @@ class Role(StrEnum):
     police_officer = "police_officer"
     municipal_coordinator = "municipal_coordinator"
     provider_worker = "provider_worker"
+    education_officer = "education_officer"
     commission_officer = "commission_officer"
     auditor = "auditor"
     admin = "admin"
@@ -45,6 +46,7 @@ ROLE_KINDS: dict[Role, frozenset[OrganisationKind]] = {
         {OrganisationKind.municipality, OrganisationKind.education_authority}
     ),
     Role.provider_worker: frozenset({OrganisationKind.service_provider}),
+    Role.education_officer: frozenset({OrganisationKind.education_authority}),
     Role.commission_officer: frozenset({OrganisationKind.juvenile_commission}),
     Role.auditor: ALL_KINDS,
     Role.admin: frozenset(),
@@ -86,7 +88,8 @@ ROLE_PURPOSES: dict[Role, tuple[Purpose, ...]] = {
     Role.police_officer: (Purpose.law_enforcement, Purpose.emergency),
     Role.municipal_coordinator: (Purpose.enrolment_followup,),
     Role.provider_worker: (Purpose.support_services,),
-    Role.commission_officer: (Purpose.child_protection,),
+    Role.education_officer: (Purpose.enrolment_followup,),
+    Role.commission_officer: (Purpose.child_protection, Purpose.enrolment_followup),
     Role.auditor: (Purpose.audit,),
     Role.admin: (),
 }
@@ -116,12 +119,18 @@ class Action(StrEnum):
     manage_webhooks = "webhooks.manage"
     read_audit = "audit.read"
     read_reports = "reports.read"
+    manage_teams = "teams.manage"
+    assign_alert = "alert.assign"
+    import_worklist = "worklist.import"
+    answer_follow_up = "alert.follow_up.answer"
 
 
 _ANY = frozenset(Role)
 _CASEWORKERS = frozenset(
-    {Role.cp_officer, Role.police_officer, Role.municipal_coordinator, Role.provider_worker}
+    {Role.cp_officer, Role.police_officer, Role.municipal_coordinator, Role.provider_worker, Role.education_officer}
 )
+#: who leads the enrolment mechanism: the municipality's coordinators and the regional education office
+ENROLMENT_LEADS = frozenset({Role.municipal_coordinator, Role.education_officer})
 _SCHOOL = frozenset({Role.school_staff, Role.school_admin})
 #: the juvenile commission works only what police and child protection referred to it
 _COMMISSION = frozenset({Role.commission_officer})
@@ -159,5 +168,15 @@ ACTION_ROLES: dict[Action, frozenset[Role]] = {
     # the platform admin for any organisation; a school's admin for the school (object rule in delivery)
     Action.manage_webhooks: frozenset({Role.admin, Role.school_admin}),
     Action.read_audit: frozenset({Role.auditor}),
-    Action.read_reports: frozenset({Role.municipal_coordinator, Role.auditor}),
+    Action.read_reports: frozenset({Role.municipal_coordinator, Role.education_officer, Role.auditor}),
+    Action.manage_teams: ENROLMENT_LEADS,
+    # a recipient's own users (object rule: recipients); a team: the enrolment leads
+    Action.assign_alert: _CASEWORKERS,
+    Action.import_worklist: ENROLMENT_LEADS,
+    # the child's school answers whether a returned pupil stayed (object rule: asked recipients)
+    Action.answer_follow_up: _SCHOOL,
 }
+
+#: What membership of a joint enrolment team lets a member do with the team's cases, whatever
+#: the member's role and organisation (DESIGN §2: membership is a relationship, not a role).
+TEAM_ACTIONS = frozenset({Action.read_alert, Action.respond_to_alert, Action.read_child, Action.read_child_history})

@@ -31,7 +31,7 @@ from service.alerts import feed, repository
 from service.alerts.models import Alert
 from service.alerts.schemas import RecipientState
 from service.audit.service import AuditRecord, record_many
-from service.delivery.events import EventType, alert_payload, emit
+from service.delivery.events import EventType, alert_payload, queue, subscribers
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,24 +97,31 @@ async def record_change(session: AsyncSession, changes: Sequence[AlertChange], *
         ]
     await repository.insert_recipients(session, recipient_rows)
 
+    # the webhooks of a set of organisations, looked up once per batch: a bulk change (a list of
+    # children to find) routes thousands of alerts to the same few organisations
+    hooks: dict[tuple[EventType, tuple[uuid.UUID, ...]], list[uuid.UUID]] = {}
     for change, position in zip(changes, positions, strict=True):
         alert = change.alert
         routed_to = [routed.organisation_id for routed in change.routed]
         if routed_to:
-            await _emit(session, alert, EventType.alert_routed, routed_to, position)
+            await _emit(session, alert, EventType.alert_routed, routed_to, position, hooks)
         if not change.new:
             audience = [org for org in await repository.audience(session, alert, now.date()) if org not in routed_to]
-            await _emit(session, alert, change.event, audience, position)
+            await _emit(session, alert, change.event, audience, position, hooks)
     return positions
 
 
 async def _emit(
-    session: AsyncSession, alert: Alert, event_type: EventType, organisations: list[uuid.UUID], position: int
+    session: AsyncSession, alert: Alert, event_type: EventType, organisations: list[uuid.UUID], position: int,
+    hooks: dict[tuple[EventType, tuple[uuid.UUID, ...]], list[uuid.UUID]],
 ) -> None:
-    await emit(
+    key = (event_type, tuple(organisations))
+    if key not in hooks:
+        hooks[key] = await subscribers(session, event_type, organisations)
+    await queue(
         session,
+        hooks[key],
         event_type=event_type,
-        organisations=organisations,
         ordering_key=f"alert:{alert.id}",
         position=position,
         payload=alert_payload(

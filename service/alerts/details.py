@@ -59,9 +59,20 @@ class DropoutRiskDetails(_Details):
     )
 
 
+class NotEnrolledReason(StrEnum):
+    """Why a child is on the region's list of children to find."""
+
+    not_in_school_register = "not_in_school_register"
+    left_without_transfer = "left_without_transfer"
+    returned_from_abroad = "returned_from_abroad"
+    moved_within_country = "moved_within_country"
+    other = "other"
+
+
 class NotEnrolledDetails(_Details):
     school_year: SchoolYear
     expected_grade: int | None = Field(default=None, ge=0, le=12)
+    reason: NotEnrolledReason | None = None
 
 
 class LeftEducationDetails(_Details):

@@ -16,7 +16,7 @@ from service.access.policy import Decision, audit_record, refused_write
 from service.access.principal import Principal
 from service.access.relationships import scope_for
 from service.access.vocabulary import Action, OrganisationKind, Purpose, Role
-from service.alerts import deadlines, repository
+from service.alerts import deadlines, outcomes, repository
 from service.alerts.changes import AlertChange, Routed, record_change
 from service.alerts.details import AlertType
 from service.alerts.models import Alert, AlertAction, AlertRecipient
@@ -88,7 +88,10 @@ async def _respond(
         if alert.status == "closed":
             raise Conflict("the alert is closed")
     recipients = (await repository.recipients_of(session, [alert.id]))[alert.id]
-    mine = next(r for r in recipients if r.organisation_id == actor.organisation_id)
+    # a member of the alert's team whose own organisation is no recipient works the lead's part
+    mine = next((r for r in recipients if r.organisation_id == actor.organisation_id), None) or next(
+        r for r in recipients if r.is_lead
+    )
     return alert, mine, decision
 
 
@@ -329,4 +332,6 @@ async def close(
         alert.outcome = data.outcome.value
         alert.outcome_reason = data.reason
         alert.closed_at = now
+        with _refusals_audited(actor, decision, alert):
+            await outcomes.after_closure(session, alert=alert, actor=actor, data=data, today=today)
     return await _changed(session, alert, actor, decision, f"closed with outcome {data.outcome.value}", today)

@@ -5,7 +5,7 @@ how long a recipient has to acknowledge and who is told when it does not."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, String, Text, text
@@ -62,6 +62,15 @@ class Alert(SQLModel, table=True):
     created_at: datetime = _timestamp()
     updated_at: datetime = _timestamp()
     closed_at: datetime | None = _timestamp(nullable=True)
+    #: EKATTE code of the settlement the case is about, when known (lists of children to find)
+    settlement_code: str | None = Field(default=None, max_length=10)
+    #: the joint enrolment team the case is assigned to (its members see and act on it)
+    team_id: uuid.UUID | None = Field(default=None, sa_column=Column(ForeignKey("team.id"), nullable=True, index=True))
+    #: after `returned_to_school` or `enrolled_first_time`: `pending` until `follow_up_due_on`,
+    #: `asked` of the school, then `retained` or `dropped_again`
+    follow_up: str | None = Field(default=None, max_length=20)
+    follow_up_due_on: date | None = Field(default=None, index=True)
+    follow_up_decided_at: datetime | None = _timestamp(nullable=True)
 
 
 class AlertRecipient(SQLModel, table=True):
@@ -99,6 +108,10 @@ class AlertRecipient(SQLModel, table=True):
     #: a referred provider's answer: pending, accepted or declined (with a reason)
     referral_status: str | None = Field(default=None, max_length=10)
     referral_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    #: the recipient's own user it assigned its part of the alert to
+    assignee_id: uuid.UUID | None = Field(
+        default=None, sa_column=Column(ForeignKey("app_user.id"), nullable=True, index=True)
+    )
     #: position in the change feed (service/alerts/feed.py)
     change_seq: int = Field(sa_column=Column(BigInteger, nullable=False))
 

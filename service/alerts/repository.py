@@ -28,7 +28,9 @@ from service.alerts.models import (
 )
 from service.consent import repository as consents
 from service.consent.models import Consent, ConsentRecipient
+from service.core.database import metadata
 from service.organisations.models import Organisation, OrganisationMunicipality
+from service.teams.models import TeamMember
 
 
 def consent_stands(
@@ -92,7 +94,25 @@ def visible_to(scope: AccessScope) -> ColumnElement[bool]:
                 col(Alert.municipality_code).in_(codes),
             )
         )
+    if scope.user_id is not None:
+        clauses.append(col(Alert.team_id).in_(my_teams(scope.user_id)))
     return or_(*clauses)
+
+
+def my_teams(user_id: uuid.UUID) -> Any:
+    """The teams a person is a member of, as a subquery (DESIGN §4: a team member with the
+    alerts assigned to the team)."""
+    return select(col(TeamMember.team_id)).where(col(TeamMember.user_id) == user_id)
+
+
+async def team_cases(session: AsyncSession, scope: AccessScope, alert_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+    """Those of the alerts assigned to a team the scope's person is a member of."""
+    if scope.user_id is None or not alert_ids:
+        return set()
+    rows = await session.execute(
+        select(col(Alert.id)).where(col(Alert.id).in_(alert_ids), col(Alert.team_id).in_(my_teams(scope.user_id)))
+    )
+    return set(rows.scalars())
 
 
 async def get_alert(session: AsyncSession, alert_id: uuid.UUID, *, for_update: bool = False) -> Alert | None:
@@ -112,6 +132,10 @@ async def alert_facts(session: AsyncSession, alert: Alert) -> AlertFacts:
     ).all()
     own = [row for row in rows if row[0] == alert.id and row[2] is not None]
     consent_facts = await consents.facts_by_id(session, [row[2] for row in own])
+    members: frozenset[str] = frozenset()
+    if alert.team_id is not None:
+        found = await session.execute(select(col(TeamMember.user_id)).where(col(TeamMember.team_id) == alert.team_id))
+        members = frozenset(str(user_id) for user_id in found.scalars())
     return AlertFacts(
         alert_id=alert.id,
         child_id=alert.child_id,
@@ -122,6 +146,7 @@ async def alert_facts(session: AsyncSession, alert: Alert) -> AlertFacts:
         recipients=frozenset(org for alert_id, org, _ in rows if alert_id == alert.id),
         child_routed_to=frozenset(org for _, org, consent_id in rows if consent_id is None),
         consents={org: consent_facts[consent_id] for _, org, consent_id in own if consent_id in consent_facts},
+        team_members=members,
     )
 
 
@@ -254,8 +279,9 @@ async def organisations_serving(
 
 
 async def insert_recipients(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    # Core inserts of the tables: the ORM's bulk path costs several times more per row
     if rows:
-        await session.execute(insert(AlertRecipient), rows)
+        await session.execute(insert(metadata.tables[AlertRecipient.__tablename__]), rows)
 
 
 async def stamp_recipients(session: AsyncSession, alert_id: uuid.UUID, position: int) -> None:
@@ -383,7 +409,7 @@ async def open_alerts_by_keys(
 
 async def insert_alerts(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
     if rows:
-        await session.execute(insert(Alert), rows)
+        await session.execute(insert(metadata.tables[Alert.__tablename__]), rows)
 
 
 async def audience(session: AsyncSession, alert: Alert, today: date) -> list[uuid.UUID]:
@@ -479,3 +505,26 @@ async def departments_knowing(
         for o in (await session.execute(select(Organisation).where(col(Organisation.id).in_(list(latest))))).scalars()
     }
     return [organisations[o] for o in sorted(latest, key=lambda o: latest[o], reverse=True)]
+
+
+async def my_cases(session: AsyncSession, user_id: uuid.UUID, *, limit: int) -> list[tuple[Alert, bool]]:
+    """Open alerts whose part a recipient assigned to the person, or assigned to one of the
+    person's teams; with whether some recipient of it is overdue. Overdue first, then oldest."""
+    assigned = exists().where(col(AlertRecipient.alert_id) == col(Alert.id), col(AlertRecipient.assignee_id) == user_id)
+    overdue = exists().where(
+        col(AlertRecipient.alert_id) == col(Alert.id),
+        col(AlertRecipient.overdue_at).is_not(None),
+        col(AlertRecipient.acknowledged_at).is_(None),
+    )
+    rows = await session.execute(
+        select(Alert, overdue.label("overdue"))
+        .where(col(Alert.status) == "open", or_(assigned, col(Alert.team_id).in_(my_teams(user_id))))
+        .order_by(overdue.desc(), col(Alert.created_at), col(Alert.id))
+        .limit(limit)
+    )
+    return [(row[0], bool(row[1])) for row in rows.all()]
+
+
+async def set_dedup_key(session: AsyncSession, alert_id: uuid.UUID, key: str) -> None:
+    """Give an alert raised by the general path the rule key it answers for."""
+    await session.execute(update(Alert).where(col(Alert.id) == alert_id).values(dedup_key=key))

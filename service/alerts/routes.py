@@ -10,10 +10,11 @@ from fastapi import Header, Query, Request, Response
 from service.access.dependencies import PurposeOfUse
 from service.access.policy import require
 from service.access.vocabulary import Action
-from service.alerts import lifecycle, rules, service
+from service.alerts import assignment, lifecycle, rules, service
 from service.alerts.details import AlertType
 from service.alerts.schemas import (
     ActionCreate,
+    AlertAssign,
     AlertClose,
     AlertCreate,
     AlertPage,
@@ -164,6 +165,38 @@ async def record_action(
     if_match: IfMatch = None,
 ) -> AlertRead:
     alert = await lifecycle.add_action(
+        session, actor=principal, alert_id=alert_id, if_match=if_match, purpose=purpose, data=body, today=today
+    )
+    response.headers["ETag"] = etag(alert.version)
+    return alert
+
+
+@router.get(
+    "/my/cases", response_model=AlertPage, responses=_READ_ERRORS,
+    summary="Open alerts assigned to me or to my joint enrolment teams, overdue first",
+)
+async def my_cases(
+    session: DbSession, principal: CurrentPrincipal, purpose: PurposeOfUse, today: Today, limit: Limit = 200,
+) -> AlertPage:
+    return AlertPage(items=await service.my_cases(session, actor=principal, purpose=purpose, limit=limit, today=today),
+                     next=None)
+
+
+@router.post(
+    "/alerts/{alert_id}/assign", response_model=AlertRead, responses=_WRITE_ERRORS,
+    summary="Assign your organisation's part to one of its users, or an enrolment case to a joint team",
+)
+async def assign_alert(
+    alert_id: uuid.UUID,
+    body: AlertAssign,
+    response: Response,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    purpose: PurposeOfUse,
+    today: Today,
+    if_match: IfMatch = None,
+) -> AlertRead:
+    alert = await assignment.assign(
         session, actor=principal, alert_id=alert_id, if_match=if_match, purpose=purpose, data=body, today=today
     )
     response.headers["ETag"] = etag(alert.version)

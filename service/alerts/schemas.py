@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -29,13 +29,29 @@ class LegalBasis(StrEnum):
 
 
 class Outcome(StrEnum):
+    """What became of the child (DESIGN §3); the national mechanism counts children by these."""
+
     returned_to_school = "returned_to_school"
+    enrolled_first_time = "enrolled_first_time"
     enrolled_elsewhere = "enrolled_elsewhere"
     moved_abroad = "moved_abroad"
+    moved_within_country = "moved_within_country"
     referred_to_service = "referred_to_service"
     protective_measure = "protective_measure"
+    not_found = "not_found"
     unfounded = "unfounded"
     other = "other"
+
+
+#: outcomes followed up three months later: did the child stay in school?
+FOLLOWED_UP_OUTCOMES = frozenset({Outcome.returned_to_school, Outcome.enrolled_first_time})
+
+
+class FollowUp(StrEnum):
+    pending = "pending"
+    asked = "asked"
+    retained = "retained"
+    dropped_again = "dropped_again"
 
 
 class ActionKind(StrEnum):
@@ -101,15 +117,42 @@ class ActionCreate(_Strict):
         return self
 
 
+MunicipalityCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}[0-9]{2}$")]
+
+
 class AlertClose(_Strict):
     outcome: Outcome
     reason: Note | None = None
+    destination_municipality_code: MunicipalityCode | None = Field(
+        default=None, description="moved_within_country only: where the family moved (EKATTE municipality code)"
+    )
 
     @model_validator(mode="after")
     def _other_needs_reason(self) -> AlertClose:
         if self.outcome is Outcome.other and not self.reason:
             raise ValueError("outcome 'other' needs a reason")
+        if (self.outcome is Outcome.moved_within_country) != (self.destination_municipality_code is not None):
+            raise ValueError("destination_municipality_code goes with outcome moved_within_country, and only with it")
         return self
+
+
+class AlertAssign(_Strict):
+    """Exactly one of the two: a recipient's own user, or a joint enrolment team."""
+
+    assignee_id: uuid.UUID | None = None
+    team_id: uuid.UUID | None = None
+
+    @model_validator(mode="after")
+    def _one_of(self) -> AlertAssign:
+        if (self.assignee_id is None) == (self.team_id is None):
+            raise ValueError("give exactly one of assignee_id and team_id")
+        return self
+
+
+class FollowUpAnswer(_Strict):
+    """The school's answer three months after the child returned or was enrolled."""
+
+    result: Annotated[str, StringConstraints(pattern="^(retained|dropped_again)$")]
 
 
 class ReferralAnswer(_Strict):
@@ -165,6 +208,14 @@ class AlertRead(BaseModel):
     municipality_code: str
     recipients: list[RecipientRead]
     actions: list[ActionRead]
+    team_id: uuid.UUID | None = Field(default=None, description="the joint enrolment team working the case")
+    assignee_id: uuid.UUID | None = Field(default=None, description="your organisation's user assigned its part")
+    follow_up: FollowUp | None = Field(
+        default=None,
+        description="three months after returned_to_school or enrolled_first_time: retained or dropped_again",
+    )
+    follow_up_due_on: date | None = None
+    settlement_code: str | None = Field(default=None, description="EKATTE settlement, when known")
     version: int
     created_at: datetime
     updated_at: datetime

@@ -13,8 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.access.consent import sharing_refusal
 from service.access.policy import AccessDenied, Decision, audit_record, decide, enforce
 from service.access.principal import Principal
-from service.access.relationships import ChildFacts, decide_alert, decide_child, scope_for
-from service.access.vocabulary import Action, OrganisationKind, Purpose
+from service.access.relationships import ChildFacts, decide_alert, decide_child, scope_for, user_id_of
+from service.access.vocabulary import TEAM_ACTIONS, Action, OrganisationKind, Purpose
 from service.alerts import deadlines, repository
 from service.alerts.changes import AlertChange, Routed, record_change
 from service.alerts.details import DETAILS_MODELS, AlertType
@@ -302,10 +302,12 @@ class RuleHit:
     severity: str
     details: dict[str, Any]
     dedup_key: str
+    #: EKATTE settlement the case is about, when the source knows it (lists of children to find)
+    settlement_code: str | None = None
 
 
 async def apply_rule_hits(
-    session: AsyncSession, *, actor: Principal, hits: list[RuleHit]
+    session: AsyncSession, *, actor: Principal, hits: list[RuleHit], raised_by: str = "an absence rule"
 ) -> tuple[list[uuid.UUID], list[uuid.UUID]]:
     """Raise an alert per hit, or give the new figures to the open alert already raised for
     that child and key; returns (raised, updated) alert ids. Done in bulk — a month-start batch
@@ -341,9 +343,10 @@ async def apply_rule_hits(
             details=_validated_details(hit.alert_type, hit.details),
             legal_basis=basis,
             dedup_key=hit.dedup_key,
+            settlement_code=hit.settlement_code,
         )
         decision = Decision(
-            allowed=True, action=Action.create_alert, reason="alert raised by an absence rule", basis=basis
+            allowed=True, action=Action.create_alert, reason=f"alert raised by {raised_by}", basis=basis
         )
         changes.append(
             AlertChange(
@@ -356,7 +359,7 @@ async def apply_rule_hits(
     for alert, details in changed:
         alert.details = details
         decision = Decision(
-            allowed=True, action=Action.create_alert, reason="alert updated by an absence rule",
+            allowed=True, action=Action.create_alert, reason=f"alert updated by {raised_by}",
             basis=alert.legal_basis,
         )
         changes.append(
@@ -381,15 +384,19 @@ async def alert_for(
     for_update: bool = False,
 ) -> tuple[Alert, Decision]:
     """The alert after the relationship check (404 when unrelated or absent), audited as
-    `audit_action`; without one, the caller audits (a change audits with `record_change`)."""
+    `audit_action`; without one, the caller audits (a change audits with `record_change`). A
+    role that may not attempt the action is refused before the alert is read, unless the caller
+    could be a member of the team the alert is assigned to (membership is no role)."""
     base = decide(actor, action, purpose=purpose)
-    if not base.allowed:
+    if not base.allowed and not (action in TEAM_ACTIONS and user_id_of(actor) is not None):
         raise AccessDenied(actor, base, resource_type="alert", resource_id=str(alert_id))
     alert = await repository.get_alert(session, alert_id, for_update=for_update)
     if alert is None:
         raise AccessDenied(
             actor,
-            Decision(allowed=False, action=action, reason="no such alert", purpose=base.purpose, deny_status=404),
+            base if not base.allowed else Decision(
+                allowed=False, action=action, reason="no such alert", purpose=base.purpose, deny_status=404
+            ),
             resource_type="alert",
             resource_id=str(alert_id),
         )
@@ -485,3 +492,28 @@ async def inbox(
         for position, item in merged
     ]
     return [reads[a.id] for a in overdue], items, (merged[-1][0] if merged else after)
+
+
+async def my_cases(
+    session: AsyncSession, *, actor: Principal, purpose: Purpose | None, limit: int, today: date
+) -> list[AlertRead]:
+    """What is assigned to the signed-in person or to the person's teams, overdue first. Every
+    alert shown is audited."""
+    user_id = user_id_of(actor)
+    decision = decide(actor, Action.read_alert, purpose=purpose)
+    if not decision.allowed and user_id is not None:
+        # a team member whose role reads no alerts (a juvenile commission officer) reads its cases
+        chosen = purpose or actor.default_purpose
+        if chosen is not None and chosen in actor.allowed_purposes:
+            decision = Decision(allowed=True, action=Action.read_alert, reason="own and own teams' cases",
+                                purpose=chosen)
+    if not decision.allowed or user_id is None or actor.organisation_id is None:
+        refusal = decision if not decision.allowed else Decision(
+            allowed=False, action=Action.read_alert, reason="cases are assigned to people signed in",
+            purpose=decision.purpose,
+        )
+        raise AccessDenied(actor, refusal, resource_type="alert")
+    rows = await repository.my_cases(session, user_id, limit=limit)
+    alerts = [alert for alert, _ in rows]
+    await audit_reads(session, actor, decision, alerts)
+    return await alert_reads(session, alerts, scope_for(actor, decision, today))

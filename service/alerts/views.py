@@ -15,6 +15,7 @@ from service.alerts.schemas import (
     ActionKind,
     ActionRead,
     AlertRead,
+    FollowUp,
     LegalBasis,
     Outcome,
     RecipientRead,
@@ -36,7 +37,8 @@ def _follows_by_jurisdiction(alert: Alert, viewer: AccessScope) -> bool:
 
 
 def sees_as_raiser(
-    alert: Alert, recipients: list[AlertRecipient], viewer: AccessScope, *, lapsed: bool = False
+    alert: Alert, recipients: list[AlertRecipient], viewer: AccessScope, *, lapsed: bool = False,
+    team_case: bool = False,
 ) -> bool:
     """Whether the viewer sees the alert only as the organisation that raised it (a school, a
     provider, a police unit that is not a recipient): status, acknowledgements and outcome,
@@ -48,7 +50,7 @@ def sees_as_raiser(
     receipt no longer makes it a recipient."""
     if not lapsed and any(r.organisation_id == viewer.organisation_id for r in recipients):
         return False
-    if _follows_by_jurisdiction(alert, viewer):
+    if _follows_by_jurisdiction(alert, viewer) or team_case:
         return False
     return viewer.kind is OrganisationKind.school or alert.source_organisation_id == viewer.organisation_id
 
@@ -80,10 +82,11 @@ def alert_read(
     viewer: AccessScope,
     *,
     lapsed: bool = False,
+    team_case: bool = False,
 ) -> AlertRead:
     """The alert as the viewer may see it; `lapsed` when the viewer received it under a consent
-    that no longer stands."""
-    raiser_view = sees_as_raiser(alert, recipients, viewer, lapsed=lapsed)
+    that no longer stands, `team_case` when the viewer works it as a member of its team."""
+    raiser_view = sees_as_raiser(alert, recipients, viewer, lapsed=lapsed, team_case=team_case)
     referred = {a.recipient_id for a in actions if a.kind == ActionKind.referral.value} if raiser_view else set()
     return AlertRead(
         id=alert.id,
@@ -121,6 +124,11 @@ def alert_read(
             for a in actions
             if _action_visible(a, viewer, raiser_view)
         ],
+        team_id=alert.team_id,
+        assignee_id=next((r.assignee_id for r in recipients if r.organisation_id == viewer.organisation_id), None),
+        follow_up=None if alert.follow_up is None else FollowUp(alert.follow_up),
+        follow_up_due_on=alert.follow_up_due_on,
+        settlement_code=alert.settlement_code,
         version=alert.version,
         created_at=alert.created_at,
         updated_at=alert.updated_at,
@@ -132,7 +140,11 @@ async def alert_reads(session: AsyncSession, alerts: list[Alert], scope: AccessS
     ids = [a.id for a in alerts]
     recipients, lapsed = await repository.recipients_and_lapsed(session, scope, ids)
     actions = await repository.actions_of(session, ids)
-    return [alert_read(a, recipients[a.id], actions[a.id], scope, lapsed=a.id in lapsed) for a in alerts]
+    teams = await repository.team_cases(session, scope, ids)
+    return [
+        alert_read(a, recipients[a.id], actions[a.id], scope, lapsed=a.id in lapsed, team_case=a.id in teams)
+        for a in alerts
+    ]
 
 
 async def audit_reads(session: AsyncSession, actor: Principal, decision: Decision, alerts: list[Alert]) -> None:

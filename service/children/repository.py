@@ -22,6 +22,7 @@ from service.children.models import Child, Enrolment, Settlement
 from service.consent import repository as consents
 from service.consent.models import Consent
 from service.organisations.models import OrganisationMunicipality
+from service.teams.models import TeamMember
 
 
 def _current(today: date) -> ColumnElement[bool]:
@@ -123,6 +124,9 @@ async def child_facts(session: AsyncSession, child: Child, today: date) -> Child
         .where(col(Alert.child_id) == child.id),
         select(literal("enrolled"), col(Enrolment.school_id), no_consent, no_text, no_text)
         .where(col(Enrolment.child_id) == child.id, _current(today)),
+        select(literal("team"), col(TeamMember.user_id), no_consent, no_text, no_text)
+        .join(Alert, col(Alert.team_id) == col(TeamMember.team_id))
+        .where(col(Alert.child_id) == child.id),
     )
     rows = (await session.execute(relationships)).all()
     enrolled = sorted(row[1] for row in rows if row[0] == "enrolled")
@@ -154,6 +158,7 @@ async def child_facts(session: AsyncSession, child: Child, today: date) -> Child
             row[2] for row in sources if row[1] in ENROLMENT_ALERT_TYPES
         ),
         whereabouts_routed_to=whereabouts,
+        team_members=frozenset(str(row[1]) for row in rows if row[0] == "team"),
     )
 
 

@@ -24,8 +24,15 @@ from service.core.passwords import Passwords
 from service.core.settings import Environment, Settings
 from service.organisations import repository, service
 from service.organisations.schemas import OrganisationCreate, UserCreate
+from service.teams import repository as team_repository
+from service.teams.models import Team, TeamMember
 
 DEFAULT_DEMO_FILE = Path(__file__).with_name("demo.json")
+#: the national enrolment mechanism's part of the default demo: the regional education office and
+#: one joint enrolment team per demo municipality (loaded with the default demo file)
+MECHANISM_DEMO_FILE = Path(__file__).with_name("mechanism.json")
+#: a list of children to find for Kazanlak: `obhvat worklists import FILE --org rue-stara-zagora`
+KAZANLAK_WORKLIST = Path(__file__).with_name("worklist-kazanlak.csv")
 REFUSED_IN_PRODUCTION = (
     "demo data must not be loaded in production: it creates platform.admin and other accounts "
     "with the published demo password (OBHVAT_ENVIRONMENT=production)"
@@ -51,7 +58,8 @@ class DemoSummary:
             f"{self.children_created} children created\n"
             f"every demo user's password is {self.password!r}; users include {sample}\n"
             "web console (Bulgarian): http://127.0.0.1:8000/ - sign in as school-koprinka.staff (teacher), "
-            "cp-kazanlak.cp (child protection), rue-lovech.auditor (auditor)\n"
+            "cp-kazanlak.cp (child protection), rue-lovech.auditor (auditor), "
+            "rue-stara-zagora.education (regional education office)\n"
             "API: POST /api/v1/auth/token with grant_type=password, or 'Authorize' at "
             "http://127.0.0.1:8000/docs"
         )
@@ -109,6 +117,10 @@ async def load_demo(
         raise DemoRefused(REFUSED_IN_PRODUCTION)
     today = today or local_today()
     document: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    if path == DEFAULT_DEMO_FILE:
+        mechanism: dict[str, Any] = json.loads(MECHANISM_DEMO_FILE.read_text(encoding="utf-8"))
+        for part in ("organisations", "users", "teams"):
+            document[part] = document.get(part, []) + mechanism.get(part, [])
     passwords = Passwords(time_cost=settings.argon2_time_cost, memory_kib=settings.argon2_memory_kib)
     summary = DemoSummary(password=settings.demo_password)
     async with database.transaction() as session:
@@ -145,4 +157,25 @@ async def load_demo(
                     passwords=passwords,
                 )
                 summary.users_created += 1
+        await _load_teams(session, document.get("teams", []), organisation_ids)
     return summary
+
+
+async def _load_teams(
+    session: AsyncSession, teams: list[dict[str, Any]], organisation_ids: dict[str, uuid.UUID]
+) -> None:
+    """The demo's joint enrolment teams and their members (by username)."""
+    for entry in teams:
+        if await team_repository.team_by_code(session, entry["code"]):
+            continue
+        team = Team(
+            code=entry["code"], name=entry["name"], municipality_code=entry["municipality_code"],
+            settlement_codes=entry.get("settlement_codes", []), lead_organisation_id=organisation_ids[entry["lead"]],
+        )
+        session.add(team)
+        await session.flush()
+        for username in entry.get("members", []):
+            user = await repository.user_by_username(session, username)
+            if user is not None:
+                session.add(TeamMember(team_id=team.id, user_id=user.id, added_by="demo"))
+    await session.flush()

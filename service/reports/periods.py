@@ -72,3 +72,19 @@ def last_day_of(value: str | None, *, parameter: str = "to") -> date | None:
     if day is not None and day != last:
         raise _refused(parameter, "reports cover whole calendar months: give YYYY-MM or the last day of a month")
     return date(year, month, last)
+
+
+#: the days by which the national enrolment mechanism reports (30 April and 30 November)
+MECHANISM_REPORT_DAYS = ((4, 30), (11, 30))
+
+
+def mechanism_period(today: date) -> tuple[date, date]:
+    """The default period of the mechanism report: the whole months since the last report day
+    before `today`, to the end of the current month."""
+    candidates = [
+        date(year, month, day) for year in (today.year - 1, today.year) for month, day in MECHANISM_REPORT_DAYS
+    ]
+    last_report = max(d for d in candidates if d < today)
+    following = last_report.year * 12 + last_report.month  # the next month, counted from month 0
+    first = date(following // 12, following % 12 + 1, 1)
+    return first, date(today.year, today.month, calendar.monthrange(today.year, today.month)[1])

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import cast
+from typing import Any, cast
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
@@ -80,3 +80,40 @@ async def acknowledgement_times(session: AsyncSession, selection: Selection) -> 
     rows = await session.execute(query)
     # acknowledged_at IS NOT NULL in the query
     return [(kind, delivered, cast(datetime, acknowledged)) for kind, delivered, acknowledged in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class MechanismCase:
+    """One enrolment-kind alert as the mechanism report counts it: where, which child, and what
+    became of it when."""
+
+    municipality_code: str
+    settlement_code: str | None
+    child_id: object
+    type: str
+    created_at: datetime
+    outcome: str | None
+    closed_at: datetime | None
+    follow_up: str | None
+    follow_up_decided_at: datetime | None
+
+
+async def mechanism_cases(
+    session: AsyncSession, municipality_codes: list[str], types: list[str], start: datetime, end: datetime
+) -> list[MechanismCase]:
+    """Enrolment-kind alerts of the municipalities raised, closed or followed up in [start, end)."""
+    def within(column: Any) -> ColumnElement[bool]:
+        return and_(column >= start, column < end)
+
+    rows = await session.execute(
+        select(
+            col(Alert.municipality_code), col(Alert.settlement_code), col(Alert.child_id), col(Alert.type),
+            col(Alert.created_at), col(Alert.outcome), col(Alert.closed_at), col(Alert.follow_up),
+            col(Alert.follow_up_decided_at),
+        ).where(
+            col(Alert.municipality_code).in_(municipality_codes),
+            col(Alert.type).in_(types),
+            or_(within(col(Alert.created_at)), within(col(Alert.closed_at)), within(col(Alert.follow_up_decided_at))),
+        )
+    )
+    return [MechanismCase(*row) for row in rows.all()]

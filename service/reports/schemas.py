@@ -43,3 +43,28 @@ class SummaryReport(BaseModel):
     alerts: AlertCounts
     time_to_acknowledge: list[AcknowledgementTime]
     suppression: str = Field(description="how small counts are hidden")
+
+
+class MechanismRow(BaseModel):
+    municipality_code: str
+    settlement_code: str | None = Field(
+        description='EKATTE settlement; null: the whole municipality; "unknown": cases without a settlement'
+    )
+    children_to_find: Count = Field(description="children on a list to find (not_enrolled alerts raised)")
+    found: Count = Field(description="children found: closed with any outcome but not_found, unfounded or other")
+    enrolled_first_time: Count
+    returned_to_school: Count
+    moved_abroad: Count
+    moved_within_country: Count
+    not_found: Count
+    retained: Count = Field(description="followed up three months later and still in school")
+    dropped_again: Count
+
+
+class MechanismReport(BaseModel):
+    municipality_codes: list[str]
+    from_: date = Field(serialization_alias="from", description="first day covered, the first of a month")
+    to: date = Field(description="last day covered, the last of a month")
+    generated_at: datetime
+    rows: list[MechanismRow] = Field(description="per municipality (settlement_code null), then per settlement")
+    suppression: str = Field(description="how small counts are hidden")

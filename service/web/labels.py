@@ -129,6 +129,19 @@ LABELS: dict[str, dict[str, str]] = {
         "unjustified": N_("Not justified"),
         "needs_follow_up": N_("Needs follow-up"),
     },
+    "not_enrolled_reason": {
+        "not_in_school_register": N_("Not in the school register"),
+        "left_without_transfer": N_("Left school without a transfer certificate"),
+        "returned_from_abroad": N_("Returned from abroad"),
+        "moved_within_country": N_("Moved within the country"),
+        "other": N_("Other"),
+    },
+    "follow_up": {
+        "pending": N_("Follow-up pending"),
+        "asked": N_("The school is asked"),
+        "retained": N_("Stayed in school"),
+        "dropped_again": N_("Dropped out again"),
+    },
     "indicator": {
         "absences": N_("Absences"),
         "grades": N_("Grades"),
@@ -161,7 +174,10 @@ FIELD_LABELS: dict[str, str] = {
     "found_at": N_("Found at (date and time)"),
     "place": N_("Place where the child was found"),
     "settlement_code": N_("Settlement (EKATTE code)"),
+    "reason": N_("Reason"),
 }
 
 #: which labels group gives the choices of a details field that is an enumeration
-FIELD_CHOICES: dict[str, str] = {"field_visit_result": "visit_result", "indicators": "indicator"}
+FIELD_CHOICES: dict[str, str] = {
+    "field_visit_result": "visit_result", "indicators": "indicator", "reason": "not_enrolled_reason",
+}

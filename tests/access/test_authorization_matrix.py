@@ -16,7 +16,7 @@ The caller of each role, by relationship:
 | school_admin          | school-koprinka.admin                    | school-kazanlak.admin             | school-lukovit-1.admin |
 | cp_officer            | cp-kazanlak.cp (lead recipient)          | cp-kazanlak-2.cp (a second child protection department serving SZR12, registered after the alert: nothing routed to it) | cp-lukovit.cp |
 | police_officer        | police-kazanlak.police, after mun-kazanlak raised a `whereabouts_unknown` alert that routes to it — *that* alert is the one it calls on | police-kazanlak.police (nothing routed to it) | police-lukovit.police |
-| municipal_coordinator | mun-kazanlak.municipal (recipient)       | rue-stara-zagora.coordinator (the regional education office serving SZR12; a coordinator, not a recipient) | mun-lukovit.municipal |
+| municipal_coordinator | mun-kazanlak.municipal (recipient)       | rue-stara-zagora.coordinator (the demo's regional education office serving SZR12; a coordinator, not a recipient) | mun-lukovit.municipal |
 | provider_worker       | provider-kazanlak.provider, after cp-kazanlak recorded the guardian's consent and referred the alert to it | provider-kazanlak.provider (nothing shared) | cop-lukovit.provider |
 | commission_officer    | mkbppmn-kazanlak.commission, after cp-kazanlak referred the alert to the juvenile commission | mkbppmn-kazanlak-2.commission (a second commission serving SZR12, nothing referred to it) | mkbppmn-lukovit.commission |
 | auditor               | cp-kazanlak.auditor (an auditor in the recipient department) | police-kazanlak.auditor | rue-lovech.auditor |
@@ -94,9 +94,7 @@ CALLERS: dict[tuple[str, str], Caller] = {
     ("police_officer", OTHER): Caller("police-lukovit.police"),
     ("municipal_coordinator", RELATED): Caller("mun-kazanlak.municipal"),
     ("municipal_coordinator", SAME): Caller(
-        "rue-stara-zagora.coordinator", "user",
-        ("rue-stara-zagora", "education_authority", "Регионално управление на образованието – Стара Загора"),
-        "municipal_coordinator",
+        "rue-stara-zagora.coordinator", "user", None, "municipal_coordinator",
     ),
     ("municipal_coordinator", OTHER): Caller("mun-lukovit.municipal"),
     ("provider_worker", RELATED): Caller("provider-kazanlak.provider", "referral"),
@@ -749,3 +747,83 @@ async def test_matching_a_known_pin_discloses_nothing_to_an_unrelated_registrant
         "pin": PUPIL_PIN, "given_name": "Някакво", "family_name": "Име", "sex": _PUPIL["sex"]})
     assert matched.status_code == 200, matched.text
     assert matched.json() == {"id": scenario.child_id}, "a match answers the id and nothing else"
+
+
+# ---------------------------------------------------------------------------------------------
+# Joint enrolment teams: membership is a relationship (DESIGN §2, §4 point 2)
+# ---------------------------------------------------------------------------------------------
+
+TEAM_ENDPOINTS = (READ_ALERT, LIST, READ_CHILD, HISTORY, ACTIONS)
+
+
+async def _assign_to_team(scenario: Scenario, code: str) -> str:
+    coordinator = await scenario.world.headers("mun-kazanlak.municipal")
+    teams = await scenario.client.get("/api/v1/teams", headers=coordinator)
+    team = next(t["id"] for t in teams.json()["items"] if t["code"] == code)
+    assigned = await scenario.client.post(
+        f"/api/v1/alerts/{scenario.alert_id}/assign", json={"team_id": team},
+        headers={**coordinator, "If-Match": await scenario.etag(scenario.alert_id, "cp-kazanlak.cp")},
+    )
+    assert assigned.status_code == 200, assigned.text
+    return str(team)
+
+
+async def _as_member(scenario: Scenario, username: str) -> Prepared:
+    org = await scenario.world.organisation_id(username.split(".")[0])
+    return Prepared(username, await scenario.world.headers(username), org, scenario.alert_id, "cp-kazanlak.cp")
+
+
+@pytest.mark.parametrize("endpoint", TEAM_ENDPOINTS)
+@pytest.mark.parametrize(
+    ("member", "expected"),
+    [
+        # team-lukovit's members: a teacher, child protection, police of another municipality
+        ("school-lukovit-1.staff", {ACTIONS: 403}),
+        ("cp-lukovit.cp", {}),
+        ("police-lukovit.police", {}),
+    ],
+)
+async def test_member_of_another_team_sees_nothing(
+    scenario: Scenario, member: str, expected: dict[str, int], endpoint: str
+) -> None:
+    """The alert is assigned to team-kazanlak; a member of team-lukovit gets the answers of a
+    record that does not exist (a role that may not respond at all: its 403, as for any alert)."""
+    await _assign_to_team(scenario, "team-kazanlak")
+    who = await _as_member(scenario, member)
+    response = await scenario.call(endpoint, who)
+    if endpoint == LIST:
+        assert response.status_code == 200, response.text
+        assert scenario.child_id not in response.text
+        return
+    assert response.status_code == expected.get(endpoint, 404), response.text
+    nowhere = str(uuid.uuid4())
+    if endpoint != ACTIONS:
+        missing = await scenario.call(endpoint, who, child_id=nowhere, alert_id=nowhere)
+        assert _without_instance(missing.json()) == _without_instance(response.json())
+
+
+@pytest.mark.parametrize("endpoint", TEAM_ENDPOINTS)
+async def test_unrelated_teacher_sees_the_case_only_while_on_its_team(scenario: Scenario, endpoint: str) -> None:
+    """school-kazanlak.staff has no relationship with the Koprinka pupil: put on the team the
+    alert is assigned to, the teacher reads and works the case; taken off, sees nothing again."""
+    team = await _assign_to_team(scenario, "team-kazanlak")
+    coordinator = await scenario.world.headers("mun-kazanlak.municipal")
+    teacher = await _as_member(scenario, "school-kazanlak.staff")
+    before = await scenario.call(endpoint, teacher)
+    assert before.status_code == (200 if endpoint == LIST else 403 if endpoint == ACTIONS else 404), before.text
+
+    user_id = (await scenario.client.get("/api/v1/me", headers=teacher.headers)).json()["id"]
+    added = await scenario.client.post(f"/api/v1/teams/{team}/members", json={"user_id": user_id},
+                                       headers=coordinator)
+    assert added.status_code == 201, added.text
+    during = await scenario.call(endpoint, teacher)
+    assert during.status_code == 200, during.text
+    if endpoint == LIST:
+        assert scenario.alert_id in {a["id"] for a in _items(during.json())}
+
+    removed = await scenario.client.delete(f"/api/v1/teams/{team}/members/{user_id}", headers=coordinator)
+    assert removed.status_code == 200, removed.text
+    after = await scenario.call(endpoint, teacher)
+    assert after.status_code == before.status_code, after.text
+    if endpoint == LIST:
+        assert scenario.child_id not in after.text
