@@ -243,7 +243,7 @@ def _refuse(actor: Principal, school_id: uuid.UUID, errors: list[dict[str, Any]]
     return problem
 
 
-def _authorised(actor: Principal) -> Decision:
+def authorise(actor: Principal) -> Decision:
     """A school's administrator, or its e-diary (a client of the school), sends its roster."""
     decision = decide(actor, Action.import_roster)
     if not decision.allowed:
@@ -299,9 +299,9 @@ async def import_roster(
     start_date: date | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> RosterResult:
-    decision = _authorised(actor)
+    decision = authorise(actor)
     school_id = actor.organisation_id
-    assert school_id is not None  # noqa: S101 - _authorised refuses principals without one
+    assert school_id is not None  # noqa: S101 - authorise refuses principals without one
     start = start_date or today
 
     # checking and hashing a whole school takes a while: off the event loop, which keeps answering

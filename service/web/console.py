@@ -20,6 +20,7 @@ from service.web import (
     oidc_pages,
     referral_pages,
     report_pages,
+    roster_pages,
     rules_pages,
     upload_pages,
 )
@@ -44,6 +45,6 @@ def install_console(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for module in (
         auth_pages, oidc_pages, home, child_pages, consent_pages, emergency_pages, alert_pages, referral_pages,
-        audit_pages, upload_pages, report_pages, admin_pages, rules_pages,
+        audit_pages, upload_pages, roster_pages, report_pages, admin_pages, rules_pages,
     ):
         app.include_router(module.router)

@@ -19,6 +19,13 @@ COLUMN_NAMES: dict[str, str] = {
     "month": N_("Month"),
     "unexcused_hours": N_("Unexcused hours"),
     "excused_hours": N_("Excused hours"),
+    "given_name": N_("Given name"),
+    "family_name": N_("Family name"),
+    "sex": N_("Sex"),
+    "grade": N_("Grade"),
+    "date_of_birth": N_("Date of birth"),
+    "settlement_code": N_("EKATTE"),
+    "address": N_("Address"),
 }
 
 #: (the domain's wording, the message id of the console's wording; `{0}`, `{1}` are the groups)
@@ -74,7 +81,33 @@ _WORDINGS = wordings(
     (r"^the header cannot be read: .*$", N_("The header row cannot be read")),
     (r"^(\d+) columns give (\w+); keep one$", N_("{0} columns give “{1}”; keep one")),
     (r"^no column for (\w+) \(expected e\.g\. (.*)\)$", N_("There is no column “{0}” (its heading may be: {1})")),
+    # a roster's rows
+    (r"^must be text$", N_("Write this as text")),
+    (r"^at most (\d+) characters$", N_("Write at most {0} characters")),
+    (r"^a name must not contain control or invisible characters$", N_("The name contains invisible characters")),
+    (
+        r"^one word of the name mixes .*$",
+        N_("A word of the name mixes Cyrillic and Latin letters; type each word in one alphabet"),
+    ),
+    (r"^male or female \(м or ж\)$", N_("Write м or ж")),
+    (r"^a whole number from 0 \(preschool group\) to 12$", N_("Write a whole number from 0 (preschool group) to 12")),
+    (r"^a date as YYYY-MM-DD or DD\.MM\.YYYY$", N_("Write the date as DD.MM.YYYY, for example 05.03.2015")),
+    (r"^does not agree with the ЕГН$", N_("The date of birth does not agree with the ЕГН")),
+    (r"^required for a ЛНЧ, which encodes no birth date$", N_("Write the date of birth: a ЛНЧ does not contain it")),
+    (r"^an EKATTE code is five digits$", N_("The EKATTE code has five digits")),
+    (r"^not a settlement of the EKATTE classifier loaded here$", N_("There is no settlement with this EKATTE code")),
+    (r"^row (\d+) already names this pupil$", N_("Row {0} already names this pupil")),
+    (r"^a roster has at most (\d+) pupils$", N_("A roster has at most {0} pupils")),
+    (
+        r"^the pupil is enrolled at another school that has not released the pupil to yours; .*$",
+        N_("The pupil is still enrolled at another school, which must first release the pupil to yours"),
+    ),
 )
+
+#: wordings that depend on the column (checked before the others)
+_COLUMN_WORDINGS: dict[str, Wordings] = {
+    "date_of_birth": wordings((r"^is in the future$", N_("The date of birth is still to come"))),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,5 +130,7 @@ def _row_error(entry: dict[str, Any], gettext: Callable[[str], str]) -> RowError
     return RowError(
         row=row if isinstance(row, int) else 0,
         column=gettext(named) if named else column,
-        message=reword(str(entry.get("detail") or ""), _WORDINGS, gettext, COLUMN_NAMES),
+        message=reword(
+            str(entry.get("detail") or ""), _COLUMN_WORDINGS.get(column, ()) + _WORDINGS, gettext, COLUMN_NAMES
+        ),
     )

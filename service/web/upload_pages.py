@@ -6,6 +6,7 @@ imported and the page lists every bad row in a table: row, column, what to fix."
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable, Iterable
 from datetime import date
 from functools import partial
 from typing import Any
@@ -16,12 +17,13 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import UploadFile
 
 from service.absences import service as absences
-from service.absences.parsing import BatchInvalid, csv_rows, decode
+from service.absences.parsing import csv_rows
 from service.absences.schemas import AbsenceBatchRead
 from service.access.policy import require
 from service.access.principal import Principal
 from service.access.vocabulary import Action
 from service.core.clock import Today
+from service.core.csv_reader import BatchInvalid, decode
 from service.core.database import DbSession
 from service.core.problems import Problem, ValidationProblem
 from service.web.child_pages import parse_id
@@ -36,18 +38,43 @@ from service.web.views import person_view
 router = APIRouter(include_in_schema=False, tags=["console"])
 
 
-def _read_csv(raw: bytes) -> list[tuple[int, dict[str, str]]]:
-    return list(csv_rows(decode(raw)))
+Rows = list[tuple[int, dict[str, str]]]
+
+
+def _read_csv(raw: bytes, read_table: Callable[[str], Iterable[tuple[int, dict[str, str]]]]) -> Rows:
+    return list(read_table(decode(raw)))
+
+
+async def read_rows(raw: bytes, read_table: Callable[[str], Iterable[tuple[int, dict[str, str]]]]) -> Rows:
+    """What the API's CSV routes do with their body: decode and split it off the event loop; a
+    file that cannot be read at all is the same 422 the API answers."""
+    try:
+        return await anyio.to_thread.run_sync(_read_csv, raw, read_table)
+    except BatchInvalid as exc:
+        raise ValidationProblem(str(exc), errors=exc.errors) from None
+
+
+async def uploaded_file(request: Request) -> tuple[bytes, str] | None:
+    """The form's `file` and its name, or None when no file was chosen."""
+    upload = (await request.form()).get("file")
+    if not isinstance(upload, UploadFile) or not upload.filename:
+        return None
+    return await upload.read(), upload.filename
+
+
+def refused_rows(request: Request, problem: Problem) -> tuple[FormErrors, list[RowError], int]:
+    """A refused file's errors for the upload page: the field's message, every bad row in the
+    person's language, and how many there were in all (the domain reports at most a thousand)."""
+    found = row_errors(problem, partial(renderer(request).gettext, request))
+    errors = FormErrors()
+    errors.add("file", N_("Nothing was imported: correct the rows below and send the whole file again"))
+    return errors, found, int(problem.extensions.get("errors_total") or len(found))
 
 
 async def _import(
     session: Any, actor: Principal, raw: bytes, pin_secret: bytes, today: date
 ) -> AbsenceBatchRead:
-    """What the API's CSV route does with its body: read it off the event loop, then import."""
-    try:
-        rows = await anyio.to_thread.run_sync(_read_csv, raw)
-    except BatchInvalid as exc:
-        raise ValidationProblem(str(exc), errors=exc.errors) from None
+    rows = await read_rows(raw, csv_rows)
     return await absences.submit(
         session, actor=actor, rows=rows, source="csv", pin_secret=pin_secret, today=today, purpose=None
     )
@@ -86,15 +113,13 @@ async def absences_form(request: Request, session: DbSession, person: SignedInPe
 
 @router.post("/absences/csv")
 async def upload_absences(request: Request, session: DbSession, person: FormPoster, today: Today) -> Response:
-    form = await request.form()
-    upload = form.get("file")
-    if not isinstance(upload, UploadFile) or not upload.filename:
+    upload = await uploaded_file(request)
+    if upload is None:
         require(person.principal, Action.submit_absences)
         errors = FormErrors()
         errors.add("file", N_("Choose the CSV file with the month's absences"))
         return await _upload_page(request, session, person, errors=errors, status=422)
-    raw = await upload.read()
-    filename = upload.filename
+    raw, filename = upload
     imported = await attempt(
         session, partial(_import, session, person.principal, raw, request.app.state.pin_secret, today)
     )
@@ -102,11 +127,7 @@ async def upload_absences(request: Request, session: DbSession, person: FormPost
         return RedirectResponse(f"/absences/{imported.id}", status_code=303)
     if imported.status != 422:
         return await problem_page(request, imported)
-    gettext = partial(renderer(request).gettext, request)
-    found = row_errors(imported, gettext)
-    errors = FormErrors()
-    errors.add("file", N_("Nothing was imported: correct the rows below and send the whole file again"))
-    total = int(imported.extensions.get("errors_total") or len(found))
+    errors, found, total = refused_rows(request, imported)
     return await _upload_page(
         request, session, person, errors=errors, rows=found, rows_total=total, filename=filename, status=422
     )

@@ -39,7 +39,11 @@ MENU = (
     ("/admin", N_("Administration"), Action.manage_organisations),
 )
 #: entries for one role's work rather than an action (a provider's referrals)
-ROLE_MENU = (("/referrals", N_("Referrals"), Role.provider_worker),)
+ROLE_MENU = (
+    ("/referrals", N_("Referrals"), Role.provider_worker),
+    # a school's roster is sent by its administrator (children.rosters.authorise)
+    ("/enrolments/roster", N_("Roster"), Role.school_admin),
+)
 
 
 def may_break_glass(principal: Principal) -> bool:

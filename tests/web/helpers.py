@@ -1,4 +1,5 @@
-"""Shared steps of the console tests: signing in through the form, reading a page's CSRF token."""
+"""Shared steps of the console tests: signing in through the form, reading a page's CSRF token and
+an upload page's row errors."""
 
 from __future__ import annotations
 
@@ -27,3 +28,13 @@ async def sign_in(client: httpx.AsyncClient, username: str, password: str = DEMO
     start = await client.get("/")
     assert start.status_code == 200, start.text
     return start
+
+
+def error_rows(page: httpx.Response) -> list[list[str]]:
+    """The cells of an upload page's row-error table, row by row."""
+    table = page.text.split('id="row-errors"', 1)[1].split("</table>", 1)[0]
+    body = table.split("<tbody>", 1)[1]
+    return [
+        [re.sub(r"<[^>]+>", "", cell).strip() for cell in re.findall(r"<td>(.*?)</td>", row, re.S)]
+        for row in re.findall(r"<tr>(.*?)</tr>", body, re.S)
+    ]

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from service.absences.models import AbsenceReport
 from service.demo.loader import DEFAULT_DEMO_FILE
 from tests.conftest import World, asgi_client
-from tests.web.helpers import csrf_of, sign_in
+from tests.web.helpers import csrf_of, error_rows, sign_in
 
 SAMPLES = Path(DEFAULT_DEMO_FILE).parent
 KOPRINKA = (SAMPLES / "absences-koprinka-2026-10.cp1251.csv").read_bytes()
@@ -39,15 +39,6 @@ async def _send(client: httpx.AsyncClient, content: bytes, name: str = "отсъ
     return await client.post(
         "/absences/csv", data={"csrf_token": csrf_of(form)}, files={"file": (name, content, "text/csv")}
     )
-
-
-def _error_rows(page: httpx.Response) -> list[list[str]]:
-    table = page.text.split('id="row-errors"', 1)[1].split("</table>", 1)[0]
-    body = table.split("<tbody>", 1)[1]
-    return [
-        [re.sub(r"<[^>]+>", "", cell).strip() for cell in re.findall(r"<td>(.*?)</td>", row, re.S)]
-        for row in re.findall(r"<tr>(.*?)</tr>", body, re.S)
-    ]
 
 
 async def test_a_teacher_sends_the_windows_1251_file_and_sees_what_it_raised(
@@ -77,7 +68,7 @@ async def test_a_file_with_bad_rows_imports_nothing_and_lists_each_row_in_bulgar
     sent = await _send(client, (HEADER + "\n".join(rows) + "\n").encode("cp1251"))
     assert sent.status_code == 422
     assert "Нищо не е прието" in sent.text
-    assert _error_rows(sent) == [
+    assert error_rows(sent) == [
         ["2", "Месец", "Напишете месеца във вида ГГГГ-ММ, например 2026-10"],
         ["3", "ЕГН или ЛНЧ", "Това не е валидно ЕГН или ЛНЧ: последната цифра не съвпада"],
         ["4", "Неизвинени часове", "Напишете цяло число от 0 до 300"],
@@ -93,7 +84,7 @@ async def test_a_utf8_file_with_a_pupil_of_another_school_imports_nothing(
     lines = "\ufeffpin,month,unexcused_hours,excused_hours\n1741096847,2026-10,22,4\n1152035081,2026-10,1,0\n"
     sent = await _send(client, lines.encode("utf-8"))
     assert sent.status_code == 422
-    assert _error_rows(sent) == [["2", "ЕГН или ЛНЧ", "Във вашето училище няма записан ученик с това ЕГН или ЛНЧ"]]
+    assert error_rows(sent) == [["2", "ЕГН или ЛНЧ", "Във вашето училище няма записан ученик с това ЕГН или ЛНЧ"]]
     assert await _reports(world) == 0
 
 
@@ -101,7 +92,7 @@ async def test_a_file_without_the_needed_columns_is_explained(client: httpx.Asyn
     await sign_in(client, "school-koprinka.staff")
     sent = await _send(client, "Име;Клас\nАнгел;5\n".encode("cp1251"))
     assert sent.status_code == 422
-    rows = _error_rows(sent)
+    rows = error_rows(sent)
     assert rows[0][0] == "целия файл"
     assert rows[0][2].startswith("Няма колона „ЕГН или ЛНЧ“")
 
