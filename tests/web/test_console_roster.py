@@ -56,11 +56,16 @@ async def test_the_administrator_sends_the_windows_1251_roster_and_sees_what_it_
     start = await sign_in(client, "school-koprinka.admin")
     assert 'href="/enrolments/roster"' in start.text
     children, enrolments = await _counts(world)
+    async with world.database.transaction() as session:
+        ended_before = (await session.execute(
+            select(func.count()).select_from(Enrolment).where(col(Enrolment.end_date).is_not(None))
+        )).scalar_one()
     sent = await _send(client, ROSTER, start_date="2026-12-01")
     assert sent.status_code == 200, sent.text
     assert "Списъкът е приет" in sent.text
     assert _figure(sent, "Ученици във файла") == "12"
     assert _figure(sent, "Нови в Обхват, регистрирани") == "2"
+    assert _figure(sent, r"Новозаписани във вашето училище \(включително новите в Обхват\)") == "2"
     assert _figure(sent, "Вече ваши ученици, разпознати") == "10"
     assert await _counts(world) == (children + 2, enrolments + 2)
     names = [tuple(line.split(";")[1:3]) for line in ROSTER.decode("cp1251").splitlines()[1:]]
@@ -77,6 +82,17 @@ async def test_the_administrator_sends_the_windows_1251_roster_and_sees_what_it_
     assert _figure(again, "Нови в Обхват, регистрирани") == "0"
     assert _figure(again, "Вече ваши ученици, разпознати") == "12"
     assert await _counts(world) == (children + 2, enrolments + 2)
+    # a roster naming three of the ten pupils enrolled today (the two new ones start on 1 December):
+    # the other seven are counted, and stay enrolled
+    three = b"\r\n".join(ROSTER.splitlines()[:4]) + b"\r\n"
+    partial = await _send(client, three)
+    assert _figure(partial, "Ваши ученици, които липсват във файла") == "7"
+    assert "нищо не е прекратено" in partial.text
+    async with world.database.transaction() as session:
+        ended = (await session.execute(
+            select(func.count()).select_from(Enrolment).where(col(Enrolment.end_date).is_not(None))
+        )).scalar_one()
+    assert ended == ended_before, "a pupil the roster does not name was ended"
 
 
 async def test_a_roster_with_a_bad_row_changes_nothing_and_names_the_row(
@@ -121,4 +137,17 @@ async def test_the_roster_is_refused_without_the_csrf_token(client: httpx.AsyncC
     before = await _counts(world)
     sent = await client.post("/enrolments/roster/csv", files={"file": ("a.csv", ROSTER, "text/csv")})
     assert sent.status_code == 403
+    assert await _counts(world) == before
+
+
+async def test_a_roster_over_the_limit_gets_a_page_that_says_so(
+    app: Any, client: httpx.AsyncClient, world: World
+) -> None:
+    await sign_in(client, "school-koprinka.admin")
+    before = await _counts(world)
+    row = "1945082140;Даниел;Николов;м;1\n"
+    huge = ("ЕГН;Име;Фамилия;Пол;Клас\n" + row * (app.state.settings.max_csv_body_bytes // len(row))).encode("cp1251")
+    sent = await _send(client, huge)
+    assert sent.status_code == 413
+    assert "Файлът е твърде голям" in sent.text
     assert await _counts(world) == before
