@@ -50,6 +50,7 @@ from service.delivery.secrets import webhook_secret_box
 from service.followup.routes import router as followup_router
 from service.health.metrics import start_listener
 from service.health.routes import router as health_router
+from service.notices.routes import router as notices_router
 from service.organisations.routes import router as organisations_router
 from service.reports.routes import router as reports_router
 from service.teams.routes import router as teams_router
@@ -247,6 +248,7 @@ def create_app(
     app.include_router(teams_router)
     app.include_router(followup_router)
     app.include_router(worklists_router)
+    app.include_router(notices_router)
     install_console(app)  # the web console at /, over the same services
     return app
 

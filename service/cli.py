@@ -724,8 +724,9 @@ def worklists_import(
 def worker(
     once: Annotated[bool, typer.Option(help="deliver what is due, then exit")] = False,
 ) -> None:
-    """Deliver webhook events from the outbox, enforce acknowledgement deadlines and decide the
-    three-month follow-ups of children who returned to school.
+    """Deliver webhook events and e-mail notices from the outbox (e-mail over OBHVAT_SMTP_URL,
+    from OBHVAT_MAIL_FROM; without it notices wait), enforce acknowledgement deadlines and decide
+    the three-month follow-ups of children who returned to school.
     Several may run at once (PostgreSQL). SIGTERM finishes the batch in hand, then exits."""
     from service.alerts.deadlines import sweep
     from service.core.logging import configure_logging

@@ -26,9 +26,11 @@ from service.core.database import metadata
 from service.delivery.models import (
     DeliveryAttempt,
     OutboxDelivery,
+    OutboxMail,
     Webhook,
 )
 from service.idempotency.models import IdempotencyRecord
+from service.notices.models import NoticePreference
 from service.organisations.models import Client, Organisation, OrganisationMunicipality, User
 from service.teams.models import Team, TeamMember
 from service.web.models import OidcSignIn, WebSession
@@ -39,6 +41,7 @@ __all__ = [
     "AuditPending",
     "BreakGlassReview",
     "Child", "Client", "Consent", "ConsentRecipient", "DeadlineRule", "DeliveryAttempt",
+    "NoticePreference", "OutboxMail",
     "EscalationRule", "InboxNotice", "OidcSignIn", "OutboxDelivery", "Webhook",
     "Enrolment", "FeedCounter", "LoginThrottle", "IdempotencyRecord", "Organisation", "OrganisationMunicipality",
     "RoutingRule", "Team", "TeamMember", "User", "WebSession", "metadata",

@@ -13,9 +13,11 @@ from service.access.principal import Principal
 from service.access.relationships import decide_alert, decide_assignment
 from service.access.vocabulary import Action, Purpose
 from service.alerts import repository
-from service.alerts.lifecycle import _changed, _refusals_audited, parse_if_match
+from service.alerts.changes import Told
+from service.alerts.lifecycle import _changed, _refusals_audited, parse_if_match, person_ids
 from service.alerts.schemas import AlertAssign, AlertRead
 from service.core.problems import Conflict, PreconditionFailed, field_error
+from service.notices.events import NoticeEvent
 from service.organisations import repository as organisations
 from service.teams import repository as teams
 from service.teams.models import Team
@@ -80,4 +82,8 @@ async def assign(
         recipients = (await repository.recipients_of(session, [alert.id]))[alert.id]
         mine = next(r for r in recipients if r.organisation_id == actor.organisation_id)
         mine.assignee_id = data.assignee_id
-    return await _changed(session, alert, actor, decision, f"alert assigned to {target}", today)
+    # the officer it was given to is told by e-mail (if they asked for it), unless they took it
+    told = [] if data.assignee_id is None else [
+        Told(NoticeEvent.alert_assigned, [data.assignee_id], person_ids([actor.id]))
+    ]
+    return await _changed(session, alert, actor, decision, f"alert assigned to {target}", today, told=told)

@@ -11,7 +11,9 @@ in `record_change`, which does the same five things in the same order for each:
 4. the recipients: those already there are stamped with the change's position, those it routes
    the alert to are stored with it;
 5. the outbox events: `alert.routed` to the organisations newly routed, the change's own event
-   to everyone else who hears of the alert.
+   to everyone else who hears of the alert (webhooks, and e-mail notices to the people there who
+   asked for them), and the e-mail notices the change owes named people (`Told`: the officer
+   it was assigned to, the author of an alert it closed).
 
 A rule kept in one function cannot be taken in another order by another caller: whatever locks
 the audit trail or the feed take, every change takes them in this order.
@@ -31,7 +33,9 @@ from service.alerts import feed, repository
 from service.alerts.models import Alert
 from service.alerts.schemas import RecipientState
 from service.audit.service import AuditRecord, record_many
-from service.delivery.events import EventType, alert_payload, queue, subscribers
+from service.delivery import mail
+from service.delivery.events import ORGANISATION_NOTICES, EventType, alert_payload, queue, subscribers
+from service.notices.events import NoticeEvent
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +49,16 @@ class Routed:
     referral_status: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Told:
+    """An e-mail notice a change owes named people (if they asked for it), but not `exclude`
+    (whoever made the change)."""
+
+    event: NoticeEvent
+    people: list[uuid.UUID]
+    exclude: list[uuid.UUID] = field(default_factory=list)
+
+
 @dataclass(slots=True)
 class AlertChange:
     #: a new alert (not stored yet; stored here) or one the caller read `FOR UPDATE`
@@ -54,6 +68,7 @@ class AlertChange:
     audit: list[AuditRecord]
     routed: list[Routed] = field(default_factory=list)
     new: bool = False
+    told: list[Told] = field(default_factory=list)
 
 
 async def record_change(session: AsyncSession, changes: Sequence[AlertChange], *, now: datetime) -> list[int]:
@@ -108,6 +123,11 @@ async def record_change(session: AsyncSession, changes: Sequence[AlertChange], *
         if not change.new:
             audience = [org for org in await repository.audience(session, alert, now.date()) if org not in routed_to]
             await _emit(session, alert, change.event, audience, position, hooks)
+        for told in change.told:
+            await mail.notify(
+                session, event=told.event, people=told.people, exclude=told.exclude,
+                payload={"alert_id": str(alert.id), "alert_type": alert.type, "severity": alert.severity},
+            )
     return positions
 
 
@@ -118,6 +138,13 @@ async def _emit(
     key = (event_type, tuple(organisations))
     if key not in hooks:
         hooks[key] = await subscribers(session, event_type, organisations)
+    notice = ORGANISATION_NOTICES.get(event_type)
+    if notice is not None and organisations:
+        # the e-mail notice to the people of those organisations who asked for it
+        await mail.notify(
+            session, event=notice, organisations=organisations,
+            payload={"alert_id": str(alert.id), "alert_type": alert.type, "severity": alert.severity},
+        )
     await queue(
         session,
         hooks[key],

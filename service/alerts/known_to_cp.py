@@ -26,6 +26,8 @@ from service.children import repository as children
 from service.children.service import pin_hash_or_422
 from service.core.clock import utcnow
 from service.core.problems import TooManyRequests
+from service.delivery import mail
+from service.notices.events import NoticeEvent
 
 NOTICE_KIND = "known_to_cp_question"
 
@@ -99,6 +101,7 @@ async def ask(
             change_seq=position,
         ),
     )
+    await mail.notify(session, event=NoticeEvent.known_to_cp, payload={}, organisations=[department.id])
     return KnownToCp(
         known=True,
         department=KnownToCpDepartment(name=department.name, phone=department.phone, email=department.email),

@@ -17,7 +17,7 @@ from service.access.principal import Principal
 from service.access.relationships import scope_for
 from service.access.vocabulary import Action, OrganisationKind, Purpose, Role
 from service.alerts import deadlines, outcomes, repository
-from service.alerts.changes import AlertChange, Routed, record_change
+from service.alerts.changes import AlertChange, Routed, Told, record_change
 from service.alerts.details import AlertType
 from service.alerts.models import Alert, AlertAction, AlertRecipient
 from service.alerts.schemas import (
@@ -35,6 +35,7 @@ from service.consent import repository as consents
 from service.core.clock import utcnow
 from service.core.problems import Conflict, PreconditionFailed, PreconditionRequired, Problem, field_error
 from service.delivery.events import EventType
+from service.notices.events import NoticeEvent
 from service.organisations import repository as organisations
 
 REFERRAL_PURPOSE = "support_services"
@@ -103,6 +104,7 @@ async def _changed(
     audit_action: str,
     today: date,
     routed: Routed | None = None,
+    told: list[Told] | None = None,
 ) -> AlertRead:
     """Record the change (version, audit, feed, recipients, events: `record_change`) and
     answer the alert as it now is."""
@@ -111,7 +113,7 @@ async def _changed(
         session,
         [
             AlertChange(
-                alert=alert, event=event, routed=[routed] if routed else [],
+                alert=alert, event=event, routed=[routed] if routed else [], told=told or [],
                 audit=[audit_record(actor, audited(decision, audit_action), "alert", alert.id, alert.child_id)],
             )
         ],
@@ -334,4 +336,20 @@ async def close(
         alert.closed_at = now
         with _refusals_audited(actor, decision, alert):
             await outcomes.after_closure(session, alert=alert, actor=actor, data=data, today=today)
-    return await _changed(session, alert, actor, decision, f"closed with outcome {data.outcome.value}", today)
+    # the author hears of the closure (if they asked for it), not of a part finished
+    told = [Told(NoticeEvent.alert_closed, person_ids([alert.author_id]), person_ids([actor.id]))]
+    return await _changed(
+        session, alert, actor, decision, f"closed with outcome {data.outcome.value}", today,
+        told=told if alert.status == "closed" else [],
+    )
+
+
+def person_ids(ids: list[str]) -> list[uuid.UUID]:
+    """The ids that name people (a client's or the system's do not parse, and no user has them)."""
+    found = []
+    for value in ids:
+        try:
+            found.append(uuid.UUID(value))
+        except ValueError:
+            continue
+    return found

@@ -122,6 +122,18 @@ class Settings(BaseSettings):
     #: how often the audit sequencer links recorded events into the chain (PostgreSQL)
     audit_link_seconds: float = Field(default=0.1, gt=0, le=10)
     worker_lease_seconds: int = Field(default=60, ge=5)
+    smtp_url: str | None = Field(
+        default=None,
+        description=(
+            "turns e-mail notices on: smtp://[user:password@]host[:port] (plain, or STARTTLS with"
+            " OBHVAT_SMTP_STARTTLS), smtps://… (TLS from the first byte, port 465 by default)"
+        ),
+    )
+    smtp_starttls: bool = Field(default=False, description="upgrade an smtp:// connection with STARTTLS")
+    smtp_timeout_seconds: float = Field(default=15.0, gt=0, le=120)
+    mail_from: str = Field(default="obhvat@localhost", description="the From: address of e-mail notices")
+    mail_max_attempts: int = Field(default=10, ge=1, le=50)
+    mail_backoff_seconds: float = Field(default=30.0, gt=0)
     deadline_check_seconds: float = Field(default=60.0, gt=0)
     retention_child_years: int = Field(
         default=5, ge=1, le=100, description="anonymise a child this long without an open alert or enrolment"
@@ -168,6 +180,16 @@ class Settings(BaseSettings):
                 ) from None
         return ",".join(entries)
 
+    @field_validator("smtp_url")
+    @classmethod
+    def _smtp_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in {"smtp", "smtps"} or not parts.hostname:
+            raise ValueError("must be smtp://host[:port] or smtps://host[:port], e.g. smtp://mail.example.bg:587")
+        return value
+
     @field_validator("public_url")
     @classmethod
     def _absolute_url(cls, value: str | None) -> str | None:
@@ -196,6 +218,13 @@ class Settings(BaseSettings):
                     "OBHVAT_TRUSTED_PROXIES must not be * in production (anyone could choose the client"
                     " address that throttles count); name the ingress's addresses"
                 )
+            if self.smtp_url and self.smtp_url.startswith("smtp://") and not self.smtp_starttls:
+                host = urlsplit(self.smtp_url).hostname or ""
+                if host not in {"localhost", "127.0.0.1", "::1"}:
+                    raise ValueError(
+                        "OBHVAT_SMTP_URL must use smtps:// or OBHVAT_SMTP_STARTTLS=true in production"
+                        " (a mail server other than this host's would read the password and notices in clear)"
+                    )
             if not self.webhook_secret_key or len(self.webhook_secret_key) < 32:
                 raise ValueError(
                     "OBHVAT_WEBHOOK_SECRET_KEY must be set to at least 32 characters in production"

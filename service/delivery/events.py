@@ -17,7 +17,9 @@ from sqlmodel import col
 
 from service.audit.chain import canonical_time
 from service.core.clock import utcnow
+from service.delivery import mail
 from service.delivery.models import OutboxDelivery, Webhook
+from service.notices.events import NoticeEvent
 
 
 class EventType(StrEnum):
@@ -26,6 +28,15 @@ class EventType(StrEnum):
     alert_closed = "alert.closed"
     alert_overdue = "alert.overdue"
     access_break_glass = "access.break_glass"
+
+
+#: the events told to every organisation that hears of them which are also e-mail notices (to
+#: the people there who asked for them); the others reach people by name (assigned, closed)
+ORGANISATION_NOTICES: dict[EventType, NoticeEvent] = {
+    EventType.alert_routed: NoticeEvent.alert_routed,
+    EventType.alert_overdue: NoticeEvent.alert_overdue,
+    EventType.access_break_glass: NoticeEvent.break_glass,
+}
 
 
 def alert_payload(
@@ -58,7 +69,12 @@ async def emit(
     ordering_key: str,
     position: int,
 ) -> int:
-    """Queue one delivery per subscribed webhook of `organisations`; returns how many."""
+    """Queue one delivery per subscribed webhook of `organisations`, and the e-mail notice of
+    the event to the people there who asked for it; returns how many deliveries."""
+    organisations = list(organisations)
+    notice = ORGANISATION_NOTICES.get(event_type)
+    if notice is not None:
+        await mail.notify(session, event=notice, payload=payload, organisations=organisations)
     hooks = await subscribers(session, event_type, organisations)
     return await queue(session, hooks, event_type=event_type, payload=payload, ordering_key=ordering_key,
                        position=position)

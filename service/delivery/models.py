@@ -1,4 +1,5 @@
-"""Webhook endpoints, the transactional outbox of deliveries to them, and the attempt log."""
+"""Webhook endpoints, the transactional outbox of deliveries to them and of e-mail notices, and
+the attempt log."""
 
 from __future__ import annotations
 
@@ -68,3 +69,34 @@ class DeliveryAttempt(SQLModel, table=True):
     status_code: int | None = None
     error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     duration_ms: int = 0
+
+
+class OutboxMail(SQLModel, table=True):
+    """One e-mail notice to one person, written in the transaction of the change it reports and
+    sent by the worker. At most one per event and person (unique), so a retried or replayed
+    change never mails anyone twice. The row holds ids, type and severity only: the text is
+    rendered at sending, in the person's language, with a link into the console."""
+
+    __tablename__ = "outbox_mail"
+    __table_args__ = (
+        Index("uq_outbox_mail_event_id_user_id", "event_id", "user_id", unique=True),
+        Index("ix_outbox_mail_status_next_attempt_at", "status", "next_attempt_at"),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    event_id: uuid.UUID
+    #: a NoticeEvent value (service/notices/events.py)
+    event_type: str = Field(max_length=40)
+    user_id: uuid.UUID = Field(sa_column=Column(ForeignKey("app_user.id"), nullable=False, index=True))
+    address: str = Field(max_length=254)
+    language: str = Field(default="bg", max_length=2)
+    payload: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    #: sent in the person's daily digest (not before `next_attempt_at`, the digest hour)
+    digest: bool = False
+    status: str = Field(default="pending", max_length=12)
+    attempts: int = 0
+    next_attempt_at: datetime = Field(default_factory=utcnow, sa_column=Column(UtcDateTime(), nullable=False))
+    lease_until: datetime | None = Field(default=None, sa_column=Column(UtcDateTime(), nullable=True))
+    sent_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime(), nullable=True))
+    last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UtcDateTime(), nullable=False))

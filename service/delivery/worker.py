@@ -1,5 +1,5 @@
-"""`obhvat worker`: delivers the outbox to webhooks, and runs the chores it is given between
-batches (the alerts' deadline sweep, every OBHVAT_DEADLINE_CHECK_SECONDS).
+"""`obhvat worker`: delivers the outbox to webhooks and by e-mail, and runs the chores it is
+given between batches (the alerts' deadline sweep, every OBHVAT_DEADLINE_CHECK_SECONDS).
 
 Delivery is at least once and in order per webhook and alert. A worker claims due deliveries
 under a lease (`FOR UPDATE SKIP LOCKED` on PostgreSQL, so several workers share the outbox and
@@ -7,6 +7,11 @@ never send the same delivery at the same time), sends them outside any transacti
 the outcome: delivered, retried later with exponential backoff and jitter, or dead-lettered
 after the last attempt. A worker that dies mid-batch leaves its leases to expire; the deliveries
 are claimed again. SIGTERM stops the claiming; the batch in hand is finished and recorded.
+
+E-mail notices (`outbox_mail`) are claimed the same way, sent over SMTP one message at a time,
+and each recorded as sent in its own transaction the moment the server accepts it, so a worker
+killed mid-batch sends again only the one message it was handing over, if any. A person's
+digest notices due at their hour go out as one message. Without `OBHVAT_SMTP_URL` they wait.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import hmac
 import json
 import random
 import signal
+import smtplib
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -36,7 +42,9 @@ from service.core.clock import utcnow
 from service.core.database import Database
 from service.core.secretbox import SecretUnreadable
 from service.core.settings import Settings
-from service.delivery.models import DeliveryAttempt, OutboxDelivery, Webhook
+from service.delivery import smtp
+from service.delivery.mail_text import render
+from service.delivery.models import DeliveryAttempt, OutboxDelivery, OutboxMail, Webhook
 from service.delivery.secrets import unseal, webhook_secret_box
 from service.delivery.urls import PerHostTransport, UnsafeURL, checked_target
 
@@ -226,6 +234,92 @@ class Worker:
         await self.record(list(outcomes))
         return len(claimed)
 
+    async def claim_mail(self) -> list[OutboxMail]:
+        """Due e-mail notices, leased to this worker (SKIP LOCKED: never two workers at once)."""
+        now = utcnow()
+        due = or_(
+            and_(col(OutboxMail.status) == "pending", col(OutboxMail.next_attempt_at) <= now),
+            and_(col(OutboxMail.status) == "in_flight", col(OutboxMail.lease_until) < now),
+        )
+        async with self.database.transaction() as session:
+            rows = list(
+                (
+                    await session.execute(
+                        select(OutboxMail)
+                        .where(due)
+                        .order_by(col(OutboxMail.next_attempt_at), col(OutboxMail.id))
+                        .limit(self.settings.worker_batch_size)
+                        .with_for_update(skip_locked=True)
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            lease = now + timedelta(seconds=self.settings.worker_lease_seconds)
+            for row in rows:
+                row.status, row.lease_until, row.attempts = "in_flight", lease, row.attempts + 1
+            await session.flush()
+            for row in rows:
+                session.expunge(row)
+        return rows
+
+    async def send_mail_once(self) -> int:
+        """Send one batch of due e-mail notices (a person's digest items as one message);
+        returns how many notices were attempted."""
+        if not self.settings.smtp_url:
+            return 0
+        rows = await self.claim_mail()
+        messages: dict[tuple[uuid.UUID, uuid.UUID], list[OutboxMail]] = {}
+        for row in rows:
+            # a digest gathers the person's due digest notices; any other notice goes alone
+            key = (row.user_id, uuid.UUID(int=0)) if row.digest else (row.user_id, row.id)
+            messages.setdefault(key, []).append(row)
+        for group in messages.values():
+            await self._send_mail(group)
+        return len(rows)
+
+    async def _send_mail(self, group: list[OutboxMail]) -> None:
+        first = group[0]
+        rendered = render(
+            first.language,
+            [(row.event_type, row.payload) for row in group],
+            self.settings.effective_public_url,
+        )
+        msg = smtp.message(
+            self.settings, message_id=str(first.id), to=first.address, rendered=rendered, language=first.language
+        )
+        error = None
+        try:
+            await smtp.send(self.settings, msg)
+        except (smtplib.SMTPException, OSError) as exc:
+            error = f"{type(exc).__name__}: {exc}"[:500]
+        now = utcnow()
+        async with self.database.transaction() as session:
+            for row in group:
+                if error is None:
+                    values: dict[str, object] = {"status": "sent", "sent_at": now, "lease_until": None}
+                elif row.attempts >= self.settings.mail_max_attempts:
+                    values = {"status": "dead", "lease_until": None, "last_error": error}
+                else:
+                    values = {
+                        "status": "pending",
+                        "lease_until": None,
+                        "last_error": error,
+                        "next_attempt_at": now + self._mail_backoff(row.attempts),
+                    }
+                await session.execute(update(OutboxMail).where(col(OutboxMail.id) == row.id).values(**values))
+        log.info(
+            "mail_notice",
+            mail_ids=[str(row.id) for row in group],
+            attempt=first.attempts,
+            outcome="sent" if error is None else "failed",
+            error=error,
+        )
+
+    def _mail_backoff(self, attempts: int) -> timedelta:
+        base = self.settings.mail_backoff_seconds * 2 ** (attempts - 1)
+        return timedelta(seconds=min(base, 6 * 3600) * (0.5 + random.random() / 2))  # noqa: S311 - jitter
+
     async def run(self, *, once: bool = False) -> None:
         """Deliver until stopped (or, with `once`, until nothing is due)."""
         async with httpx.AsyncClient(
@@ -241,6 +335,7 @@ class Worker:
                     await self.chore()
                     self._last_deadline_check = time.monotonic()
                 sent = await self.deliver_once()
+                sent += await self.send_mail_once()
                 if once and sent == 0:
                     return
                 if sent == 0:

@@ -134,6 +134,8 @@ ACKNOWLEDGE = "POST /alerts/{id}/acknowledge"
 ACTIONS = "POST /alerts/{id}/actions"
 CLOSE = "POST /alerts/{id}/close"
 INBOX = "GET /inbox"
+READ_NOTICES = "GET /me/notifications"
+SET_NOTICES = "PUT /me/notifications"
 READ_RULES = "GET /routing-rules"
 REPLACE_RULES = "PUT /routing-rules"
 ROSTER = "POST /enrolments/batch"
@@ -286,6 +288,23 @@ MATRIX: list[tuple[str, str, Any, Any, Any]] = [
     (INBOX, "provider_worker",              LISTED,     NOT_LISTED, NOT_LISTED),
     (INBOX, "commission_officer",           LISTED,     NOT_LISTED, NOT_LISTED),
     (INBOX, "auditor",                      403,        403,        403),
+    # -- one's own notice preferences: every person (no child data)
+    (READ_NOTICES, "school_staff",          200,        200,        200),
+    (READ_NOTICES, "school_admin",          200,        200,        200),
+    (READ_NOTICES, "cp_officer",            200,        200,        200),
+    (READ_NOTICES, "police_officer",        200,        200,        200),
+    (READ_NOTICES, "municipal_coordinator", 200,        200,        200),
+    (READ_NOTICES, "provider_worker",       200,        200,        200),
+    (READ_NOTICES, "commission_officer",    200,        200,        200),
+    (READ_NOTICES, "auditor",               200,        200,        200),
+    (SET_NOTICES, "school_staff",          200,        200,        200),
+    (SET_NOTICES, "school_admin",          200,        200,        200),
+    (SET_NOTICES, "cp_officer",            200,        200,        200),
+    (SET_NOTICES, "police_officer",        200,        200,        200),
+    (SET_NOTICES, "municipal_coordinator", 200,        200,        200),
+    (SET_NOTICES, "provider_worker",       200,        200,        200),
+    (SET_NOTICES, "commission_officer",    200,        200,        200),
+    (SET_NOTICES, "auditor",               200,        200,        200),
     # -- routing rules: the platform admin only
     (READ_RULES, "school_staff",            403,        403,        403),
     (READ_RULES, "school_admin",            403,        403,        403),
@@ -364,6 +383,8 @@ ADMIN_ROW: list[tuple[str, Any]] = [
     (ACTIONS, 403),
     (CLOSE, 403),
     (INBOX, 403),
+    (READ_NOTICES, 200),
+    (SET_NOTICES, 200),
     (READ_RULES, 200),
     (REPLACE_RULES, 200),
     (ROSTER, 403),
@@ -572,6 +593,11 @@ class Scenario:
                 return await c.post(f"/api/v1/alerts/{alert}/actions", headers=h, json={"kind": "contact_family"})
             case "POST /alerts/{id}/close":
                 return await c.post(f"/api/v1/alerts/{alert}/close", headers=h, json={"outcome": "unfounded"})
+            case "GET /me/notifications":
+                return await c.get("/api/v1/me/notifications", headers=h)
+            case "PUT /me/notifications":
+                return await c.put("/api/v1/me/notifications", headers=h, json={
+                    "email": "someone@example.bg", "events": ["alert_assigned"], "digest_hour": 8})
             case "GET /inbox":
                 return await c.get("/api/v1/inbox", headers=h)
             case "GET /routing-rules":
