@@ -57,3 +57,19 @@ async def test_taking_the_alert_oneself_sends_no_mail(client, world, database, m
     with mail_server() as server:
         await send_all(mail_settings.model_copy(update={"smtp_url": server.url}), database)
     assert server.messages == []
+
+
+async def test_a_known_to_cp_question_is_told_to_the_department_by_email(client, world, database, mail_settings):
+    cp = await world.headers("cp-kazanlak.cp")
+    await choose(client, cp, "duty@dsp-kazanlak.example.bg", ["known_to_cp"])
+    teacher = await world.headers("school-koprinka.staff")
+    await raise_alert(client, teacher, await pupil_id(client, teacher, KOPRINKA_PUPIL_PINS[0]))
+    police = await world.headers("police-kazanlak.police")
+    asked = await client.post("/api/v1/children/known-to-cp", json={"pin": KOPRINKA_PUPIL_PINS[0]}, headers=police)
+    assert asked.status_code == 200, asked.text
+    assert asked.json()["known"] is True
+    with mail_server() as server:
+        await send_all(mail_settings.model_copy(update={"smtp_url": server.url}), database)
+    assert [m.to for m in server.messages] == [["duty@dsp-kazanlak.example.bg"]]
+    assert KOPRINKA_PUPIL_PINS[0] not in server.messages[0].raw
+    assert f"{PUBLIC_URL}/inbox" in server.messages[0].text
