@@ -32,6 +32,8 @@ from service.core.problems import Conflict, field_error
 
 #: how far the PIN's year of birth may be from a provisional child's approximate one
 BIRTH_YEAR_TOLERANCE = 2
+#: the sex of a child a list names without saying it
+UNKNOWN_SEX = "unknown"
 
 
 class MergeRefused(Conflict):
@@ -66,32 +68,46 @@ async def register_provisional(
                      reason="settlement outside the organisation's municipalities", purpose=decision.purpose),
             resource_type="child",
         )
-    names = (data.given_name.casefold(), data.family_name.casefold())
+    child, made = await provisional_child(
+        session, given_name=data.given_name, family_name=data.family_name, birth_year=data.birth_year,
+        sex=data.sex, settlement_code=data.settlement_code, municipality_code=municipality, address=data.address,
+    )
+    await enforce(
+        session, actor,
+        Decision(allowed=True, action=decision.action,
+                 reason="provisional child registered" if made else "known provisional child matched",
+                 purpose=decision.purpose, basis="public_task"),
+        resource_type="child", resource_id=child.id, child_id=child.id,
+    )
+    if not made:
+        return ChildMatch(id=child.id)
+    facts = await repository.child_facts(session, child, today)
+    return await child_read(session, child, today, show_address=may_see_address(actor, facts))
+
+
+async def provisional_child(
+    session: AsyncSession, *, given_name: str, family_name: str, birth_year: int, sex: str, settlement_code: str,
+    municipality_code: str | None, address: str | None = None,
+) -> tuple[Child, bool]:
+    """The provisional child with these names (in any letter case), year of birth, sex and
+    settlement, or a new one: (child, made). A sex of `unknown` (a list that does not say) matches
+    either, and a match learns the sex it lacked. The caller has decided and audits."""
+    names = (given_name.casefold(), family_name.casefold())
     for candidate in await repository.provisional_candidates(
-        session, settlement_code=data.settlement_code, birth_year=data.birth_year, sex=data.sex
+        session, settlement_code=settlement_code, birth_year=birth_year, sex=sex
     ):
         if ((candidate.given_name or "").casefold(), (candidate.family_name or "").casefold()) == names:
-            await enforce(
-                session, actor,
-                Decision(allowed=True, action=decision.action, reason="known provisional child matched",
-                         purpose=decision.purpose, basis="public_task"),
-                resource_type="child", resource_id=candidate.id, child_id=candidate.id,
-            )
-            return ChildMatch(id=candidate.id)
+            if candidate.sex == UNKNOWN_SEX and sex != UNKNOWN_SEX:
+                candidate.sex = sex
+            await session.flush()
+            return candidate, False
     child = Child(
-        given_name=data.given_name, family_name=data.family_name, birth_year=data.birth_year, sex=data.sex,
-        settlement_code=data.settlement_code, municipality_code=municipality, address=data.address,
+        given_name=given_name, family_name=family_name, birth_year=birth_year, sex=sex,
+        settlement_code=settlement_code, municipality_code=municipality_code, address=address,
     )
     session.add(child)
     await session.flush()
-    await enforce(
-        session, actor,
-        Decision(allowed=True, action=decision.action, reason="provisional child registered", purpose=decision.purpose,
-                 basis="public_task"),
-        resource_type="child", resource_id=child.id, child_id=child.id,
-    )
-    facts = await repository.child_facts(session, child, today)
-    return await child_read(session, child, today, show_address=may_see_address(actor, facts))
+    return child, True
 
 
 async def _related(

@@ -240,7 +240,9 @@ async def current_enrolments_at(session: AsyncSession, school_id: uuid.UUID, tod
 async def provisional_candidates(
     session: AsyncSession, *, settlement_code: str, birth_year: int, sex: str
 ) -> list[Child]:
-    """Unmerged children without a PIN in this settlement, born that year, of that sex."""
+    """Unmerged children without a PIN in this settlement, born that year, of that sex; a sex of
+    `unknown` matches any, and a known one matches `unknown` too (a list may not say)."""
+    sexes = None if sex == "unknown" else [sex, "unknown"]
     return list(
         (
             await session.execute(
@@ -250,7 +252,7 @@ async def provisional_candidates(
                     col(Child.merged_into_id).is_(None),
                     col(Child.settlement_code) == settlement_code,
                     col(Child.birth_year) == birth_year,
-                    col(Child.sex) == sex,
+                    *([col(Child.sex).in_(sexes)] if sexes is not None else []),
                 )
             )
         ).scalars()

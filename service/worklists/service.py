@@ -29,6 +29,7 @@ from service.alerts.outcomes import not_enrolled_key, school_year_of
 from service.alerts.service import RuleHit, apply_rule_hits
 from service.audit.service import record_many
 from service.children.pin import pin_hash
+from service.children.provisional import UNKNOWN_SEX, provisional_child
 from service.core.clock import utcnow
 from service.core.problems import ValidationProblem
 from service.worklists import repository
@@ -108,15 +109,16 @@ def _check_rows(
     return accepted, errors
 
 
-def _new_child(row: WorklistRow, digest: str | None) -> dict[str, Any]:
+def _new_child(row: WorklistRow, digest: str) -> dict[str, Any]:
     return {
         "id": uuid.uuid4(),
         "pin_hash": digest,
         "given_name": row.given_name,
         "family_name": row.family_name,
         "date_of_birth": None,
-        "sex": row.sex or "unknown",
+        "sex": row.sex or UNKNOWN_SEX,
         "municipality_code": row.municipality,
+        "settlement_code": row.settlement,
         "created_at": utcnow(),
     }
 
@@ -141,12 +143,24 @@ async def import_list(
     known = await repository.children_by_pin_hashes(session, [i for r, i in accepted if r.pin])
     provisional_known = await repository.children_by_keys(session, [i for r, i in accepted if not r.pin])
     new_children: list[dict[str, Any]] = []
+    new_provisional: list[uuid.UUID] = []
     child_of: dict[int, uuid.UUID] = {}
     for row, identity in accepted:
         found = known.get(identity) if row.pin else provisional_known.get(identity)
-        if found is None:
-            new_children.append(_new_child(row, identity if row.pin else None))
+        if found is None and row.pin:
+            new_children.append(_new_child(row, identity))
             found = new_children[-1]["id"]
+        elif found is None:
+            # the children package's identity rule: the provisional child a field team or an
+            # earlier list registered with these names, birth year, sex and settlement, or a new one
+            assert row.given_name and row.family_name and row.birth_year and row.settlement  # noqa: S101 - check_row
+            child, made = await provisional_child(
+                session, given_name=row.given_name, family_name=row.family_name, birth_year=row.birth_year,
+                sex=row.sex or UNKNOWN_SEX, settlement_code=row.settlement, municipality_code=row.municipality,
+            )
+            found = child.id
+            if made:
+                new_provisional.append(child.id)
         child_of[row.row] = found
     await repository.insert_children(session, new_children)
     if progress:
@@ -176,6 +190,10 @@ async def import_list(
         session,
         [audit_record(actor, registered, "child", child["id"], child["id"]) for child in new_children]
         + [audit_record(actor, Decision(allowed=True, action=decision.action,
+            reason="provisional child registered from a list of children to find",
+                                        purpose=decision.purpose, basis="public_task"), "child", child_id, child_id)
+           for child_id in new_provisional]
+        + [audit_record(actor, Decision(allowed=True, action=decision.action,
             reason=f"list of children to find imported for {year}",
                                         purpose=decision.purpose, basis="public_task"), "worklist", None, None)],
     )
@@ -187,6 +205,6 @@ async def import_list(
         alerts_raised=len(raised),
         alerts_updated=len(updated),
         alerts_unchanged=len(accepted) - len(raised) - len(updated),
-        children_registered=sum(1 for c in new_children if c["pin_hash"] is not None),
-        provisional_children=sum(1 for c in new_children if c["pin_hash"] is None),
+        children_registered=len(new_children),
+        provisional_children=len(new_provisional),
     )

@@ -76,3 +76,33 @@ async def test_only_enrolment_leads_import_lists_and_only_for_their_municipaliti
     coordinator = await world.headers("mun-kazanlak.municipal", **CSV)
     own = await client.post("/api/v1/worklists/csv", content=LIST.encode(), headers=coordinator)
     assert own.status_code == 201, own.text
+
+
+async def test_a_child_without_an_egn_is_the_provisional_child_the_field_team_registered(client, world, database):
+    coordinator = await world.headers("mun-kazanlak.municipal")
+    met = await client.post(
+        "/api/v1/children/provisional",
+        json={"given_name": "мирела", "family_name": "АСЕНОВА", "birth_year": 2016, "sex": "female",
+              "settlement_code": "27499"},
+        headers=coordinator,
+    )
+    assert met.status_code == 201, met.text
+    first = await import_kazanlak_list(client, world)
+    # Мирела Асенова (2016, Енина) is the child met in the field; Исмаил Ахмедов is new
+    assert (first["children_registered"], first["provisional_children"]) == (5, 1)
+    listed = await client.get("/api/v1/alerts", params={"type": "not_enrolled"}, headers=coordinator)
+    by_settlement = {a["settlement_code"]: a["child_id"] for a in listed.json()["items"]}
+    assert by_settlement["27499"] == met.json()["id"]
+    ismail = (await client.get(f"/api/v1/children/{by_settlement['06896']}", headers=coordinator)).json()
+    assert (ismail["provisional"], ismail["birth_year"], ismail["settlement_code"]) == (True, 2014, "06896")
+    # a field team meeting the list's child registers the same record, and learns its sex
+    again = await client.post(
+        "/api/v1/children/provisional",
+        json={"given_name": "Исмаил", "family_name": "Ахмедов", "birth_year": 2014, "sex": "male",
+              "settlement_code": "06896"},
+        headers=coordinator,
+    )
+    assert (again.status_code, again.json()) == (200, {"id": ismail["id"]})
+    reimport = await import_kazanlak_list(client, world)
+    assert (reimport["provisional_children"], reimport["alerts_raised"]) == (0, 0)
+    assert await _count(database, Child, col(Child.pin_hash).is_(None)) == 2
