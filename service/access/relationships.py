@@ -18,7 +18,9 @@ The relationships:
   routed to them;
 - service providers and the juvenile commission: only what was routed (referred) to them;
 - a member of a joint enrolment team (a user of any organisation): the alerts assigned to the
-  team, and the identity and history of their children (membership is a relationship, not a role).
+  team, the identity, address and history of their children, merging such a provisional child
+  into its PIN record, and registering provisional children in the team's area (membership is a
+  relationship, not a role).
 """
 
 from __future__ import annotations
@@ -233,15 +235,38 @@ def decide_child(
 
 def may_see_address(principal: Principal, facts: ChildFacts) -> bool:
     """Whether a caller already allowed the child's identity also sees its street address
-    (DESIGN §3): child protection, and police on a `whereabouts_unknown` alert routed to them."""
+    (DESIGN §3): child protection, police on a `whereabouts_unknown` alert routed to them, and
+    members of a team that a case of the child is assigned to (they are the ones who visit)."""
     kind = principal.organisation_kind
     if kind is OrganisationKind.child_protection and Role.cp_officer in principal.roles:
+        return True
+    if principal.id in facts.team_members and user_id_of(principal) is not None:
         return True
     return (
         kind is OrganisationKind.police
         and Role.police_officer in principal.roles
         and principal.organisation_id in facts.whereabouts_routed_to
     )
+
+
+def decide_provisional_registration(
+    principal: Principal, municipality_code: str | None, *, member_of_covering_team: bool, purpose: Purpose | None
+) -> Decision:
+    """Registering a child met in the field whose PIN is not known (DESIGN §7): child protection
+    and coordinators in the municipalities their organisation serves; a member of a joint
+    enrolment team whose area covers the child's settlement, whatever the member's role."""
+    base = decide(principal, Action.register_provisional_child, purpose=purpose)
+    if base.allowed and municipality_code is not None and municipality_code in principal.municipality_codes:
+        return _allow(base, "settlement in the organisation's municipalities", "public_task")
+    if member_of_covering_team and user_id_of(principal) is not None:
+        member_purpose = purpose or principal.default_purpose
+        if member_purpose is not None and member_purpose in principal.allowed_purposes:
+            return Decision(allowed=True, action=base.action, reason="member of a team covering the settlement",
+                            purpose=member_purpose, basis="public_task")
+    if not base.allowed:
+        return base
+    return Decision(allowed=False, action=base.action, reason="settlement outside the organisation's municipalities",
+                    purpose=base.purpose)
 
 
 def decide_alert(

@@ -179,4 +179,8 @@ ACTION_ROLES: dict[Action, frozenset[Role]] = {
 
 #: What membership of a joint enrolment team lets a member do with the team's cases, whatever
 #: the member's role and organisation (DESIGN §2: membership is a relationship, not a role).
-TEAM_ACTIONS = frozenset({Action.read_alert, Action.respond_to_alert, Action.read_child, Action.read_child_history})
+#: A member also merges the provisional child of a team case into its PIN record (DESIGN §7), and
+#: registers provisional children in the team's area (`relationships.decide_provisional_registration`).
+TEAM_ACTIONS = frozenset(
+    {Action.read_alert, Action.respond_to_alert, Action.read_child, Action.read_child_history, Action.merge_children}
+)

@@ -21,7 +21,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.absences import repository as absences
 from service.access.policy import AccessDenied, Decision, audit_record, decide, enforce
 from service.access.principal import Principal
-from service.access.relationships import decide_child, may_see_address
+from service.access.relationships import (
+    decide_child,
+    decide_provisional_registration,
+    may_see_address,
+    user_id_of,
+)
 from service.access.vocabulary import Action, Purpose
 from service.children import repository
 from service.children.models import Child
@@ -52,22 +57,24 @@ async def register_provisional(
 ) -> ChildRead | ChildMatch:
     """Register a child met in the field whose PIN is not known, or match the provisional record
     already made for it. Child protection and coordinators register children of the
-    municipalities their organisation serves."""
-    decision = decide(actor, Action.register_provisional_child, purpose=purpose)
-    if not decision.allowed:
-        raise AccessDenied(actor, decision, resource_type="child")
+    municipalities their organisation serves; a team member, children of the team's area."""
+    base = decide(actor, Action.register_provisional_child, purpose=purpose)
+    user_id = user_id_of(actor)
+    if not base.allowed and user_id is None:
+        raise AccessDenied(actor, base, resource_type="child")
     if data.birth_year > today.year:
         raise field_error("/birth_year", "the year of birth is in the future")
     if data.birth_year < today.year - 25:
         raise field_error("/birth_year", "Obhvat is about children: born within the last 25 years")
     municipality = await settled_municipality(session, settlement_code=data.settlement_code, municipality_code=None)
-    if municipality not in actor.municipality_codes:
-        raise AccessDenied(
-            actor,
-            Decision(allowed=False, action=decision.action,
-                     reason="settlement outside the organisation's municipalities", purpose=decision.purpose),
-            resource_type="child",
-        )
+    member = (
+        user_id is not None and municipality is not None
+        and await repository.on_team_covering(session, user_id, municipality_code=municipality,
+                                              settlement_code=data.settlement_code)
+    )
+    decision = decide_provisional_registration(actor, municipality, member_of_covering_team=member, purpose=purpose)
+    if not decision.allowed:
+        raise AccessDenied(actor, decision, resource_type="child")
     child, made = await provisional_child(
         session, given_name=data.given_name, family_name=data.family_name, birth_year=data.birth_year,
         sex=data.sex, settlement_code=data.settlement_code, municipality_code=municipality, address=data.address,
@@ -115,9 +122,10 @@ async def _related(
 ) -> Child:
     """The child, if the caller's organisation may see its identity; else an audited 404."""
     if child is None or child.merged_into_id is not None or child.anonymised_at is not None:
+        # a role that may not merge at all hears that, whether or not the child exists
         raise AccessDenied(
-            actor, Decision(allowed=False, action=base.action, reason="no such child", purpose=base.purpose,
-                            deny_status=404),
+            actor, base if not base.allowed else Decision(
+                allowed=False, action=base.action, reason="no such child", purpose=base.purpose, deny_status=404),
             resource_type="child", resource_id=str(child_id),
         )
     facts = await repository.child_facts(session, child, today)
@@ -141,8 +149,9 @@ async def merge(
     purpose: Purpose | None, today: date,
 ) -> ChildMerged:
     base = decide(actor, Action.merge_children, purpose=purpose)
-    if not base.allowed:
+    if not base.allowed and user_id_of(actor) is None:
         raise AccessDenied(actor, base, resource_type="child", resource_id=str(child_id))
+    # a person whose role may not merge may still be on the team of the child's case (decide_child)
     source = await _related(session, actor, await repository.get_child(session, child_id), child_id, base, today)
 
     if data.pin is not None:

@@ -22,7 +22,7 @@ from service.children.models import Child, Enrolment, Settlement
 from service.consent import repository as consents
 from service.consent.models import Consent
 from service.organisations.models import OrganisationMunicipality
-from service.teams.models import TeamMember
+from service.teams.models import Team, TeamMember
 
 
 def _current(today: date) -> ColumnElement[bool]:
@@ -257,6 +257,18 @@ async def provisional_candidates(
             )
         ).scalars()
     )
+
+
+async def on_team_covering(session: AsyncSession, user_id: uuid.UUID, *, municipality_code: str,
+                           settlement_code: str) -> bool:
+    """Whether the user is on a team of this municipality whose area covers the settlement (a
+    team that lists no settlements covers the whole municipality)."""
+    rows = await session.execute(
+        select(col(Team.settlement_codes))
+        .join(TeamMember, col(TeamMember.team_id) == col(Team.id))
+        .where(col(TeamMember.user_id) == user_id, col(Team.municipality_code) == municipality_code)
+    )
+    return any(not codes or settlement_code in codes for (codes,) in rows.all())
 
 
 async def lock_children(session: AsyncSession, child_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Child]:

@@ -334,18 +334,21 @@ MATRIX: list[tuple[str, str, Any, Any, Any]] = [
     (ROSTER, "commission_officer",          403,        403,        403),
     (ROSTER, "auditor",                     403,        403,        403),
     # -- a provisional child in Копринка (SZR12): child protection and coordinators serving the
-    #    settlement's municipality (DESIGN §7); another municipality's are refused (403: the
-    #    settlement's municipality is no secret)
-    (PROVISIONAL, "school_staff",           403,        403,        403),
+    #    settlement's municipality, and members of a team whose area covers Копринка (DESIGN §7:
+    #    the Koprinka teacher and police-kazanlak's officer are on team-kazanlak); another
+    #    municipality's are refused (403: the settlement's municipality is no secret)
+    (PROVISIONAL, "school_staff",           201,        403,        403),
     (PROVISIONAL, "school_admin",           403,        403,        403),
     (PROVISIONAL, "cp_officer",             201,        201,        403),
-    (PROVISIONAL, "police_officer",         403,        403,        403),
+    (PROVISIONAL, "police_officer",         201,        201,        403),
     (PROVISIONAL, "municipal_coordinator",  201,        201,        403),
     (PROVISIONAL, "provider_worker",        403,        403,        403),
     (PROVISIONAL, "commission_officer",     403,        403,        403),
     (PROVISIONAL, "auditor",                403,        403,        403),
     # -- merge the scenario's provisional child (Копринка) into the pupil's record by its PIN:
-    #    child protection and coordinators related to the provisional child (its municipality)
+    #    child protection and coordinators related to the provisional child (its municipality);
+    #    no case of that child is assigned to a team, so team members are refused like anyone
+    #    (see test_team_members_merge_the_provisional_child_of_their_case)
     (MERGE, "school_staff",                 403,        403,        403),
     (MERGE, "school_admin",                 403,        403,        403),
     (MERGE, "cp_officer",                   200,        200,        404),
@@ -804,7 +807,8 @@ async def _as_member(scenario: Scenario, username: str) -> Prepared:
     ("member", "expected"),
     [
         # team-lukovit's members: a teacher, child protection, police of another municipality
-        ("school-lukovit-1.staff", {ACTIONS: 403}),
+        # (a school responds to what is routed to it, so a teacher's refusal hides the alert too)
+        ("school-lukovit-1.staff", {}),
         ("cp-lukovit.cp", {}),
         ("police-lukovit.police", {}),
     ],
@@ -836,7 +840,7 @@ async def test_unrelated_teacher_sees_the_case_only_while_on_its_team(scenario: 
     coordinator = await scenario.world.headers("mun-kazanlak.municipal")
     teacher = await _as_member(scenario, "school-kazanlak.staff")
     before = await scenario.call(endpoint, teacher)
-    assert before.status_code == (200 if endpoint == LIST else 403 if endpoint == ACTIONS else 404), before.text
+    assert before.status_code == (200 if endpoint == LIST else 404), before.text
 
     user_id = (await scenario.client.get("/api/v1/me", headers=teacher.headers)).json()["id"]
     added = await scenario.client.post(f"/api/v1/teams/{team}/members", json={"user_id": user_id},

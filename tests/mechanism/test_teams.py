@@ -142,3 +142,75 @@ async def test_a_juvenile_commission_officer_on_the_team_works_its_cases(client,
     assert visit.status_code == 200, visit.text
     assert (await client.get(f"/api/v1/alerts/{other['id']}", headers=officer)).status_code == 403
     assert (await client.get("/api/v1/my/cases", headers=officer)).json()["items"][0]["id"] == case["id"]
+
+
+async def _team_case_of_provisional_child(client, world, *, address: str | None = None) -> tuple[str, str]:
+    """A provisional child met in Копринка, its `not_enrolled` alert (not yet assigned): (alert, child)."""
+    coordinator = await world.headers(COORDINATOR)
+    registered = await client.post("/api/v1/children/provisional", headers=coordinator, json={
+        "given_name": "Стефка", "family_name": "Рашидова", "birth_year": 2014, "sex": "female",
+        "settlement_code": "38488", **({"address": address} if address else {})})
+    assert registered.status_code == 201, registered.text
+    child = registered.json()["id"]
+    raised = await client.post("/api/v1/alerts", headers=coordinator, json={
+        "child_id": child, "type": "not_enrolled", "severity": "concern", "details": {"school_year": "2026/2027"}})
+    assert raised.status_code == 201, raised.text
+    return raised.json()["id"], child
+
+
+async def test_team_members_see_the_address_of_their_case_and_others_do_not(client, world):
+    """DESIGN §3: the address is for child protection, police on a whereabouts alert, and the
+    members of a team working the child's case."""
+    alert, child = await _team_case_of_provisional_child(client, world, address="ул. „Роза“ 7")
+    coordinator = await world.headers(COORDINATOR)
+    police = await world.headers("police-kazanlak.police")
+    # the coordinator reads the child of its municipality, but is not yet working it on a team
+    before = await client.get(f"/api/v1/children/{child}", headers=coordinator)
+    assert before.status_code == 200 and before.json()["address"] is None
+    assert (await client.get(f"/api/v1/children/{child}", headers=police)).status_code == 404
+    assigned = await post_with_etag(client, coordinator, alert, "assign",
+                                    {"team_id": await team_id(client, coordinator, "team-kazanlak")})
+    assert assigned.status_code == 200, assigned.text
+    for member in ("mun-kazanlak.municipal", "police-kazanlak.police", "school-koprinka.staff"):
+        shown = await client.get(f"/api/v1/children/{child}", headers=await world.headers(member))
+        assert (shown.status_code, shown.json()["address"]) == (200, "ул. „Роза“ 7"), member
+    # a teacher of the municipality on no team of the case, and a member of another team
+    for outsider in ("school-kazanlak.staff", "school-lukovit-1.staff"):
+        assert (await client.get(f"/api/v1/children/{child}", headers=await world.headers(outsider))).status_code == 404
+
+
+async def test_team_members_merge_the_provisional_child_of_their_case(client, world):
+    alert, child = await _team_case_of_provisional_child(client, world)
+    pupil = "1447237197"  # a demo pupil born in 2014 (school-gorno-cherkovishte)
+    teacher = await world.headers("school-koprinka.staff")
+    refused = await client.post(f"/api/v1/children/{child}/merge", json={"pin": pupil}, headers=teacher)
+    assert refused.status_code == 403  # the teacher's role may not merge, and it is no team case yet
+    coordinator = await world.headers(COORDINATOR)
+    assigned = await post_with_etag(client, coordinator, alert, "assign",
+                                    {"team_id": await team_id(client, coordinator, "team-kazanlak")})
+    assert assigned.status_code == 200, assigned.text
+    for outsider in ("school-kazanlak.staff", "school-lukovit-1.staff"):
+        other = await client.post(f"/api/v1/children/{child}/merge", json={"pin": pupil},
+                                  headers=await world.headers(outsider))
+        assert other.status_code == 403, outsider
+    merged = await client.post(f"/api/v1/children/{child}/merge", json={"pin": pupil}, headers=teacher)
+    assert merged.status_code == 200, merged.text
+    assert (merged.json()["merged_child_id"], merged.json()["alerts_moved"]) == (child, 1)
+    moved = await client.get(f"/api/v1/alerts/{alert}", headers=teacher)
+    assert moved.json()["child_id"] == merged.json()["id"]
+
+
+async def test_team_members_register_provisional_children_in_the_teams_area_only(client, world):
+    child = {"given_name": "Рая", "family_name": "Демирева", "birth_year": 2015, "sex": "female"}
+    police = await world.headers("police-kazanlak.police")  # on team-kazanlak (SZR12)
+    own = await client.post("/api/v1/children/provisional", json={**child, "settlement_code": "27499"},
+                            headers=police)
+    assert own.status_code == 201, own.text
+    # Енина (27499) is in the team's area, Луковит (44327) is not
+    outside = await client.post("/api/v1/children/provisional", json={**child, "settlement_code": "44327"},
+                                headers=police)
+    assert outside.status_code == 403
+    # a teacher on no team may not register a child at all
+    nobody = await client.post("/api/v1/children/provisional", json={**child, "settlement_code": "27499"},
+                               headers=await world.headers("school-kazanlak.staff"))
+    assert nobody.status_code == 403
