@@ -133,6 +133,9 @@ async def create_alert(
         actor=actor,
         child_id=child.id,
         municipality_code=facts.municipality_code,
+        settlement_code=details.get("settlement_code") or _settlement_in(
+            facts.municipality_code, child.settlement_code, child.municipality_code
+        ),
         alert_type=data.type.value,
         severity=forced_severity or data.severity.value,
         details=details,
@@ -229,6 +232,12 @@ async def redecide_creation(
     )
 
 
+def _settlement_in(municipality_code: str, settlement_code: str | None, child_municipality: str | None) -> str | None:
+    """The child's settlement, for an alert about the municipality it lies in (the mechanism
+    report groups by it); None for an alert about another municipality."""
+    return settlement_code if settlement_code is not None and child_municipality == municipality_code else None
+
+
 async def _insert_alert(
     session: AsyncSession,
     *,
@@ -244,6 +253,7 @@ async def _insert_alert(
     recipients: list[tuple[uuid.UUID, bool]],
     deadline: DeadlineRule | None,
     purpose: Purpose | None,
+    settlement_code: str | None = None,
 ) -> tuple[Alert, list[AlertRecipient]]:
     """Store an alert, its audit event and its recipients."""
     now = utcnow()
@@ -259,6 +269,7 @@ async def _insert_alert(
         note=note,
         legal_basis=basis,
         consent_id=consent_id,
+        settlement_code=settlement_code,
     )
     decision = Decision(
         allowed=True, action=Action.create_alert, reason="alert raised and routed", purpose=purpose, basis=basis,
@@ -330,6 +341,10 @@ async def apply_rule_hits(
         new.append((hit, *routes[route_key]))
     dues = {severity: await deadlines.due_at(session, severity, now) for severity in
             {forced or hit.severity for hit, _, _, forced in new}}
+    # an absence rule names no settlement: the child's own, where the case is about its municipality
+    settled = await children.child_settlements(
+        session, [hit.child_id for hit, *_ in new if hit.settlement_code is None]
+    )
     changes: list[AlertChange] = []
     for hit, recipients, basis, forced in new:
         alert = Alert(
@@ -343,7 +358,9 @@ async def apply_rule_hits(
             details=_validated_details(hit.alert_type, hit.details),
             legal_basis=basis,
             dedup_key=hit.dedup_key,
-            settlement_code=hit.settlement_code,
+            settlement_code=hit.settlement_code or _settlement_in(
+                hit.municipality_code, *settled.get(hit.child_id, (None, None))
+            ),
         )
         decision = Decision(
             allowed=True, action=Action.create_alert, reason=f"alert raised by {raised_by}", basis=basis

@@ -174,6 +174,22 @@ async def upsert_settlements(session: AsyncSession, rows: list[dict[str, str]]) 
     await session.execute(statement, rows)
 
 
+async def child_settlements(
+    session: AsyncSession, child_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, tuple[str, str | None]]:
+    """For the children that have one: (settlement code, municipality code) of the address."""
+    found: dict[uuid.UUID, tuple[str, str | None]] = {}
+    ids = list(dict.fromkeys(child_ids))
+    for start in range(0, len(ids), 1000):
+        rows = await session.execute(
+            select(col(Child.id), col(Child.settlement_code), col(Child.municipality_code)).where(
+                col(Child.id).in_(ids[start : start + 1000]), col(Child.settlement_code).is_not(None)
+            )
+        )
+        found |= {child_id: (str(settlement), municipality) for child_id, settlement, municipality in rows.all()}
+    return found
+
+
 async def settlement_municipalities(session: AsyncSession, codes: Sequence[str]) -> dict[str, str]:
     """settlement code → its municipality code, for the codes the classifier knows."""
     if not codes:
