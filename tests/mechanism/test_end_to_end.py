@@ -3,14 +3,15 @@ regional officer imports the list, the coordinator assigns a child to the team, 
 the team records a visit, the child is enrolled, and three months of absence figures later the
 alert shows `retained` and the mechanism report counts it — on both engines.
 
-The provisional-child merge step belongs to the rosters half of the issue: see
-`test_mechanism_walk_with_provisional_child_merge`, which the lead extends after merging it."""
+`test_mechanism_walk_with_provisional_child` walks it for a child without an ЕГН: the team
+finds the child, its PIN is found and the provisional record is merged into the PIN record."""
 
 from __future__ import annotations
 
 import datetime
 
 from service.followup.service import run_due
+from tests.children.helpers import egn_for
 from tests.mechanism.helpers import (
     COORDINATOR,
     KOPRINKA_CHILD_PIN,
@@ -97,25 +98,90 @@ async def test_mechanism_walk_list_team_visit_enrolment_retained_report(app, cli
     assert as_csv.status_code == 200 and '"SZR12","38488","<5"' in as_csv.text
 
 
-async def test_mechanism_walk_with_provisional_child(app, client, world):
-    """A child the registers know only by name (Мирела Асенова, 2016, Енина 27499) is assigned
-    to the team and visited by a police officer on it. The lead extends this walk after merging
-    enrol-rosters: the child's ЕГН becomes known, it is merged into the PIN record (POST
-    /children/{id}/merge), enrolled, and followed up as `retained`."""
+async def _provisional_case_assigned(app, client, world) -> tuple[dict, dict[str, str]]:
+    """The list imported and the case of Мирела Асенова (no ЕГН; 2016, Енина 27499) assigned
+    to team-kazanlak: (the alert as the coordinator sees it, the coordinator's headers)."""
     app.state.clock = lambda: SCHOOL_YEAR_START
     await import_kazanlak_list(client, world)
     coordinator = await world.headers(COORDINATOR)
     listed = await client.get("/api/v1/alerts", params={"type": "not_enrolled"}, headers=coordinator)
     provisional = next(a for a in listed.json()["items"] if a["settlement_code"] == "27499")
     child = await client.get(f"/api/v1/children/{provisional['child_id']}", headers=coordinator)
-    assert child.status_code == 200 and child.json()["given_name"] == "Мирела"
-
+    assert child.status_code == 200, child.text
+    assert (child.json()["given_name"], child.json()["provisional"], child.json()["birth_year"]) == (
+        "Мирела", True, 2016)
     team = await team_id(client, coordinator, "team-kazanlak")
     assigned = await post_with_etag(client, coordinator, provisional["id"], "assign", {"team_id": team})
     assert assigned.status_code == 200, assigned.text
+    return provisional, coordinator
+
+
+async def test_mechanism_walk_with_provisional_child(app, client, world, database):
+    """A child the registers know only by name is assigned to the team and visited by a police
+    officer on it; the child's ЕГН is found, and the teacher on the team merges the provisional
+    record into the PIN record (POST /children/{id}/merge); the child is enrolled, three months
+    of figures later the alert shows `retained`, and the report counts it in Енина."""
+    provisional, coordinator = await _provisional_case_assigned(app, client, world)
     police = await world.headers("police-kazanlak.police")
     seen = await client.get(f"/api/v1/children/{provisional['child_id']}", headers=police)
     assert seen.status_code == 200, seen.text
+    visit = await post_with_etag(client, police, provisional["id"], "actions",
+                                 {"kind": "field_visit", "result": "found_at_address", "text": "живее при баба си"})
+    assert visit.status_code == 200, visit.text
+
+    # the ЕГН is found: the civil register knows Мирела, and so does Obhvat (a record with the PIN)
+    pin = egn_for(datetime.date(2016, 5, 14), serial=712)
+    registered = await client.post("/api/v1/children", headers=coordinator, json={
+        "pin": pin, "given_name": "Мирела", "family_name": "Асенова", "date_of_birth": "2016-05-14", "sex": "female",
+        "municipality_code": "SZR12"})
+    assert registered.status_code == 201, registered.text
+    kept = registered.json()["id"]
+    teacher = await world.headers("school-koprinka.staff")
+    merged = await client.post(f"/api/v1/children/{provisional['child_id']}/merge", json={"pin": pin}, headers=teacher)
+    assert merged.status_code == 200, merged.text
+    assert (merged.json()["id"], merged.json()["merged_child_id"], merged.json()["alerts_moved"]) == (
+        kept, provisional["child_id"], 1)
+    old = await client.get(f"/api/v1/children/{provisional['child_id']}", headers=coordinator)
+    assert old.status_code == 301 and old.headers["location"].endswith(f"/children/{kept}")
+    case = await client.get(f"/api/v1/alerts/{provisional['id']}", headers=teacher)
+    assert (case.json()["child_id"], case.json()["settlement_code"]) == (kept, "27499")
+
+    enrolled = await client.post(
+        "/api/v1/enrolments",
+        json={"child_id": kept, "school_id": str(await world.organisation_id("school-koprinka")), "grade": 4,
+              "start_date": str(SCHOOL_YEAR_START)},
+        headers=await world.headers("school-koprinka.admin"),
+    )
+    assert enrolled.status_code == 201, enrolled.text
+    closed = await post_with_etag(client, coordinator, provisional["id"], "close", {"outcome": "enrolled_first_time"})
+    assert closed.status_code == 200, closed.text
+    assert (closed.json()["follow_up"], closed.json()["follow_up_due_on"]) == ("pending", "2027-01-01")
+
+    app.state.clock = lambda: AFTER_THREE_MONTHS
+    rows = [{"pin": pin, "month": month, "unexcused_hours": 1, "excused_hours": 2}
+            for month in ("2026-10", "2026-11", "2026-12")]
+    figures = await client.post("/api/v1/absence-reports", json={"rows": rows}, headers=teacher)
+    assert figures.status_code == 201, figures.text
+    assert await run_due(database, AFTER_THREE_MONTHS) == 1
+    assert (await client.get(f"/api/v1/alerts/{provisional['id']}", headers=coordinator)).json()["follow_up"] == (
+        "retained")
+
+    report = await client.get("/api/v1/reports/mechanism", params={"from": "2026-09", "to": "2027-01"},
+                              headers=await world.headers(OFFICER))
+    assert report.status_code == 200, report.text
+    enina = next(r for r in report.json()["rows"] if r["settlement_code"] == "27499")
+    assert (enina["children_to_find"], enina["enrolled_first_time"], enina["retained"]) == ("<5", "<5", "<5")
+    assert enina["dropped_again"] == 0
+    as_csv = await client.get("/api/v1/reports/mechanism", params={"from": "2026-09", "to": "2027-01", "format": "csv"},
+                              headers=await world.headers(OFFICER))
+    assert '"SZR12","27499","<5"' in as_csv.text
+
+
+async def test_a_provisional_child_whose_family_moved_is_looked_for_where_it_went(app, client, world):
+    """The police officer on the team finds that the family of the provisional child moved to
+    Lukovit: the case closes `moved_within_country` and the child is to be found there."""
+    provisional, _ = await _provisional_case_assigned(app, client, world)
+    police = await world.headers("police-kazanlak.police")
     visit = await post_with_etag(client, police, provisional["id"], "actions",
                                  {"kind": "field_visit", "result": "family_moved"})
     assert visit.status_code == 200, visit.text
@@ -127,6 +193,6 @@ async def test_mechanism_walk_with_provisional_child(app, client, world):
     # the family moved to Lukovit: the child is now a child to find there
     lukovit = await world.headers("mun-lukovit.municipal")
     there = await client.get("/api/v1/alerts", params={"child_id": provisional["child_id"]}, headers=lukovit)
-    assert [(a["type"], a["municipality_code"], a["status"]) for a in there.json()["items"]] == [
-        ("not_enrolled", "LOV19", "open")
+    assert [(a["type"], a["municipality_code"], a["status"], a["settlement_code"]) for a in there.json()["items"]] == [
+        ("not_enrolled", "LOV19", "open", None)
     ]
