@@ -111,24 +111,18 @@ async def test_my_cases_lists_what_is_assigned_to_me_or_my_teams(client, world):
     assert other_team.json()["items"] == []
 
 
-async def test_a_juvenile_commission_officer_on_the_team_works_its_cases(client, world, admin):
+async def test_a_juvenile_commission_officer_on_the_team_works_its_cases(client, world):
     """A role with no child data of its own (the МКБППМН's officer) reads and works the
     team's cases, and nothing else."""
-    commission = await client.post("/api/v1/organisations", headers=admin, json={
-        "code": "mkbppmn-kazanlak", "kind": "juvenile_commission", "municipality_codes": ["SZR12"],
-        "name": "МКБППМН – Казанлък (фиктивна)"})
-    assert commission.status_code == 201, commission.text
-    user = await client.post("/api/v1/users", headers=admin, json={
-        "username": "mkbppmn-kazanlak.officer", "password": "commission-password-2026",
-        "organisation_id": commission.json()["id"], "roles": ["commission_officer"]})
-    assert user.status_code == 201, user.text
-    officer = await world.headers("mkbppmn-kazanlak.officer")
+    officer = await world.headers("mkbppmn-kazanlak.commission")  # the demo's commission officer
+    user = await client.get("/api/v1/me", headers=officer)
     await import_kazanlak_list(client, world)
     coordinator = await world.headers(COORDINATOR)
     listed = await client.get("/api/v1/alerts", params={"type": "not_enrolled"}, headers=coordinator)
     case, other = listed.json()["items"][:2]
     team = await team_id(client, coordinator, "team-kazanlak")
-    assert (await client.get(f"/api/v1/alerts/{case['id']}", headers=officer)).status_code == 403
+    # the commission reads only what was routed to it: another alert is hidden as if absent
+    assert (await client.get(f"/api/v1/alerts/{case['id']}", headers=officer)).status_code == 404
     added = await client.post(f"/api/v1/teams/{team}/members", json={"user_id": user.json()["id"]},
                               headers=coordinator)
     assert added.status_code == 201, added.text
@@ -140,7 +134,7 @@ async def test_a_juvenile_commission_officer_on_the_team_works_its_cases(client,
     assert {e["alert_id"] for e in history.json()["entries"]} == {case["id"]}
     visit = await post_with_etag(client, officer, case["id"], "actions", {"kind": "field_visit", "result": "not_found"})
     assert visit.status_code == 200, visit.text
-    assert (await client.get(f"/api/v1/alerts/{other['id']}", headers=officer)).status_code == 403
+    assert (await client.get(f"/api/v1/alerts/{other['id']}", headers=officer)).status_code == 404
     assert (await client.get("/api/v1/my/cases", headers=officer)).json()["items"][0]["id"] == case["id"]
 
 
