@@ -312,3 +312,13 @@ async def move_child_records(session: AsyncSession, *, source: uuid.UUID, kept: 
         moved[name] = typing.cast(CursorResult[Any], result).rowcount
     return moved
 
+
+
+async def settlement_names(session: AsyncSession, codes: Sequence[str]) -> dict[str, str]:
+    """settlement code → its name, for the codes the classifier knows."""
+    if not codes:
+        return {}
+    rows = await session.execute(
+        select(col(Settlement.code), col(Settlement.name)).where(col(Settlement.code).in_(list(codes)))
+    )
+    return {code: name for code, name in rows}

@@ -77,3 +77,9 @@ async def load(
         if progress is not None:
             progress(len(chunk))
     return len(rows)
+
+
+async def names(session: AsyncSession, codes: list[str]) -> dict[str, str]:
+    """The classifier's names of the settlements `codes` name (public reference data: the codes
+    it does not know are left out, for the caller to show as codes)."""
+    return await repository.settlement_names(session, sorted(set(codes)))

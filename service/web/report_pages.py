@@ -13,12 +13,14 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from service.children import settlements
 from service.core.clock import Today
 from service.core.database import DbSession
 from service.core.problems import Problem
+from service.reports import mechanism
 from service.reports import service as reports
 from service.reports.periods import first_day_of, last_day_of
-from service.reports.schemas import SummaryReport
+from service.reports.schemas import MechanismReport, SummaryReport
 from service.reports.suppression import SMALL, THRESHOLD, Shown
 from service.web.dependencies import SignedInPerson
 from service.web.errors import problem_page
@@ -28,6 +30,18 @@ from service.web.rendering import renderer
 from service.web.views import person_view
 
 MUNICIPALITY = re.compile(r"^[A-Z]{3}[0-9]{2}$")
+#: the mechanism report's columns, in the order of the API's rows and CSV
+MECHANISM_COLUMNS = {
+    "children_to_find": N_("Children to find"),
+    "found": N_("Found"),
+    "enrolled_first_time": N_("First enrolled"),
+    "returned_to_school": N_("Back in school"),
+    "moved_abroad": N_("Gone abroad"),
+    "moved_within_country": N_("Moved elsewhere in the country"),
+    "not_found": N_("Never found"),
+    "retained": N_("Still in school three months on"),
+    "dropped_again": N_("Out of school again"),
+}
 router = APIRouter(include_in_schema=False, tags=["console"])
 
 #: each type's name above its bar, so long Bulgarian names fit and the chart reads at 360 px
@@ -153,4 +167,76 @@ async def report_csv(
             "Content-Disposition": f'attachment; filename="summary-{report.municipality}.csv"',
             "Cache-Control": "no-store",
         },
+    )
+
+
+def _form_values(municipality: str, first: str, last: str) -> dict[str, str]:
+    return {"municipality": municipality.strip().upper()[:5], "first": first.strip()[:7], "last": last.strip()[:7]}
+
+
+async def _mechanism(
+    session: Any, person: Any, today: Any, values: dict[str, str], fmt: str
+) -> MechanismReport:
+    """What the API's route does with its query: the period as whole months, then the report."""
+    return await mechanism.mechanism(
+        session, actor=person.principal, purpose=None, municipality=values["municipality"] or None,
+        first_day=first_day_of(values["first"] or None), last_day=last_day_of(values["last"] or None), today=today,
+        fmt=fmt,
+    )
+
+
+@router.get("/reports/mechanism")
+async def mechanism_page(
+    request: Request,
+    session: DbSession,
+    person: SignedInPerson,
+    today: Today,
+    municipality: str = "",
+    first: str = "",
+    last: str = "",
+) -> Response:
+    """The national enrolment mechanism's counts by municipality and settlement (the API's
+    `GET /reports/mechanism`), with the settlements named as the EKATTE classifier names them."""
+    values = _form_values(municipality, first, last)
+    report: MechanismReport | Problem
+    errors = FormErrors()
+    if values["municipality"] and not MUNICIPALITY.match(values["municipality"]):
+        errors.add("municipality", N_("Enter the municipality's code, for example LOV18"))
+        report = Problem()
+    else:
+        report = await attempt(session, partial(_mechanism, session, person, today, values, "html"))
+    if isinstance(report, Problem) and not errors:
+        if report.status != 422:
+            return await problem_page(request, report)
+        errors = _period_errors(report)
+        if not request.url.query and set(errors.fields) == {"municipality"}:
+            errors = FormErrors()  # an auditor's first visit: the form, not an error yet
+    context: dict[str, Any] = {
+        "person": await person_view(session, person),
+        "values": values,
+        "errors": errors,
+        "report": None if isinstance(report, Problem) else report,
+        "columns": MECHANISM_COLUMNS,
+    }
+    if not isinstance(report, Problem):
+        codes = [row.settlement_code for row in report.rows if row.settlement_code]
+        context |= {"settlement_names": await settlements.names(session, codes), "csv_query": request.url.query}
+    return renderer(request).page(request, "mechanism_report.html", context, status=422 if errors else 200)
+
+
+@router.get("/reports/mechanism.csv")
+async def mechanism_csv(
+    request: Request,
+    session: DbSession,
+    person: SignedInPerson,
+    today: Today,
+    municipality: str = "",
+    first: str = "",
+    last: str = "",
+) -> Response:
+    report = await _mechanism(session, person, today, _form_values(municipality, first, last), "csv")
+    return Response(
+        mechanism.mechanism_csv(report),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="mechanism.csv"', "Cache-Control": "no-store"},
     )

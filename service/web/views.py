@@ -36,6 +36,7 @@ MENU = (
     ("/audit/break-glass", N_("Emergency access review"), Action.read_audit),
     ("/absences", N_("Absences"), Action.submit_absences),
     ("/reports", N_("Report"), Action.read_reports),
+    ("/reports/mechanism", N_("Enrolment mechanism"), Action.read_reports),
     ("/admin", N_("Administration"), Action.manage_organisations),
 )
 #: entries for one role's work rather than an action (a provider's referrals)
