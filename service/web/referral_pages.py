@@ -13,8 +13,8 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.access.policy import require
-from service.access.vocabulary import Action
+from service.access.policy import AccessDenied, Decision, require
+from service.access.vocabulary import Action, OrganisationKind
 from service.alerts import lifecycle
 from service.alerts import service as alerts
 from service.alerts.schemas import AlertRead, ReferralAnswer, ReferralStatus
@@ -52,7 +52,14 @@ async def _referrals_page(
     errors: FormErrors | None = None,
     status: int = 200,
 ) -> Response:
-    require(person.principal, Action.respond_to_alert)
+    decision = require(person.principal, Action.respond_to_alert)
+    if person.principal.organisation_kind is not OrganisationKind.service_provider:
+        # schools, police and agencies respond to alerts too, but only providers are referred cases
+        raise AccessDenied(
+            person.principal,
+            Decision(allowed=False, action=decision.action, reason="referrals are for service providers",
+                     purpose=decision.purpose),
+        )
     items, _ = await alerts.list_alerts(
         session,
         actor=person.principal,
