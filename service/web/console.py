@@ -17,6 +17,7 @@ from service.web import (
     consent_pages,
     emergency_pages,
     home,
+    notice_pages,
     oidc_pages,
     referral_pages,
     report_pages,
@@ -46,5 +47,6 @@ def install_console(app: FastAPI) -> None:
     for module in (
         auth_pages, oidc_pages, home, child_pages, consent_pages, emergency_pages, alert_pages, referral_pages,
         audit_pages, upload_pages, roster_pages, report_pages, admin_pages, rules_pages,
+        notice_pages,
     ):
         app.include_router(module.router)

@@ -31,6 +31,7 @@ MENU = (
     ("/children/search", N_("Find a pupil"), Action.lookup_child),
     ("/alerts", N_("Alerts"), Action.read_alert),
     ("/inbox", N_("Inbox"), Action.read_inbox),
+    ("/my/cases", N_("My cases"), Action.read_alert),
     ("/audit", N_("Audit trail"), Action.read_audit),
     ("/audit/verify", N_("Chain verification"), Action.read_audit),
     ("/audit/break-glass", N_("Emergency access review"), Action.read_audit),
@@ -38,6 +39,8 @@ MENU = (
     ("/reports", N_("Report"), Action.read_reports),
     ("/reports/mechanism", N_("Enrolment mechanism"), Action.read_reports),
     ("/admin", N_("Administration"), Action.manage_organisations),
+    # every signed-in person chooses their own notices
+    ("/settings/notifications", N_("E-mail notices"), None),
 )
 #: entries for one role's work rather than an action (a provider's referrals)
 ROLE_MENU = (
