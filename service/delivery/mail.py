@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
+from prometheus_client import Counter
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -29,6 +30,12 @@ from service.notices.events import NoticeEvent
 from service.notices.repository import addressees
 
 log = structlog.get_logger("service.mail")
+
+SKIPPED_NO_ADDRESS = Counter(
+    "obhvat_mail_skipped_no_address",
+    "People who would have been told by e-mail but gave no address, by notice",
+    ["notice"],
+)
 
 #: the keys a notice's payload may hold; anything else is dropped before it is stored
 PAYLOAD_KEYS = ("alert_id", "child_id", "alert_type", "severity", "status")
@@ -97,5 +104,6 @@ async def notify(
         await session.execute(insert(OutboxMail), rows)
     skipped = len(found) - len(rows)
     if skipped:
+        SKIPPED_NO_ADDRESS.labels(notice=event.value).inc(skipped)
         log.info("mail_skipped_no_address", notice=event.value, skipped=skipped)
     return Queued(len(rows), skipped)

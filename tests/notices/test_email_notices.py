@@ -10,6 +10,7 @@ import threading
 from datetime import timedelta
 
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy import select, update
 from sqlmodel import col
 
@@ -103,9 +104,18 @@ async def test_people_without_an_address_are_skipped_and_nothing_is_queued_for_t
     await choose(client, cp, None, ["alert_routed"])
     teacher = await world.headers("school-koprinka.staff")
     child_id = await pupil_id(client, teacher, KOPRINKA_PUPIL_PINS[0])
+    before = _skipped("alert_routed")
     await raise_alert(client, teacher, child_id, "abuse_or_neglect_suspected", severity="urgent")
     async with database.transaction() as session:
         assert (await session.execute(select(OutboxMail))).scalars().all() == []
+    # the one officer of the department who asked for it and gave no address is counted
+    assert _skipped("alert_routed") - before == 1
+    metrics = (await client.get("/metrics")).text
+    assert f'obhvat_mail_skipped_no_address_total{{notice="alert_routed"}} {_skipped("alert_routed")}' in metrics
+
+
+def _skipped(notice: str) -> float:
+    return REGISTRY.get_sample_value("obhvat_mail_skipped_no_address_total", {"notice": notice}) or 0.0
 
 
 async def test_mail_server_down_the_notice_waits_and_goes_once_when_it_is_back(
