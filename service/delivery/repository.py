@@ -9,7 +9,7 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from service.delivery.models import DeliveryAttempt, OutboxDelivery, Webhook
+from service.delivery.models import DeliveryAttempt, OutboxDelivery, OutboxMail, Webhook
 from service.organisations.models import Organisation
 
 
@@ -82,3 +82,24 @@ async def attempts(
         )
     query = query.order_by(col(DeliveryAttempt.attempted_at).desc(), col(DeliveryAttempt.id).desc()).limit(limit)
     return [(row[0], row[1]) for row in await session.execute(query)]
+
+
+async def dead_mail(
+    session: AsyncSession, *, limit: int, before: tuple[datetime, uuid.UUID] | None
+) -> list[OutboxMail]:
+    """Dead e-mail notices, newest first, keyset on (created_at, id)."""
+    query = select(OutboxMail).where(col(OutboxMail.status) == "dead")
+    if before is not None:
+        at, last_id = before
+        query = query.where(
+            or_(
+                col(OutboxMail.created_at) < at,
+                and_(col(OutboxMail.created_at) == at, col(OutboxMail.id) < last_id),
+            )
+        )
+    query = query.order_by(col(OutboxMail.created_at).desc(), col(OutboxMail.id).desc()).limit(limit)
+    return list((await session.execute(query)).scalars())
+
+
+async def get_mail(session: AsyncSession, mail_id: uuid.UUID) -> OutboxMail | None:
+    return await session.get(OutboxMail, mail_id)

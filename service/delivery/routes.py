@@ -26,7 +26,7 @@ from service.core.problems import (
     problem_responses,
 )
 from service.delivery import service
-from service.delivery.schemas import AttemptPage, WebhookCreate, WebhookCreated, WebhookList
+from service.delivery.schemas import AttemptPage, DeadMailPage, WebhookCreate, WebhookCreated, WebhookList
 
 router = api_router(tags=["webhooks"])
 _ERRORS = problem_responses(Unauthenticated, Forbidden, NotFound, Conflict, ValidationProblem)
@@ -107,4 +107,34 @@ async def redeliver(
     webhook_id: uuid.UUID, delivery_id: uuid.UUID, session: DbSession, principal: CurrentPrincipal
 ) -> Response:
     await service.redeliver(session, actor=principal, webhook_id=webhook_id, delivery_id=delivery_id)
+    return Response(status_code=202)
+
+
+@router.get(
+    "/mail/dead-letters", response_model=DeadMailPage, responses=_ERRORS, tags=["notices"],
+    summary="E-mail notices the worker gave up on, newest first (platform administrator)",
+)
+async def dead_mail(
+    request: Request,
+    response: Response,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    limit: Limit = 50,
+    after: CursorParam = None,
+) -> DeadMailPage:
+    items, last = await service.dead_mail(session, actor=principal, limit=limit, before=time_and_id_before(after))
+    next_cursor = time_and_id_cursor(last)
+    link_next(request, response, next_cursor)
+    return DeadMailPage(items=items, next=next_cursor)
+
+
+@router.post(
+    "/mail/dead-letters/{mail_id}/redeliver",
+    status_code=202,
+    responses=_ERRORS,
+    tags=["notices"],
+    summary="Queue a dead e-mail notice again",
+)
+async def redeliver_mail(mail_id: uuid.UUID, session: DbSession, principal: CurrentPrincipal) -> Response:
+    await service.redeliver_mail(session, actor=principal, mail_id=mail_id)
     return Response(status_code=202)

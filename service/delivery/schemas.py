@@ -48,3 +48,22 @@ class AttemptRead(BaseModel):
 class AttemptPage(BaseModel):
     items: list[AttemptRead]
     next: str | None
+
+
+class DeadMailRead(BaseModel):
+    """An e-mail notice the worker gave up on: which event, to whom (the user's id, never the
+    address or anything of the child), how often it was tried and the mail server's last answer."""
+
+    id: uuid.UUID
+    event_id: uuid.UUID
+    event_type: str
+    user_id: uuid.UUID
+    status: str
+    attempts: int
+    last_error: str | None
+    created_at: datetime
+
+
+class DeadMailPage(BaseModel):
+    items: list[DeadMailRead]
+    next: str | None

@@ -14,12 +14,13 @@ from service.access.principal import Principal
 from service.access.vocabulary import Action, Role
 from service.audit.service import record
 from service.core.clock import utcnow
-from service.core.problems import Conflict, field_error
+from service.core.problems import Conflict, NotFound, field_error
 from service.core.secretbox import SecretBox
 from service.delivery import repository
 from service.delivery.models import Webhook
 from service.delivery.schemas import (
     AttemptRead,
+    DeadMailRead,
     WebhookCreate,
     WebhookCreated,
     WebhookRead,
@@ -153,3 +154,35 @@ async def redeliver(session: AsyncSession, *, actor: Principal, webhook_id: uuid
     delivery.status, delivery.attempts, delivery.next_attempt_at, delivery.lease_until = "pending", 0, utcnow(), None
     await session.flush()
     await _audit(session, actor, decision, "webhook delivery requeued", webhook.id)
+
+
+async def dead_mail(
+    session: AsyncSession, *, actor: Principal, limit: int, before: tuple[datetime, uuid.UUID] | None
+) -> tuple[list[DeadMailRead], tuple[datetime, uuid.UUID] | None]:
+    """The e-mail notices the worker gave up on, newest first: for the platform administrator,
+    who fixes the address or the mail server and sends them again. The read is audited."""
+    decision = require(actor, Action.manage_organisations)
+    rows = await repository.dead_mail(session, limit=limit + 1, before=before)
+    page = rows[:limit]
+    await record(session, audit_record(actor, Decision(
+        allowed=True, action=decision.action, reason=f"dead e-mail notices read: {len(page)}",
+    ), "outbox_mail", None, None))
+    items = [DeadMailRead.model_validate(row, from_attributes=True) for row in page]
+    last = (page[-1].created_at, page[-1].id) if len(rows) > limit else None
+    return items, last
+
+
+async def redeliver_mail(session: AsyncSession, *, actor: Principal, mail_id: uuid.UUID) -> None:
+    """Queue a dead e-mail notice again, from now, with a fresh count of attempts. Only a dead
+    one: a notice sent is never sent twice."""
+    decision = require(actor, Action.manage_organisations)
+    mail = await repository.get_mail(session, mail_id)
+    if mail is None:
+        raise NotFound("no such e-mail notice")
+    if mail.status != "dead":
+        raise Conflict(f"the notice is {mail.status}, not dead: only a dead notice is sent again")
+    mail.status, mail.attempts, mail.next_attempt_at, mail.lease_until = "pending", 0, utcnow(), None
+    await session.flush()
+    await record(session, audit_record(actor, Decision(
+        allowed=True, action=decision.action, reason="dead e-mail notice requeued",
+    ), "outbox_mail", mail.id, None))
