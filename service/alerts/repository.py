@@ -507,21 +507,26 @@ async def departments_knowing(
     return [organisations[o] for o in sorted(latest, key=lambda o: latest[o], reverse=True)]
 
 
-async def my_cases(session: AsyncSession, user_id: uuid.UUID, *, limit: int) -> list[tuple[Alert, bool]]:
+async def my_cases(
+    session: AsyncSession, user_id: uuid.UUID, *, limit: int, after: tuple[bool, datetime, uuid.UUID] | None = None
+) -> list[tuple[Alert, bool]]:
     """Open alerts whose part a recipient assigned to the person, or assigned to one of the
-    person's teams; with whether some recipient of it is overdue. Overdue first, then oldest."""
+    person's teams; with whether some recipient of it is overdue. Overdue first, then oldest;
+    keyset on (overdue, created_at, id) after `after`."""
     assigned = exists().where(col(AlertRecipient.alert_id) == col(Alert.id), col(AlertRecipient.assignee_id) == user_id)
     overdue = exists().where(
         col(AlertRecipient.alert_id) == col(Alert.id),
         col(AlertRecipient.overdue_at).is_not(None),
         col(AlertRecipient.acknowledged_at).is_(None),
     )
-    rows = await session.execute(
-        select(Alert, overdue.label("overdue"))
-        .where(col(Alert.status) == "open", or_(assigned, col(Alert.team_id).in_(my_teams(user_id))))
-        .order_by(overdue.desc(), col(Alert.created_at), col(Alert.id))
-        .limit(limit)
+    query = select(Alert, overdue.label("overdue")).where(
+        col(Alert.status) == "open", or_(assigned, col(Alert.team_id).in_(my_teams(user_id)))
     )
+    if after is not None:
+        was_overdue, at, last_id = after
+        later = or_(col(Alert.created_at) > at, and_(col(Alert.created_at) == at, col(Alert.id) > last_id))
+        query = query.where(or_(~overdue, and_(overdue, later)) if was_overdue else and_(~overdue, later))
+    rows = await session.execute(query.order_by(overdue.desc(), col(Alert.created_at), col(Alert.id)).limit(limit))
     return [(row[0], bool(row[1])) for row in rows.all()]
 
 

@@ -31,6 +31,8 @@ from service.core.pagination import (
     CursorParam,
     Limit,
     encode_cursor,
+    flag_time_and_id_after,
+    flag_time_and_id_cursor,
     link_next,
     position_after,
     time_and_id_before,
@@ -176,10 +178,21 @@ async def record_action(
     summary="Open alerts assigned to me or to my joint enrolment teams, overdue first",
 )
 async def my_cases(
-    session: DbSession, principal: CurrentPrincipal, purpose: PurposeOfUse, today: Today, limit: Limit = 200,
+    request: Request,
+    response: Response,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    purpose: PurposeOfUse,
+    today: Today,
+    limit: Limit = 200,
+    after: CursorParam = None,
 ) -> AlertPage:
-    return AlertPage(items=await service.my_cases(session, actor=principal, purpose=purpose, limit=limit, today=today),
-                     next=None)
+    items, last = await service.my_cases(
+        session, actor=principal, purpose=purpose, limit=limit, today=today, after=flag_time_and_id_after(after)
+    )
+    next_cursor = flag_time_and_id_cursor(last)
+    link_next(request, response, next_cursor)
+    return AlertPage(items=items, next=next_cursor)
 
 
 @router.post(

@@ -210,6 +210,10 @@ class AlertRead(BaseModel):
     actions: list[ActionRead]
     team_id: uuid.UUID | None = Field(default=None, description="the joint enrolment team working the case")
     assignee_id: uuid.UUID | None = Field(default=None, description="your organisation's user assigned its part")
+    unassigned_urgent: bool = Field(
+        default=False,
+        description="an open urgent alert routed to your organisation whose part nobody has been assigned yet",
+    )
     follow_up: FollowUp | None = Field(
         default=None,
         description="three months after returned_to_school or enrolled_first_time: retained or dropped_again",

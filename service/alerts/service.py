@@ -512,10 +512,17 @@ async def inbox(
 
 
 async def my_cases(
-    session: AsyncSession, *, actor: Principal, purpose: Purpose | None, limit: int, today: date
-) -> list[AlertRead]:
-    """What is assigned to the signed-in person or to the person's teams, overdue first. Every
-    alert shown is audited."""
+    session: AsyncSession,
+    *,
+    actor: Principal,
+    purpose: Purpose | None,
+    limit: int,
+    today: date,
+    after: tuple[bool, datetime, uuid.UUID] | None = None,
+) -> tuple[list[AlertRead], tuple[bool, datetime, uuid.UUID] | None]:
+    """What is assigned to the signed-in person or to the person's teams, overdue first, a page
+    after `after`; with the position of the page's last case when more follow. Every alert shown
+    is audited."""
     user_id = user_id_of(actor)
     decision = decide(actor, Action.read_alert, purpose=purpose)
     if not decision.allowed and user_id is not None:
@@ -530,7 +537,9 @@ async def my_cases(
             purpose=decision.purpose,
         )
         raise AccessDenied(actor, refusal, resource_type="alert")
-    rows = await repository.my_cases(session, user_id, limit=limit)
-    alerts = [alert for alert, _ in rows]
+    rows = await repository.my_cases(session, user_id, limit=limit + 1, after=after)
+    page = rows[:limit]
+    alerts = [alert for alert, _ in page]
     await audit_reads(session, actor, decision, alerts)
-    return await alert_reads(session, alerts, scope_for(actor, decision, today))
+    last = (page[-1][1], page[-1][0].created_at, page[-1][0].id) if len(rows) > limit else None
+    return await alert_reads(session, alerts, scope_for(actor, decision, today)), last

@@ -126,6 +126,9 @@ def alert_read(
         ],
         team_id=alert.team_id,
         assignee_id=next((r.assignee_id for r in recipients if r.organisation_id == viewer.organisation_id), None),
+        unassigned_urgent=alert.status == "open" and alert.severity == Severity.urgent.value and any(
+            r.organisation_id == viewer.organisation_id and r.assignee_id is None for r in recipients
+        ),
         follow_up=None if alert.follow_up is None else FollowUp(alert.follow_up),
         follow_up_due_on=alert.follow_up_due_on,
         settlement_code=alert.settlement_code,

@@ -123,3 +123,24 @@ def link_next(request: Request, response: Response, next_cursor: str | None, *, 
     public = request.app.state.settings.effective_public_url
     query = request.url.include_query_params(**{parameter: next_cursor}).query
     response.headers["Link"] = f'<{public}{request.url.path}?{query}>; rel="next"'
+
+
+def flag_time_and_id_after(cursor: str | None) -> tuple[bool, datetime, uuid.UUID] | None:
+    """The (flag, timestamp, id) keyset position of a list ordered flagged first, then oldest
+    (a person's cases: overdue first)."""
+    key = decode_cursor(cursor, length=3)
+    if key is None:
+        return None
+    if not isinstance(key[0], bool):
+        raise _foreign_cursor("after")
+    try:
+        moment = datetime.fromisoformat(key[1])
+        if moment.tzinfo is None:
+            raise ValueError("a cursor's time has a zone")
+        return key[0], moment.astimezone(UTC), uuid.UUID(key[2])
+    except (TypeError, ValueError, AttributeError, OverflowError):
+        raise _foreign_cursor("after") from None
+
+
+def flag_time_and_id_cursor(position: tuple[bool, datetime, uuid.UUID] | None) -> str | None:
+    return encode_cursor([position[0], position[1].isoformat(), str(position[2])]) if position else None

@@ -100,10 +100,11 @@ async def my_cases(request: Request, session: DbSession, person: SignedInPerson,
     )
     if isinstance(found, Problem):
         return await problem_page(request, found)
-    known = await children_known(session, person.principal, [a.child_id for a in found], today)
-    names = await organisation_names(session, [a.source_organisation_id for a in found])
+    cases, _ = found
+    known = await children_known(session, person.principal, [a.child_id for a in cases], today)
+    names = await organisation_names(session, [a.source_organisation_id for a in cases])
     return renderer(request).page(
         request,
         "my_cases.html",
-        {"person": await person_view(session, person), "alerts": found, "children": known, "names": names},
+        {"person": await person_view(session, person), "alerts": cases, "children": known, "names": names},
     )

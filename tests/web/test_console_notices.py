@@ -104,3 +104,13 @@ async def test_an_auditor_has_no_cases_in_the_menu_and_the_page_answers_as_the_a
     assert (page.status_code, api.status_code) == (200, 200)
     assert api.json()["items"] == []
     assert "Нищо не ви е възложено." in page.text
+
+
+async def test_the_inbox_flags_an_urgent_alert_nobody_has_been_given(client: httpx.AsyncClient, world: World) -> None:
+    teacher = await world.headers("school-koprinka.staff")
+    await raise_alert(client, teacher, await pupil_id(client, teacher, KOPRINKA_PUPIL_PINS[0]),
+                      "abuse_or_neglect_suspected", severity="urgent")
+    await sign_in(client, "cp-kazanlak.cp")
+    inbox = await client.get("/inbox")
+    assert inbox.status_code == 200
+    assert "Още не е възложен на никого" in inbox.text
