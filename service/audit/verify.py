@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from sqlalchemy import RowMapping, select
+from sqlalchemy import RowMapping, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -152,6 +152,11 @@ async def verify_chain(session: AsyncSession, *, progress: Callable[[int], None]
     return result
 
 
+async def _head(session: AsyncSession) -> tuple[int, str]:
+    row = (await session.execute(select(col(AuditHead.seq), col(AuditHead.hash)).where(col(AuditHead.id) == 1))).one()
+    return int(row[0]), str(row[1])
+
+
 async def _walk(
     session: AsyncSession,
     rows: AsyncIterator[tuple[int, str, str, bool | None]],
@@ -161,8 +166,16 @@ async def _walk(
     events whose contents are undecided before the first failure are returned to be judged."""
     result = Verification()
     suspects: list[tuple[int, str, str]] = []
+    # the head first: the sequencer may link more events while the trail is read, and those are
+    # judged against a later head below, not taken for a tail the head does not know
+    head = await _head(session)
+    beyond_head = False
     expected_seq, previous_hash = 1, GENESIS_HASH
     async for seq, prev_hash, stored_hash, contents_match in rows:
+        if seq > head[0]:
+            beyond_head = True
+            result.checked += 1
+            continue
         if result.ok:
             if seq != expected_seq:
                 result.fail(expected_seq, f"event {expected_seq} is missing (the trail jumps to {seq})")
@@ -180,8 +193,7 @@ async def _walk(
         expected_seq, previous_hash = seq + 1, stored_hash
         if progress is not None:
             progress(1)
-    head = (await session.execute(select(col(AuditHead.seq), col(AuditHead.hash)).where(col(AuditHead.id) == 1))).one()
-    result.head = {"seq": int(head[0]), "hash": head[1]}
+    result.head = {"seq": head[0], "hash": head[1]}
     last_seq = expected_seq - 1
     if result.ok and (head[0] != last_seq or head[1] != previous_hash):
         if head[0] > last_seq:
@@ -189,10 +201,15 @@ async def _walk(
                 last_seq + 1,
                 f"the trail ends at event {last_seq} but its head records event {head[0]} (the tail was truncated)",
             )
-        elif head[0] < last_seq:
-            result.fail(head[0] + 1, f"events after the chain head ({head[0]}) were added outside the service")
         else:
             result.fail(last_seq, "the chain head does not match the last event")
+    if result.ok and beyond_head:
+        # the highest event first, then the head: a linker committing in between only moves
+        # the head further, so an event above the later head was not linked by the service
+        highest = (await session.execute(select(func.max(col(AuditEvent.seq))))).scalar_one()
+        later = await _head(session)
+        if highest is not None and highest > later[0]:
+            result.fail(later[0] + 1, f"events after the chain head ({later[0]}) were added outside the service")
     return result, suspects
 
 
