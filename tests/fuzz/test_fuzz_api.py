@@ -57,6 +57,8 @@ CALLERS: dict[Role, str] = {
     Role.police_officer: "police-kazanlak.police",
     Role.municipal_coordinator: "mun-kazanlak.municipal",
     Role.provider_worker: "provider-kazanlak.provider",
+    Role.education_officer: "rue-stara-zagora.education",
+    Role.commission_officer: "mkbppmn-kazanlak.commission",
     Role.auditor: "rue-lovech.auditor",
     Role.admin: "platform.admin",
 }
