@@ -26,6 +26,7 @@ from service.alerts.schemas import (
     InboxNoticeRead,
     LegalBasis,
     RecipientState,
+    Severity,
 )
 from service.alerts.views import alert_read, alert_reads, audit_reads
 from service.audit import free_text
@@ -317,13 +318,26 @@ class RuleHit:
     settlement_code: str | None = None
 
 
+def _gravest_per_key(hits: list[RuleHit]) -> list[RuleHit]:
+    order = list(Severity)
+    gravest: dict[tuple[uuid.UUID, str], RuleHit] = {}
+    for hit in hits:
+        key = (hit.child_id, hit.dedup_key)
+        kept = gravest.get(key)
+        if kept is None or order.index(Severity(hit.severity)) > order.index(Severity(kept.severity)):
+            gravest[key] = hit
+    return list(gravest.values())
+
+
 async def apply_rule_hits(
     session: AsyncSession, *, actor: Principal, hits: list[RuleHit], raised_by: str = "an absence rule"
 ) -> tuple[list[uuid.UUID], list[uuid.UUID]]:
     """Raise an alert per hit, or give the new figures to the open alert already raised for
     that child and key; returns (raised, updated) alert ids. Done in bulk — a month-start batch
     may cross thousands of thresholds. The caller has checked the relationship (the pupils are
-    enrolled at the reporting school)."""
+    enrolled at the reporting school). Two rules crossed by one child for one key (a lower and a
+    higher threshold for the same month) make one alert, of the graver rule's severity."""
+    hits = _gravest_per_key(hits)
     existing = await repository.open_alerts_by_keys(session, [(h.child_id, h.dedup_key) for h in hits])
     changed: list[tuple[Alert, dict[str, Any]]] = []
     new: list[tuple[RuleHit, list[tuple[uuid.UUID, bool]], str, str | None]] = []

@@ -178,6 +178,7 @@ def _absence_body(form: FormData) -> AbsenceRules:
             "threshold_hours": str(form.get(f"{prefix}.threshold_hours") or "").strip(),
             "months": str(form.get(f"{prefix}.months") or "").strip(),
             "enabled": form.get(f"{prefix}.enabled") == "on",
+            "unit": str(form.get(f"{prefix}.unit") or "hours"),
         })
     return AbsenceRules.model_validate({"items": items})
 

@@ -4,6 +4,7 @@ pupils, re-sending, and the threshold rules."""
 from __future__ import annotations
 
 import datetime
+import uuid
 from pathlib import Path
 
 import pytest
@@ -200,3 +201,25 @@ async def test_absence_rules_are_data_the_admin_edits(client, world, admin):
     assert len(response.json()["alerts_raised"]) == 1  # only the 14-hour pupil is over 10
     wrong = [{**rules[0], "alert_type": "abuse_or_neglect_suspected"}, rules[1]]
     assert (await client.put("/api/v1/absence-rules", json={"items": wrong}, headers=admin)).status_code == 422
+
+
+async def test_a_pupil_over_two_monthly_thresholds_gets_one_alert_of_the_graver_severity(
+    client, world, admin, database
+):
+    """A lower and a higher threshold for the same month: one alert per pupil and month, never a
+    second one (which the open-alert key refuses) — the graver rule's severity wins."""
+    rules = (await client.get("/api/v1/absence-rules", headers=admin)).json()["items"]
+    graver = {"name": "monthly_grave", "alert_type": "unexcused_absences", "severity": "urgent",
+              "threshold_hours": 10, "months": 1, "enabled": True, "unit": "hours"}
+    assert (await client.put("/api/v1/absence-rules", json={"items": [*rules, graver]}, headers=admin)).status_code == 200
+    response = await client.post(
+        "/api/v1/absence-reports/csv", content=KOPRINKA, headers=await world.headers("school-koprinka.staff", **CSV)
+    )
+    assert response.status_code == 201, response.text
+    raised = response.json()["alerts_raised"]
+    assert len(raised) == 4  # the four pupils over 5 hours, each once
+    async with database.transaction() as session:
+        severities = sorted(
+            (await session.execute(select(Alert.severity).where(col(Alert.id).in_([uuid.UUID(a) for a in raised])))).scalars()
+        )
+    assert severities == ["concern", "concern", "concern", "urgent"]  # only the 14-hour pupil is over 10

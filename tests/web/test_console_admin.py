@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 
 from tests.conftest import World, asgi_client
-from tests.web.helpers import csrf_of, sign_in
+from tests.web.helpers import csrf_of, form_fields, sign_in
 
 CP_OFFICER = "Социален работник, ОЗД"
 
@@ -171,16 +171,14 @@ async def test_the_administrator_edits_a_threshold_and_a_refused_rule_set_change
     assert rules.status_code == 200
     assert "Кой получава всеки вид сигнал" in rules.text
     before = await _api(client, world, "/api/v1/absence-rules")
-    form = {"absences.count": str(len(before["items"]))}
-    for index, rule in enumerate(before["items"]):
-        prefix = f"absences.{index}"
-        form |= {f"{prefix}.name": rule["name"], f"{prefix}.alert_type": rule["alert_type"],
-                 f"{prefix}.severity": rule["severity"], f"{prefix}.threshold_hours": str(rule["threshold_hours"]),
-                 f"{prefix}.months": str(rule["months"]), f"{prefix}.enabled": "on"}
+    assert "Повече от толкова неизвинени дни за месец" in rules.text  # the kindergartens' rule counts days
+    form = form_fields(rules, "/admin/rules/absences")
     form["absences.0.threshold_hours"] = "7"
-    saved = await _post(client, "/admin/rules", "/admin/rules/absences", form)
+    saved = await client.post("/admin/rules/absences", data=form)
     assert saved.status_code == 303
-    assert (await _api(client, world, "/api/v1/absence-rules"))["items"][0]["threshold_hours"] == 7
+    after = (await _api(client, world, "/api/v1/absence-rules"))["items"]
+    # only the threshold changed: every other rule, the kindergartens' days rule too, is as it was
+    assert after == [{**before["items"][0], "threshold_hours": 7}, *before["items"][1:]]
 
     routing = await _api(client, world, "/api/v1/routing-rules")
     refused_form: dict[str, Any] = {}
