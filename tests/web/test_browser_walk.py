@@ -11,89 +11,21 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
-from bench.harness import fresh_database, server_process
 from service.demo.loader import DEFAULT_DEMO_FILE
 from tests.alerts.helpers import KOPRINKA_PUPIL_PINS
-from tests.conftest import DEMO_PASSWORD, POSTGRES_ADMIN_URL, RUN_ID, require_postgresql
+from tests.web.browser import Walk, api_as, chromium
 
 KOPRINKA_ABSENCES = Path(DEFAULT_DEMO_FILE).parent / "absences-koprinka-2026-10.cp1251.csv"
-CHROMIUM = os.environ.get("OBHVAT_CHROMIUM", "/usr/bin/chromium")
-WIDTHS = (360, 1280)
-
-playwright_api = pytest.importorskip("playwright.sync_api")
-axe_module = pytest.importorskip("axe_playwright_python.sync_playwright")
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[str]:
-    require_postgresql()
-    env = {"OBHVAT_DATA_DIR": str(tmp_path / "data"), "OBHVAT_DEMO_PASSWORD": DEMO_PASSWORD}
-    with fresh_database(admin_url=POSTGRES_ADMIN_URL, prefix=f"obhvat_test_{RUN_ID}", env=env) as url, \
-            server_process(url, env=env, log=tmp_path / "server.log") as (base, _pid):
-        yield base
-
-
-@pytest.fixture
-def artifacts(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    chosen = os.environ.get("OBHVAT_TEST_ARTIFACTS")
-    folder = Path(chosen) / "console" if chosen else tmp_path_factory.mktemp("console-screenshots")
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
-class Walk:
-    """One person's browser: every page it lands on is checked by axe and photographed."""
-
-    def __init__(self, browser: object, base: str, artifacts: Path, who: str) -> None:
-        self.context = browser.new_context(base_url=base, viewport={"width": 1280, "height": 900})  # type: ignore[attr-defined]
-        self.page = self.context.new_page()
-        self.artifacts = artifacts
-        self.who = who
-        self.axe = axe_module.Axe()
-        self.shots = 0
-
-    def check(self, name: str) -> None:
-        results = self.axe.run(self.page)
-        serious = [
-            f"{v['id']} ({v['impact']}): {[n['target'] for n in v['nodes']][:3]}"
-            for v in results.response["violations"]
-            if v["impact"] in ("serious", "critical")
-        ]
-        assert not serious, f"{self.who} {name} ({self.page.url}): {serious}"
-        self.shots += 1
-        for width in WIDTHS:
-            self.page.set_viewport_size({"width": width, "height": 900})
-            shot = self.artifacts / f"{self.who}-{self.shots:02d}-{name}-{width}.png"
-            self.page.screenshot(path=shot, full_page=True)
-        self.page.set_viewport_size({"width": 1280, "height": 900})
-
-    def sign_in(self, username: str) -> None:
-        self.page.goto("/login")
-        self.check("login")
-        self.page.get_by_label("Потребителско име").fill(username)
-        self.page.get_by_label("Парола").fill(DEMO_PASSWORD)
-        self.page.get_by_role("button", name="Вход").click()
-        self.page.wait_for_url("**/")
-        self.check("start")
-
-    def close(self) -> None:
-        self.context.close()
 
 
 @pytest.mark.postgres_only
 def test_a_teacher_flags_a_pupil_and_everyone_sees_it_through(server: str, artifacts: Path) -> None:
-    with playwright_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        try:
-            _story(browser, server, artifacts)
-        finally:
-            browser.close()
+    with chromium() as browser:
+        _story(browser, server, artifacts)
 
 
 def _story(browser: object, base: str, artifacts: Path) -> None:
@@ -172,43 +104,24 @@ def _story(browser: object, base: str, artifacts: Path) -> None:
         shutil.copy(artifacts / "inbox.png", Path(__file__).resolve().parents[2] / "docs" / "inbox.png")
 
 
-def _api(base: str, username: str) -> httpx.Client:
-    """A client of the server's API signed in as `username` (for what the walk does not show)."""
-    token = httpx.post(
-        f"{base}/api/v1/auth/token",
-        data={"grant_type": "password", "username": username, "password": DEMO_PASSWORD},
-        timeout=30,
-    )
-    assert token.status_code == 200, token.text
-    return httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token.json()['access_token']}"}, timeout=30)
-
-
 @pytest.mark.postgres_only
 def test_a_provider_answers_a_referral_and_the_auditor_reviews_emergency_access(server: str, artifacts: Path) -> None:
-    with playwright_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        try:
-            _referral_and_review(browser, server, artifacts)
-        finally:
-            browser.close()
+    with chromium() as browser:
+        _referral_and_review(browser, server, artifacts)
 
 
 @pytest.mark.postgres_only
 def test_the_administrator_the_coordinator_and_a_teachers_upload_in_the_browser(
     server: str, artifacts: Path, tmp_path: Path
 ) -> None:
-    with playwright_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        try:
-            _administrator(browser, server, artifacts)
-            _teachers_upload(browser, server, artifacts, tmp_path)
-            _coordinator(browser, server, artifacts)
-        finally:
-            browser.close()
+    with chromium() as browser:
+        _administrator(browser, server, artifacts)
+        _teachers_upload(browser, server, artifacts, tmp_path)
+        _coordinator(browser, server, artifacts)
 
 
 def _referral_and_review(browser: object, base: str, artifacts: Path) -> None:
-    with _api(base, "school-koprinka.staff") as teacher:
+    with api_as(base, "school-koprinka.staff") as teacher:
         child_id = teacher.post("/api/v1/children/lookup", json={"pin": KOPRINKA_PUPIL_PINS[1]}).json()["id"]
         raised = teacher.post(
             "/api/v1/alerts",
@@ -241,7 +154,7 @@ def _referral_and_review(browser: object, base: str, artifacts: Path) -> None:
     officer.check("consent-recorded")
     officer.close()
 
-    with _api(base, "cp-kazanlak.cp") as cp:
+    with api_as(base, "cp-kazanlak.cp") as cp:
         provider_id = next(
             r for c in cp.get(f"/api/v1/children/{child_id}/consents").json()["items"] for r in c["recipient_ids"]
         )
