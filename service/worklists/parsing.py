@@ -7,17 +7,15 @@ the expected grade and the sex."""
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from service.absences.parsing import BatchInvalid, decode
 from service.alerts.details import NotEnrolledReason
 from service.children.pin import InvalidPin, validate_pin
+from service.core.csv_reader import BatchInvalid, decode, read_table
 
 __all__ = ["HEADERS", "BatchInvalid", "WorklistRow", "check_row", "decode", "worklist_rows"]
 
@@ -68,41 +66,9 @@ class WorklistRow:
 def worklist_rows(text: str) -> Iterator[tuple[int, dict[str, str]]]:
     """(row number, field → text) for each non-empty data row; a header without a municipality
     column, or with neither a PIN nor the name columns, is a BatchInvalid."""
-    if not text.strip():
-        raise BatchInvalid([{"row": 0, "field": None, "detail": "the file is empty"}])
-    first_line = text.split("\n", 1)[0]
-    delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
-    try:
-        header = next(reader)
-    except csv.Error as exc:
-        raise BatchInvalid([{"row": 0, "field": None, "detail": f"the header cannot be read: {exc}"}]) from None
-    columns = [HEADERS.get(name.strip().lower()) for name in header]
-    repeated = sorted({c for c in columns if c and columns.count(c) > 1})
-    if repeated:
-        raise BatchInvalid([{"row": 0, "field": f, "detail": f"several columns give {f}; keep one"} for f in repeated])
-    if "municipality" not in columns:
-        raise BatchInvalid([{"row": 0, "field": "municipality", "detail": "no column for municipality (община)"}])
-    if "pin" not in columns and not {"given_name", "family_name", "birth_year", "settlement"} <= set(columns):
-        raise BatchInvalid([{"row": 0, "field": "pin", "detail": "no column for pin (ЕГН), nor for names, birth year "
-                             "and settlement"}])
-    number = 0
-    while True:
-        try:
-            cells = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            number += 1
-            yield number, {"__error__": f"the row cannot be read: {exc}"}
-            continue
-        if not any(cell.strip() for cell in cells):
-            continue
-        number += 1
-        if len(cells) != len(header):
-            yield number, {"__error__": f"the row has {len(cells)} cells, the header {len(header)}"}
-            continue
-        yield number, {field: cell.strip() for field, cell in zip(columns, cells, strict=True) if field}
+    return read_table(
+        text, HEADERS, ["municipality"], one_of=[["pin"], ["given_name", "family_name", "birth_year", "settlement"]]
+    )
 
 
 def _name(fields: dict[str, Any], field: str, errors: list[dict[str, Any]], number: int) -> str | None:

@@ -44,6 +44,20 @@ async def test_a_bad_row_refuses_the_whole_list_naming_row_and_column(client, wo
     assert await _count(database, Alert, col(Alert.type) == "not_enrolled") == 0
 
 
+async def test_a_list_without_its_columns_is_refused_naming_each_missing_one(client, world, database):
+    """No municipality column, and neither an ЕГН column nor all the name columns."""
+    header, *rows = LIST.splitlines()
+    kept = [i for i, name in enumerate(header.split(";")) if name.strip().lower() not in ("община", "егн", "фамилия")]
+    stripped = "\n".join(";".join(line.split(";")[i] for i in kept) for line in [header, *rows]) + "\n"
+    officer = await world.headers(OFFICER, **CSV)
+    response = await client.post("/api/v1/worklists/csv", content=stripped.encode("cp1251"), headers=officer)
+    assert response.status_code == 422, response.text
+    errors = response.json()["errors"]
+    assert {(e["row"], e["field"]) for e in errors} == {(0, "municipality"), (0, "pin")}
+    assert all(e["detail"].startswith(f"no column for {e['field']} (expected e.g. ") for e in errors)
+    assert await _count(database, Alert, col(Alert.type) == "not_enrolled") == 0
+
+
 async def test_a_child_listed_twice_is_a_row_error(client, world):
     twice = LIST + LIST.splitlines()[6] + "\n"
     officer = await world.headers(OFFICER, **CSV)
