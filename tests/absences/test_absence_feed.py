@@ -211,7 +211,8 @@ async def test_a_pupil_over_two_monthly_thresholds_gets_one_alert_of_the_graver_
     rules = (await client.get("/api/v1/absence-rules", headers=admin)).json()["items"]
     graver = {"name": "monthly_grave", "alert_type": "unexcused_absences", "severity": "urgent",
               "threshold_hours": 10, "months": 1, "enabled": True, "unit": "hours"}
-    assert (await client.put("/api/v1/absence-rules", json={"items": [*rules, graver]}, headers=admin)).status_code == 200
+    both = {"items": [*rules, graver]}
+    assert (await client.put("/api/v1/absence-rules", json=both, headers=admin)).status_code == 200
     response = await client.post(
         "/api/v1/absence-reports/csv", content=KOPRINKA, headers=await world.headers("school-koprinka.staff", **CSV)
     )
@@ -219,7 +220,6 @@ async def test_a_pupil_over_two_monthly_thresholds_gets_one_alert_of_the_graver_
     raised = response.json()["alerts_raised"]
     assert len(raised) == 4  # the four pupils over 5 hours, each once
     async with database.transaction() as session:
-        severities = sorted(
-            (await session.execute(select(Alert.severity).where(col(Alert.id).in_([uuid.UUID(a) for a in raised])))).scalars()
-        )
+        ids = [uuid.UUID(a) for a in raised]
+        severities = sorted((await session.execute(select(Alert.severity).where(col(Alert.id).in_(ids)))).scalars())
     assert severities == ["concern", "concern", "concern", "urgent"]  # only the 14-hour pupil is over 10
