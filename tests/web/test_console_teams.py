@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 
-from tests.alerts.helpers import KOPRINKA_PUPIL_PINS, pupil_id, raise_alert
+from tests.alerts.helpers import KOPRINKA_PUPIL_PINS, act, pupil_id, raise_alert
 from tests.conftest import World, asgi_client
 from tests.mechanism.helpers import COORDINATOR, import_kazanlak_list, team_id
 from tests.web.helpers import csrf_of, form_fields, sign_in
@@ -264,6 +264,11 @@ async def test_who_may_not_assign_sees_no_form_and_is_refused(
                                data={"version": str(version), "assignee": f"person:{colleague}"})
     assert forged.status_code == 403
     assert (await client.get(f"/api/v1/alerts/{alert_id}", headers=cp)).json()["assignee_id"] is None
+    # a closed alert is given to nobody
+    assert (await act(client, cp, alert_id, "acknowledge")).status_code == 200
+    assert (await act(client, cp, alert_id, "close", {"outcome": "returned_to_school"})).status_code == 200
+    closed = await client.get(f"/alerts/{alert_id}")
+    assert closed.status_code == 200 and f"/alerts/{alert_id}/assign" not in closed.text
 
 
 async def test_a_coordinator_gives_a_case_to_a_team_whose_members_find_it_in_my_cases(
