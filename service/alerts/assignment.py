@@ -4,6 +4,7 @@ enrolment-kind alert to a joint enrolment team, whose members then see and act o
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -11,10 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.access.policy import AccessDenied, Decision, decide
 from service.access.principal import Principal
 from service.access.relationships import decide_alert, decide_assignment
-from service.access.vocabulary import Action, Purpose
+from service.access.vocabulary import HELD_ALONE, Action, Purpose, Role
 from service.alerts import repository
 from service.alerts.changes import Told
 from service.alerts.lifecycle import _changed, _refusals_audited, parse_if_match, person_ids
+from service.alerts.models import Alert
 from service.alerts.schemas import AlertAssign, AlertRead
 from service.core.problems import Conflict, PreconditionFailed, field_error
 from service.notices.events import NoticeEvent
@@ -67,8 +69,7 @@ async def assign(
     )
     if not decision.allowed:
         raise AccessDenied(actor, decision, resource_type="alert", resource_id=str(alert.id), child_id=alert.child_id)
-    if team is not None and team.settlement_codes and alert.settlement_code \
-            and alert.settlement_code not in team.settlement_codes:
+    if team is not None and not _covers(team, alert):
         raise field_error("/team_id", "the team does not cover the child's settlement")
     target = f"team {data.team_id}" if data.team_id else "a user of the recipient"
     with _refusals_audited(actor, decision, alert):
@@ -87,3 +88,55 @@ async def assign(
         Told(NoticeEvent.alert_assigned, [data.assignee_id], person_ids([actor.id]))
     ]
     return await _changed(session, alert, actor, decision, f"alert assigned to {target}", today, told=told)
+
+
+def _covers(team: Team, alert: Alert) -> bool:
+    """Whether the team's settlements take in the child's (a team listing none covers its whole
+    municipality; an alert with no settlement is taken by any team of its municipality)."""
+    return not team.settlement_codes or not alert.settlement_code or alert.settlement_code in team.settlement_codes
+
+
+@dataclass(frozen=True)
+class AssignmentChoices:
+    """Whom a person may give an alert to, by name: their own organisation's people (a
+    recipient's part) and the teams of the alert's municipality that cover the child's
+    settlement (an enrolment lead). Both empty: the person assigns nothing here."""
+
+    people: list[tuple[uuid.UUID, str]]
+    teams: list[tuple[uuid.UUID, str]]
+
+
+async def assignment_choices(
+    session: AsyncSession, *, actor: Principal, alert_id: uuid.UUID, purpose: Purpose | None, today: date
+) -> AssignmentChoices:
+    """What `assign` would accept from the actor for this alert, decided by the same rules
+    (the actor has already read the alert; this reads no child data)."""
+    nothing = AssignmentChoices(people=[], teams=[])
+    if not decide(actor, Action.assign_alert, purpose=purpose).allowed:
+        return nothing
+    alert = await repository.get_alert(session, alert_id)
+    if alert is None or alert.status == "closed":
+        return nothing
+    facts = await repository.alert_facts(session, alert)
+    people: list[tuple[uuid.UUID, str]] = []
+    org = actor.organisation_id
+    if org is not None and decide_assignment(
+        actor, facts, purpose=purpose, today=today, assignee_organisation=org
+    ).allowed:
+        # auditors and administrators read no child data: nobody gives them a case
+        people = [(user.id, user.username) for user in await organisations.active_users_of(session, org)
+                  if not {Role(r) for r in user.roles} & HELD_ALONE]
+    found: list[tuple[uuid.UUID, str]] = []
+    if decide_assignment(actor, facts, purpose=purpose, today=today, team_municipality=facts.municipality_code).allowed:
+        area = await teams.teams_of_municipalities(session, [facts.municipality_code])
+        found = [(team.id, team.name) for team in area if _covers(team, alert)]
+    return AssignmentChoices(people=people, teams=found)
+
+
+async def assigned_to(
+    session: AsyncSession, *, assignee_id: uuid.UUID | None, team_id: uuid.UUID | None
+) -> tuple[str | None, str | None]:
+    """The names of an alert's assignee and team as its reader was answered them."""
+    person = (await organisations.usernames(session, [assignee_id]))[assignee_id] if assignee_id else None
+    team = await teams.get_team(session, team_id) if team_id else None
+    return person, team.name if team else None

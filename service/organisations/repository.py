@@ -81,6 +81,19 @@ async def list_users(
     return list((await session.execute(query)).scalars())
 
 
+async def active_users_of(session: AsyncSession, organisation_id: uuid.UUID) -> list[User]:
+    """The organisation's users who are not disabled, by username."""
+    query = select(User).where(col(User.organisation_id) == organisation_id, col(User.disabled).is_(False))
+    return list((await session.execute(query.order_by(col(User.username)).limit(500))).scalars())
+
+
+async def usernames(session: AsyncSession, user_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:
+    if not user_ids:
+        return {}
+    rows = await session.execute(select(col(User.id), col(User.username)).where(col(User.id).in_(list(user_ids))))
+    return {user_id: username for user_id, username in rows.all()}
+
+
 async def get_client(session: AsyncSession, client_id: uuid.UUID) -> Client | None:
     return await session.get(Client, client_id)
 

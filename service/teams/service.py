@@ -154,6 +154,18 @@ async def add_member(
     return await _team_read(session, team)
 
 
+async def member_named(
+    session: AsyncSession, *, actor: Principal, purpose: Purpose | None, team_id: uuid.UUID, username: str
+) -> MemberAdd:
+    """The member to add, chosen by username (the console's form): an unknown name is an error of
+    the `username` field; whether that user may join is then `add_member`'s decision."""
+    await _team_or_404(session, actor, purpose, team_id)
+    user = await organisations.user_by_username(session, username.strip())
+    if user is None or user.disabled or user.organisation_id is None:
+        raise field_error("/username", "no active user of an organisation has this username")
+    return MemberAdd(user_id=user.id)
+
+
 async def remove_member(
     session: AsyncSession, *, actor: Principal, purpose: Purpose | None, team_id: uuid.UUID, user_id: uuid.UUID
 ) -> TeamRead:

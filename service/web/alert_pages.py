@@ -19,10 +19,19 @@ from pydantic import ValidationError
 
 from service.access.principal import Principal
 from service.access.vocabulary import Action
-from service.alerts import lifecycle
+from service.alerts import assignment, lifecycle
 from service.alerts import service as alerts
 from service.alerts.details import AlertType, FieldVisitResult
-from service.alerts.schemas import ActionCreate, ActionKind, AlertClose, AlertCreate, AlertRead, Outcome, Severity
+from service.alerts.schemas import (
+    ActionCreate,
+    ActionKind,
+    AlertAssign,
+    AlertClose,
+    AlertCreate,
+    AlertRead,
+    Outcome,
+    Severity,
+)
 from service.children import service as children
 from service.core.clock import Today
 from service.core.database import DbSession
@@ -36,12 +45,20 @@ from service.web.forms import FormErrors, attempt, detail_fields, details_from_f
 from service.web.forms import validation_errors as _validation_errors
 from service.web.labels import N_
 from service.web.rendering import renderer
+from service.web.row_errors import reword, wordings
 from service.web.sessions import new_token
 from service.web.views import children_known, may, may_break_glass, organisation_names, person_view
 
 router = APIRouter(include_in_schema=False, tags=["console"])
 Text = Annotated[str, Form(max_length=2000)]
 Short = Annotated[str, Form(max_length=200)]
+#: the assignment's refusals of a chosen person or team, told again for people
+ASSIGN_WORDINGS = wordings(
+    (r"^no active user has this id$", N_("This person can no longer be given alerts: choose another")),
+    (r"^no such team$", N_("This team no longer exists: choose another")),
+    (r"^the team does not cover the child's settlement$",
+     N_("This team does not cover the child's settlement: choose another")),
+)
 #: past every feed position: the inbox service then answers only what is overdue
 NOTHING_NEW_AFTER = 2**62
 
@@ -242,6 +259,12 @@ async def _alert_page(
     ids += [a.organisation_id for a in alert.actions] + [a.recipient_id for a in alert.actions if a.recipient_id]
     mine = _my_part(alert, principal)
     can_respond = alert.status == "open" and mine is not None and may(principal, Action.respond_to_alert)
+    choices = await assignment.assignment_choices(
+        session, actor=principal, alert_id=alert.id, purpose=None, today=today
+    )
+    assignee_name, team_name = await assignment.assigned_to(
+        session, assignee_id=alert.assignee_id, team_id=alert.team_id
+    )
     return renderer(request).page(
         request,
         "alert.html",
@@ -252,6 +275,9 @@ async def _alert_page(
             "names": await organisation_names(session, ids),
             "mine": mine,
             "can_respond": can_respond,
+            "choices": choices,
+            "assignee_name": assignee_name,
+            "team_name": team_name,
             "may_break_glass": may_break_glass(principal),
             "action_kinds": [k for k in ActionKind if k is not ActionKind.referral],
             "visit_results": list(FieldVisitResult),
@@ -301,8 +327,10 @@ async def _respond(
     work: Any,
     version: str,
     seen_at: str,
+    field: str | None = None,
 ) -> Response:
-    """Run one lifecycle step with the form's version as If-Match, and answer with the right page."""
+    """Run one lifecycle step with the form's version as If-Match, and answer with the right page
+    (with `field`, a refusal's errors are that field's: the form's one input)."""
     if_match = f'"{version}"' if version.isdigit() else '"0"'
     outcome = await attempt(session, partial(work, if_match=if_match))
     if not isinstance(outcome, Problem):
@@ -332,6 +360,9 @@ async def _respond(
         errors = FormErrors(general=[N_("Someone has already done this: the alert is closed or already acknowledged.")])
     else:
         errors = problem_errors(outcome)
+        if field and errors.fields:
+            told = reword(next(iter(errors.fields.values())), ASSIGN_WORDINGS, str)
+            errors = FormErrors(fields={field: told}, general=errors.general)
     return await _alert_page(
         request, session, person, today, current, errors=errors, form=form_name, status=outcome.status
     )
@@ -391,3 +422,28 @@ async def close(
     work = partial(lifecycle.close, session, actor=person.principal, alert_id=identifier, purpose=None,
                    data=body, today=today)
     return await _respond(request, session, person, today, identifier, "closed", work, version, seen_at)
+
+
+@router.post("/alerts/{alert_id}/assign")
+async def assign(
+    request: Request, alert_id: str, session: DbSession, person: FormPoster, today: Today,
+    version: Short = "", seen_at: Short = "", assignee: Short = "",
+) -> Response:
+    """Give the alert to a person of one's own organisation (`person:<id>`) or to a joint
+    enrolment team (`team:<id>`), as chosen from the page's list."""
+    identifier = parse_id(alert_id)
+    kind, _, chosen = assignee.partition(":")
+    try:
+        body = AlertAssign.model_validate(
+            {"assignee_id": chosen} if kind == "person" else {"team_id": chosen} if kind == "team" else {}
+        )
+    except ValidationError:
+        current = await alerts.read_alert(
+            session, actor=person.principal, alert_id=identifier, purpose=None, today=today
+        )
+        errors = FormErrors(fields={"assignee": N_("Choose the person or team to give the alert to")})
+        return await _alert_page(request, session, person, today, current, errors=errors, form="assign", status=422)
+    work = partial(assignment.assign, session, actor=person.principal, alert_id=identifier, purpose=None,
+                   data=body, today=today)
+    return await _respond(request, session, person, today, identifier, "assigned", work, version, seen_at,
+                          field="assignee")

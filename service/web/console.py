@@ -23,6 +23,7 @@ from service.web import (
     report_pages,
     roster_pages,
     rules_pages,
+    team_pages,
     upload_pages,
 )
 from service.web.dependencies import SignInRequired
@@ -47,6 +48,6 @@ def install_console(app: FastAPI) -> None:
     for module in (
         auth_pages, oidc_pages, home, child_pages, consent_pages, emergency_pages, alert_pages, referral_pages,
         audit_pages, upload_pages, roster_pages, report_pages, admin_pages, rules_pages,
-        notice_pages,
+        team_pages, notice_pages,
     ):
         app.include_router(module.router)

@@ -39,6 +39,7 @@ MENU = (
     ("/reports", N_("Report"), Action.read_reports),
     ("/reports/mechanism", N_("Enrolment mechanism"), Action.read_reports),
     ("/admin", N_("Administration"), Action.manage_organisations),
+    ("/admin/teams", N_("Joint enrolment teams"), Action.manage_teams),
     # every signed-in person chooses their own notices
     ("/settings/notifications", N_("E-mail notices"), None),
 )

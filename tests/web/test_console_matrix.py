@@ -16,7 +16,8 @@ every child linked from any page is one the API lets them read; each alert page 
 answers as the API does (a page the API refuses is the same refusal: a 404 page for an unrelated
 record, 403 for a role that may not read at all), and writes the same `deny` audit event; a note
 the API hides from them is not on the page; the pupil search finds exactly the pupils the API's
-lookup finds; the audit trail page shows only events the API's search shows them."""
+lookup finds; the audit trail page shows only events the API's search shows them; the teams page
+shows exactly the teams the API lists to them."""
 
 from __future__ import annotations
 
@@ -47,6 +48,7 @@ NOTE = "Бележка-само-за-агенциите-7731"
 UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 ALERT_LINK = re.compile(rf'href="/alerts/({UUID})"')
 CHILD_LINK = re.compile(rf'href="/children/({UUID})"')
+TEAM_SECTION = re.compile(rf'<h2 id="team-({UUID})">')
 
 
 @dataclass
@@ -210,6 +212,14 @@ async def _walk(app: Any, client: httpx.AsyncClient, world: World, scenario: Sce
         if trail.status_code == 200:
             shown = {int(re.sub(r"\D", "", cell)) for cell in re.findall(r"<tr>\s*<td>([^<]+)</td>", trail.text)}
             assert shown and shown <= {event["seq"] for event in api_trail.json()["items"]}, (username, "/audit")
+
+        through_api, api_denials = await _denials_of(world, partial(client.get, "/api/v1/teams", headers=api))
+        teams, page_denials = await _denials_of(world, partial(console.get, "/admin/teams"))
+        assert teams.status_code == through_api.status_code, (username, "/admin/teams")
+        assert page_denials == api_denials, (username, "/admin/teams", "audited differently")
+        if teams.status_code == 200:
+            api_teams = {team["id"] for team in through_api.json()["items"]}
+            assert _ids(TEAM_SECTION, teams) == api_teams, (username, "/admin/teams shows other teams than the API")
 
         assert shown_children <= readable_children, (username, "a page links a child the API refuses")
 
