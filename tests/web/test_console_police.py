@@ -134,7 +134,7 @@ async def test_police_raise_found_out_of_school_through_the_alert_form(
     form = await client.get("/alerts/new", params={"child": child_id, "type": "found_out_of_school"})
     assert form.status_code == 200
     assert "Детето, което открихте" in form.text and "Ангел" not in form.text
-    assert 'name="details.found_at" type="datetime-local"' in form.text
+    assert 'name="details.found_at" type="datetime-local" class="width-10"' in form.text
     assert 'aria-describedby="details-found_at-hint"' in form.text and 'name="details.place"' in form.text
     base = {"csrf_token": csrf_of(form), "child": child_id, "type": "found_out_of_school", "severity": "concern"}
 
