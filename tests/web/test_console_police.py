@@ -212,7 +212,7 @@ async def test_police_ask_from_the_found_child_and_see_whom_to_call(
     await raise_alert(client, teacher, await pupil_id(client, teacher, PIN))
     await sign_in(client, "police-kazanlak.police")
     start = await client.get("/")
-    assert 'href="/children/known-to-cp"' in start.text
+    assert 'href="/children/known-to-cp"' in start.text and "Проверка дали отделът за закрила" in start.text
     found = await _search(client, PIN)
     question = form_fields(found, "/children/known-to-cp")
     answer = await client.post(
@@ -243,7 +243,7 @@ async def test_known_to_cp_refuses_a_provider_and_bad_input_is_on_its_field(
 ) -> None:
     await sign_in(client, "provider-kazanlak.provider")
     start = await client.get("/")
-    assert 'href="/children/known-to-cp"' not in start.text
+    assert 'href="/children/known-to-cp"' not in start.text and "Проверка дали отделът за закрила" not in start.text
     assert (await client.get("/children/known-to-cp")).status_code == 403
     refused = await client.post("/children/known-to-cp", data={"pin": PIN, "csrf_token": csrf_of(start)})
     assert refused.status_code == 403 and "Отдел" not in refused.text
