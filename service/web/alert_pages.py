@@ -18,7 +18,8 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
 from service.access.principal import Principal
-from service.access.vocabulary import Action
+from service.access.relationships import POLICE_RAISES_IN_AREA
+from service.access.vocabulary import Action, OrganisationKind
 from service.alerts import assignment, lifecycle
 from service.alerts import service as alerts
 from service.alerts.details import AlertType, FieldVisitResult
@@ -33,6 +34,7 @@ from service.alerts.schemas import (
     Severity,
 )
 from service.children import service as children
+from service.children.schemas import ChildRead
 from service.core.clock import Today
 from service.core.database import DbSession
 from service.core.problems import Conflict, PreconditionFailed, Problem
@@ -66,6 +68,12 @@ NOTHING_NEW_AFTER = 2**62
 # --- raising an alert -------------------------------------------------------------------------
 
 
+def raises_in_area(principal: Principal) -> bool:
+    """Whether the person raises alerts about children of their area they may not read (police:
+    `found_out_of_school`, DESIGN §3)."""
+    return principal.organisation_kind is OrganisationKind.police and may(principal, Action.create_alert)
+
+
 async def _new_alert_page(
     request: Request,
     session: DbSession,
@@ -78,7 +86,22 @@ async def _new_alert_page(
     errors: FormErrors | None = None,
     status: int = 200,
 ) -> Response:
-    child = await children.read(session, actor=person.principal, child_id=child_id, purpose=None, today=today)
+    principal = person.principal
+    read = await attempt(
+        session, partial(children.read, session, actor=principal, child_id=child_id, purpose=None, today=today)
+    )
+    child: ChildRead | None = None
+    types = list(AlertType)
+    if not isinstance(read, Problem):
+        child = read
+    elif read.status != 404 or not raises_in_area(principal):
+        return await problem_page(request, read)
+    else:
+        # police raise `found_out_of_school` about a child of their area whose record they may not
+        # read: the form names no child (the officer has just looked the child up), and raising
+        # the alert decides and audits the relationship as the API does
+        types = [t for t in AlertType if t.value in POLICE_RAISES_IN_AREA]
+        alert_type = alert_type if alert_type in types else None
     providers = await organisations.service_providers(session) if alert_type is AlertType.support_needed else []
     return renderer(request).page(
         request,
@@ -86,8 +109,9 @@ async def _new_alert_page(
         {
             "person": await person_view(session, person),
             "child": child,
+            "child_id": child_id,
             "alert_type": alert_type,
-            "types": list(AlertType),
+            "types": types,
             "severities": list(Severity),
             "fields": detail_fields(alert_type) if alert_type else [],
             "providers": providers,

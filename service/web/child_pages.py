@@ -1,6 +1,8 @@
-"""A teacher's pupil search by ЕГН (posted, so the number is never in a URL) and a child's page:
-identity, the guardian's consents and the timeline across agencies, as the children, consent and
-history services give them."""
+"""A pupil search by ЕГН (posted, so the number is never in a URL) and a child's page: identity,
+the guardian's consents and the timeline across agencies, as the children, consent and history
+services give them. A police officer searches for law enforcement, the purpose stated on the form
+and sent to the lookup; the child found is shown on the search page itself, identity only, as the
+API's lookup answers it (police read no child page of a child merely of their area)."""
 
 from __future__ import annotations
 
@@ -13,7 +15,8 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.access.vocabulary import Action
+from service.access.principal import Principal
+from service.access.vocabulary import Action, OrganisationKind, Purpose
 from service.alerts import history
 from service.children import service as children
 from service.consent import service as consent
@@ -40,10 +43,22 @@ def parse_id(value: str) -> uuid.UUID:
         raise NotFound("no such page") from None
 
 
+#: the purpose a kind of organisation looks children up for, stated on the form and sent to the lookup
+#: (DESIGN §4 point 2: police only for law enforcement); others look up with their role's default
+LOOKUP_PURPOSES = {OrganisationKind.police: Purpose.law_enforcement}
+
+
+def lookup_purpose(principal: Principal) -> Purpose | None:
+    return LOOKUP_PURPOSES.get(principal.organisation_kind) if principal.organisation_kind else None
+
+
 @router.get("/children/search")
 async def search_form(request: Request, session: DbSession, person: SignedInPerson) -> Response:
     return renderer(request).page(
-        request, "child_search.html", {"person": await person_view(session, person), "errors": FormErrors()}
+        request,
+        "child_search.html",
+        {"person": await person_view(session, person), "errors": FormErrors(),
+         "purpose": lookup_purpose(person.principal), "found": None},
     )
 
 
@@ -58,6 +73,8 @@ async def search(
     errors = FormErrors()
     status = 422
     pin = pin.strip()
+    purpose = lookup_purpose(person.principal)
+    context: dict[str, object] = {"purpose": purpose, "found": None}
     if not pin:
         errors.add("pin", N_("Enter the pupil's ЕГН or ЛНЧ"))
     else:
@@ -65,23 +82,28 @@ async def search(
             session,
             partial(
                 children.lookup, session, actor=person.principal, pin=pin,
-                pin_secret=request.app.state.pin_secret, purpose=None, today=today,
+                pin_secret=request.app.state.pin_secret, purpose=purpose, today=today,
             ),
         )
         if not isinstance(found, Problem):
-            return RedirectResponse(f"/children/{found.id}", status_code=303)
-        if found.status == 422:
+            if purpose is not Purpose.law_enforcement:
+                return RedirectResponse(f"/children/{found.id}", status_code=303)
+            # identity only, on this page: the known-to-cp question is asked with the same number
+            context |= {"found": found, "pin": pin, "may_ask": may(person.principal, Action.ask_known_to_cp)}
+            status = 200
+        elif found.status == 422:
             errors.add("pin", N_("This is not a valid ЕГН or ЛНЧ"))
         elif found.status == 403:
             errors.add("pin", N_("You may not search for pupils"))
             status = 403
         else:
-            errors.add("pin", N_("None of your pupils has this ЕГН or ЛНЧ"))
+            errors.add("pin", N_("No child of your area has this ЕГН or ЛНЧ") if purpose is Purpose.law_enforcement
+                       else N_("None of your pupils has this ЕГН or ЛНЧ"))
             status = 404
     return renderer(request).page(
         request,
         "child_search.html",
-        {"person": await person_view(session, person), "errors": errors},
+        {"person": await person_view(session, person), "errors": errors, **context},
         status=status,
     )
 

@@ -17,6 +17,7 @@ from service.web import (
     consent_pages,
     emergency_pages,
     home,
+    known_to_cp_pages,
     notice_pages,
     oidc_pages,
     referral_pages,
@@ -46,8 +47,9 @@ def install_console(app: FastAPI) -> None:
     app.add_exception_handler(HTTPException, console_http_errors(app.exception_handlers[HTTPException]))
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for module in (
-        auth_pages, oidc_pages, home, child_pages, consent_pages, emergency_pages, alert_pages, referral_pages,
-        audit_pages, upload_pages, roster_pages, report_pages, admin_pages, rules_pages,
+        # /children/known-to-cp before child_pages' /children/{child_id}
+        auth_pages, oidc_pages, home, known_to_cp_pages, child_pages, consent_pages, emergency_pages, alert_pages,
+        referral_pages, audit_pages, upload_pages, roster_pages, report_pages, admin_pages, rules_pages,
         team_pages, notice_pages,
     ):
         app.include_router(module.router)

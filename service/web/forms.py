@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, TypeVar
 
 from pydantic import ValidationError
@@ -12,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.alerts.details import DETAILS_MODELS, AlertType
 from service.auth.service import record_refusal
+from service.core.clock import LOCAL_ZONE
 from service.core.problems import Problem
 from service.web.labels import FIELD_CHOICES, N_
 
@@ -81,7 +83,7 @@ class DetailField:
     """One input of the details form, from a property of the type's JSON Schema."""
 
     name: str
-    kind: str  # text, integer, date, checkbox, select, checkboxes, organisation
+    kind: str  # text, integer, date, datetime, checkbox, select, checkboxes, organisation
     required: bool
     choices: tuple[str, ...] = ()
     choice_group: str = ""
@@ -114,6 +116,8 @@ def detail_fields(alert_type: AlertType) -> list[DetailField]:
             kind = "checkbox"
         elif node.get("format") == "date":
             kind = "date"
+        elif node.get("format") == "date-time":
+            kind = "datetime"
         elif node.get("format") == "uuid":
             kind = "organisation"
         elif node.get("type") == "array":
@@ -134,6 +138,23 @@ def detail_fields(alert_type: AlertType) -> list[DetailField]:
             )
         )
     return fields
+
+
+#: what a browser without a date and time picker lets people type instead (day first, as in Bulgaria)
+_TYPED_MOMENT = "%d.%m.%Y %H:%M"
+
+
+def local_moment(raw: str) -> datetime | None:
+    """A date and time as a form sends it (`2026-11-24T10:00` from a picker, or typed as
+    `24.11.2026 10:00`), in Bulgarian time when no offset is given; None when it is neither."""
+    try:
+        moment = datetime.fromisoformat(raw)
+    except ValueError:
+        try:
+            moment = datetime.strptime(raw, _TYPED_MOMENT)  # noqa: DTZ007 - the zone is set just below
+        except ValueError:
+            return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=LOCAL_ZONE)
 
 
 def details_from_form(fields: list[DetailField], form: Any) -> tuple[dict[str, Any], FormErrors]:
@@ -159,6 +180,12 @@ def details_from_form(fields: list[DetailField], form: Any) -> tuple[dict[str, A
                 errors.add(key, N_("Enter a whole number"))
                 continue
             details[item.name] = int(raw)
+        elif item.kind == "datetime":
+            moment = local_moment(raw)
+            if moment is None:
+                errors.add(key, N_("Enter the date and time like 24.11.2026 10:30"))
+                continue
+            details[item.name] = moment.isoformat()
         elif item.kind == "list":
             details[item.name] = [part.strip() for part in raw.split(",") if part.strip()]
         else:

@@ -19,6 +19,7 @@ async def start(request: Request, session: DbSession, person: SignedInPerson) ->
     principal = person.principal
     tasks = {
         "find_pupil": may(principal, Action.lookup_child),
+        "known_to_cp": may(principal, Action.ask_known_to_cp),
         "alerts": may(principal, Action.read_alert),
         "inbox": may(principal, Action.read_inbox),
         "audit": may(principal, Action.read_audit),

@@ -52,6 +52,7 @@ DOMAIN_MESSAGES = (
     N_("outcome 'other' needs a reason"),
     N_("a declined referral needs a reason"),
     N_("valid_until is before valid_from"),
+    N_("the time found is in the future"),
 )
 
 VALUE_ERROR_PREFIX = "Value error, "

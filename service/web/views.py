@@ -29,6 +29,7 @@ from service.web.sessions import SignedIn
 MENU = (
     ("/", N_("Start"), None),
     ("/children/search", N_("Find a pupil"), Action.lookup_child),
+    ("/children/known-to-cp", N_("Known to child protection?"), Action.ask_known_to_cp),
     ("/alerts", N_("Alerts"), Action.read_alert),
     ("/inbox", N_("Inbox"), Action.read_inbox),
     ("/my/cases", N_("My cases"), Action.read_alert),

@@ -34,6 +34,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlmodel import col
 
+from service.access.vocabulary import ACTION_ROLES, Action
 from service.audit.models import AuditEvent
 from service.core.clock import local_today
 from service.demo.loader import DEFAULT_DEMO_FILE
@@ -43,6 +44,9 @@ from tests.web.helpers import csrf_of, sign_in
 
 DEMO = json.loads(DEFAULT_DEMO_FILE.read_text(encoding="utf-8"))
 ROLES = sorted({role for user in DEMO["users"] for role in user["roles"]})
+DEMO_ROLES = {user["username"]: frozenset(user["roles"]) for user in DEMO["users"]}
+#: who may ask whether child protection knows a child (DESIGN §4 point 7)
+ASKERS = frozenset(role.value for role in ACTION_ROLES[Action.ask_known_to_cp])
 PUPILS = {"a": "1152035081", "b": "1547262167", "c": "1741096847", "unflagged": "1552049639"}
 NOTE = "Бележка-само-за-агенциите-7731"
 UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
@@ -55,6 +59,7 @@ TEAM_SECTION = re.compile(rf'<h2 id="team-({UUID})">')
 class Scenario:
     alerts: dict[str, str]  # a, b, c -> alert id
     children: dict[str, str]  # a, b, c, unflagged -> child id
+    names: dict[str, str]  # a, b, c, unflagged -> the child's family name
 
 
 async def _build(client: httpx.AsyncClient, world: World) -> Scenario:
@@ -90,7 +95,12 @@ async def _build(client: httpx.AsyncClient, world: World) -> Scenario:
     )
     assert b.status_code == 201, b.text
     c = (await raise_alert(client, lukovit, children["c"]))["id"]
-    return Scenario(alerts={"a": a, "b": b.json()["id"], "c": c}, children=children)
+    names = {
+        name: (await client.get(f"/api/v1/children/{child_id}", headers=cp if name != "c" else lukovit)).json()[
+            "family_name"]
+        for name, child_id in children.items()
+    }
+    return Scenario(alerts={"a": a, "b": b.json()["id"], "c": c}, children=children, names=names)
 
 
 def _denial(event: AuditEvent) -> tuple[Any, ...]:
@@ -193,11 +203,34 @@ async def _walk(app: Any, client: httpx.AsyncClient, world: World, scenario: Sce
             else:
                 assert page_denials, (username, "child", name, "a refusal was not audited")
 
+        police = any(role == "police_officer" for role in DEMO_ROLES[username])
+        for name, child_id in scenario.children.items():
+            # the alert form names the child only for those the API lets read it; police may raise
+            # `found_out_of_school` about a child of their area, on a form that names nobody
+            form = await console.get("/alerts/new", params={"child": child_id, "type": "found_out_of_school"})
+            record = await client.get(f"/api/v1/children/{child_id}", headers=api)
+            if record.status_code == 200:
+                assert form.status_code == 200 and record.json()["family_name"] in form.text, (username, name)
+            else:
+                assert form.status_code in ((200, 404) if police else (record.status_code,)), (username, name)
+                assert scenario.names[name] not in form.text, (username, name, "the form names a child it may not")
+            assert not ({c for c in scenario.children.values() if c != child_id} & _ids(CHILD_LINK, form))
+
+        asking = await console.get("/children/known-to-cp")
+        may_ask = bool(DEMO_ROLES[username] & ASKERS)
+        assert asking.status_code == (200 if may_ask else 403), (username, "/children/known-to-cp")
+
         for name, pin in PUPILS.items():
             through_api = await client.post("/api/v1/children/lookup", json={"pin": pin}, headers=api)
             form = await console.get("/children/search")
             found = await console.post("/children/search", data={"pin": pin, "csrf_token": csrf_of(form)})
-            if through_api.status_code == 200:
+            if through_api.status_code == 200 and police:
+                # police see the identity the lookup answers on the search page itself, no link further
+                assert found.status_code == 200, (username, "search", name)
+                assert through_api.json()["current_enrolment"] is None
+                assert through_api.json()["family_name"] in found.text
+                assert not CHILD_LINK.findall(found.text), (username, "search", name, "a link to the child page")
+            elif through_api.status_code == 200:
                 assert found.status_code == 303, (username, "search", name)
                 assert found.headers["location"] == f"/children/{through_api.json()['id']}"
             else:
