@@ -24,6 +24,7 @@ from service.web import (
     roster_pages,
     rules_pages,
     upload_pages,
+    worklist_pages,
 )
 from service.web.dependencies import SignInRequired
 from service.web.errors import console_http_errors, sign_in_required
@@ -46,7 +47,7 @@ def install_console(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for module in (
         auth_pages, oidc_pages, home, child_pages, consent_pages, emergency_pages, alert_pages, referral_pages,
-        audit_pages, upload_pages, roster_pages, report_pages, admin_pages, rules_pages,
+        audit_pages, upload_pages, roster_pages, worklist_pages, report_pages, admin_pages, rules_pages,
         notice_pages,
     ):
         app.include_router(module.router)
