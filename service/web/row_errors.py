@@ -117,12 +117,6 @@ _WORDINGS = wordings(
     (r"^a year from (\d+) to (\d+)$", N_("Write a year from {0} to {1}")),
     (r"^required when the row gives no ЕГН$", N_("Fill this in: the row gives no ЕГН")),
     (r"^a grade from 0 to 12$", N_("Write a whole number from 0 (preschool group) to 12")),
-    (r"^several columns give (\w+); keep one$", N_("Several columns give “{0}”; keep one")),
-    (r"^no column for municipality .*$", N_("There is no column “Община”")),
-    (
-        r"^no column for pin \(ЕГН\), nor for names, birth year and settlement$",
-        N_("There is no column “ЕГН”, nor columns “Име”, “Фамилия”, “Година на раждане” and “Населено място”"),
-    ),
 )
 
 #: wordings that depend on the column (checked before the others)

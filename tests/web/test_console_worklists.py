@@ -128,29 +128,34 @@ async def test_a_list_with_bad_rows_imports_nothing_and_names_each_row_in_bulgar
 
 
 @pytest.mark.parametrize(
-    ("content", "message"),
+    ("content", "messages"),
     [
-        ("ЕГН;Община\n1543114120;SZR12\n".encode("utf-16"), "Това не е текстов CSV файл"),
-        (b"\x98\x98;\x98\n", "Файлът не е текст в UTF-8 или Windows-1251"),
-        ("1543114120;Стефан;Колев;2015;SZR12;35167;не е записан;5\n".encode("cp1251"), "Липсва колона „Община“"),
-        ("ЕГН;Име;Фамилия;Община\n".encode("cp1251"), None),
-        (b"", "Файлът е празен"),
+        ("ЕГН;Община\n1543114120;SZR12\n".encode("utf-16"), ["Това не е текстов CSV файл"]),
+        (b"\x98\x98;\x98\n", ["Файлът не е текст в UTF-8 или Windows-1251"]),
+        ("ЕГН;Име;Фамилия;Клас\n1543114120;Стефан;Колев;5\n".encode("cp1251"), ["Няма колона „Община“"]),
+        # no header row at all: the first child is taken for the headings, and neither column is there
+        ("\n".join(LIST.splitlines()[1:]).encode("cp1251"),
+         ["Няма колона „Община“", "Няма колона „ЕГН или ЛНЧ“ (заглавието ѝ може да е: егн"]),
+        ("ЕГН;Име;Фамилия;Община\n".encode("cp1251"), []),
+        (b"", ["Файлът е празен"]),
     ],
-    ids=["utf-16", "not-text", "no-header", "header-only", "empty"],
+    ids=["utf-16", "not-text", "no-municipality-column", "no-header", "header-only", "empty"],
 )
 async def test_a_file_that_cannot_be_read_gets_a_clear_message_and_imports_nothing(
-    client: httpx.AsyncClient, world: World, content: bytes, message: str | None
+    client: httpx.AsyncClient, world: World, content: bytes, messages: list[str]
 ) -> None:
     await sign_in(client, OFFICER)
     before = await _counts(world)
     sent = await _send(client, content)
-    if message is None:  # a header and no children: an empty list changes nothing
+    if not messages:  # headings and no children: an empty list, which changes nothing
         assert sent.status_code == 200, sent.text
         assert _figure(sent, "Деца във файла") == "0"
     else:
         assert sent.status_code == 422, sent.text
-        [[row, _column, said]] = error_rows(sent)
-        assert row == "целия файл" and said.startswith(message), said
+        found = error_rows(sent)
+        assert [row for row, _column, _said in found] == ["целия файл"] * len(messages)
+        for (_row, _column, said), message in zip(found, messages, strict=True):
+            assert said.startswith(message), said
         assert 'href="#file"' in sent.text
     assert await _counts(world) == before
 
