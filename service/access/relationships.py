@@ -386,18 +386,45 @@ def decide_team_management(principal: Principal, municipality_code: str, *, purp
     return _hide(base, "team of a municipality the organisation does not serve")
 
 
+#: who reads an aggregate report for the municipalities its organisation serves (an auditor: any)
+SUMMARY_READERS = frozenset({Role.municipal_coordinator})
+MECHANISM_READERS = ENROLMENT_LEADS
+
+
+def _report_reach(
+    principal: Principal, readers: frozenset[Role], *, purpose: Purpose | None
+) -> tuple[Decision, frozenset[str] | None]:
+    """The function-level decision on reading reports and the municipalities it reaches: None for
+    any (an auditor auditing), the organisation's own for a reader role, none for anyone else."""
+    base = decide(principal, Action.read_reports, purpose=purpose)
+    if not base.allowed:
+        return base, frozenset()
+    if Role.auditor in principal.roles and base.purpose is Purpose.audit:
+        return base, None
+    if principal.roles & readers:
+        return base, principal.municipality_codes
+    return base, frozenset()
+
+
+def reads_some_report(principal: Principal, readers: frozenset[Role], *, purpose: Purpose | None = None) -> bool:
+    """Whether the report of `readers` (SUMMARY_READERS, MECHANISM_READERS) is open to the
+    principal for at least one municipality: what the console's menu offers."""
+    base, reach = _report_reach(principal, readers, purpose=purpose)
+    return base.allowed and (reach is None or bool(reach))
+
+
 def decide_mechanism_report(
     principal: Principal, municipality_codes: frozenset[str], *, purpose: Purpose | None
 ) -> Decision:
     """Reading the national mechanism's counts: an education officer for its region, a
     coordinator for its municipality, an auditor for any (DESIGN §7). Asking for a municipality
     the organisation does not serve is a 403 (a municipality's existence is no secret)."""
-    base = decide(principal, Action.read_reports, purpose=purpose)
+    base, reach = _report_reach(principal, MECHANISM_READERS, purpose=purpose)
     if not base.allowed:
         return base
-    if Role.auditor in principal.roles and base.purpose is Purpose.audit:
+    if reach is None:
         return _allow(base, "auditor may read any municipality's mechanism report", "legal_obligation")
-    if principal.roles & ENROLMENT_LEADS and municipality_codes <= principal.municipality_codes:
+    if municipality_codes and municipality_codes <= reach:
         return _allow(base, "municipalities served by the organisation", "public_task")
     return Decision(allowed=False, action=base.action, reason="municipality not served by the organisation",
         purpose=base.purpose)
@@ -429,12 +456,12 @@ def decide_municipal_report(
     """Reading a municipality's aggregate report: a municipal coordinator only for the
     municipalities its organisation serves (another one is a 403: the municipality's existence
     is no secret), an auditor for any."""
-    base = decide(principal, Action.read_reports, purpose=purpose)
+    base, reach = _report_reach(principal, SUMMARY_READERS, purpose=purpose)
     if not base.allowed:
         return base
-    if Role.auditor in principal.roles and base.purpose is Purpose.audit:
+    if reach is None:
         return _allow(base, "auditor may read any municipality's report", "legal_obligation")
-    if Role.municipal_coordinator in principal.roles and municipality_code in principal.municipality_codes:
+    if municipality_code in reach:
         return _allow(base, "municipality served by the organisation", "public_task")
     return Decision(
         allowed=False, action=base.action, reason="municipality not served by the organisation", purpose=base.purpose,)

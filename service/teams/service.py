@@ -103,6 +103,23 @@ async def create_team(
     return await _team_read(session, team)
 
 
+async def covering_teams(
+    session: AsyncSession, *, settlements_by_municipality: dict[str, set[str | None]]
+) -> dict[str, list[Team]]:
+    """For each municipality, its teams whose area covers any of the settlements (a team with
+    no settlements covers the whole municipality; None is a place not known). No decision: the
+    caller has decided what the person may do with those places."""
+    teams = await repository.teams_of_municipalities(session, sorted(settlements_by_municipality))
+    return {
+        code: [
+            team for team in teams
+            if team.municipality_code == code
+            and (not team.settlement_codes or bool(set(team.settlement_codes) & places))
+        ]
+        for code, places in settlements_by_municipality.items()
+    }
+
+
 async def read_team(
     session: AsyncSession, *, actor: Principal, purpose: Purpose | None, team_id: uuid.UUID
 ) -> TeamRead:

@@ -26,6 +26,7 @@ from service.web import (
     rules_pages,
     team_pages,
     upload_pages,
+    worklist_pages,
 )
 from service.web.dependencies import SignInRequired
 from service.web.errors import console_http_errors, sign_in_required
@@ -49,7 +50,7 @@ def install_console(app: FastAPI) -> None:
     for module in (
         # /children/known-to-cp before child_pages' /children/{child_id}
         auth_pages, oidc_pages, home, known_to_cp_pages, child_pages, consent_pages, emergency_pages, alert_pages,
-        referral_pages, audit_pages, upload_pages, roster_pages, report_pages, admin_pages, rules_pages,
+        referral_pages, audit_pages, upload_pages, roster_pages, worklist_pages, report_pages, admin_pages, rules_pages,
         team_pages, notice_pages,
     ):
         app.include_router(module.router)

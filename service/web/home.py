@@ -9,7 +9,7 @@ from service.access.vocabulary import Action, Role
 from service.core.database import DbSession
 from service.web.dependencies import SignedInPerson
 from service.web.rendering import renderer
-from service.web.views import may, person_view
+from service.web.views import imports_worklists, may, person_view
 
 router = APIRouter(include_in_schema=False, tags=["console"])
 
@@ -24,6 +24,7 @@ async def start(request: Request, session: DbSession, person: SignedInPerson) ->
         "inbox": may(principal, Action.read_inbox),
         "audit": may(principal, Action.read_audit),
         "referrals": Role.provider_worker in principal.roles,
+        "worklists": imports_worklists(principal),
     }
     return renderer(request).page(
         request, "start.html", {"person": await person_view(session, person), "tasks": tasks}

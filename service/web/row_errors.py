@@ -26,6 +26,12 @@ COLUMN_NAMES: dict[str, str] = {
     "date_of_birth": N_("Date of birth"),
     "settlement_code": N_("EKATTE"),
     "address": N_("Address"),
+    # a list of children to find
+    "municipality": N_("Municipality"),
+    "settlement": N_("Settlement"),
+    "birth_year": N_("Year of birth"),
+    "expected_grade": N_("Grade"),
+    "reason": N_("Reason"),
 }
 
 #: (the domain's wording, the message id of the console's wording; `{0}`, `{1}` are the groups)
@@ -102,11 +108,23 @@ _WORDINGS = wordings(
         r"^the pupil is enrolled at another school that has not released the pupil to yours; .*$",
         N_("The pupil is still enrolled at another school, which must first release the pupil to yours"),
     ),
+    # a list of children to find
+    (r"^an EKATTE municipality code such as SZR12$", N_("Write the municipality's code, for example SZR12")),
+    (r"^not a municipality your organisation serves$", N_("Your organisation does not serve this municipality")),
+    (r"^row (\d+) already lists this child$", N_("Row {0} already lists this child")),
+    (r"^м or ж \(male or female\)$", N_("Write м or ж")),
+    (r"^an EKATTE settlement code: five digits$", N_("The EKATTE code has five digits")),
+    (r"^a year from (\d+) to (\d+)$", N_("Write a year from {0} to {1}")),
+    (r"^required when the row gives no ЕГН$", N_("Fill this in: the row gives no ЕГН")),
+    (r"^a grade from 0 to 12$", N_("Write a whole number from 0 (preschool group) to 12")),
 )
 
 #: wordings that depend on the column (checked before the others)
 _COLUMN_WORDINGS: dict[str, Wordings] = {
     "date_of_birth": wordings((r"^is in the future$", N_("The date of birth is still to come"))),
+    "reason": wordings(
+        (r"^one of .*$", N_("Write one of: не е записан, напуснал, завърнал се от чужбина, преместен, друга"))
+    ),
 }
 
 

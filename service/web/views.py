@@ -5,7 +5,7 @@ service, so it is decided and audited as the API's read would be)."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date
 from functools import partial
 from typing import Any
@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.access.policy import decide
 from service.access.principal import Principal
-from service.access.relationships import BREAK_GLASS_ROLES
+from service.access.relationships import BREAK_GLASS_ROLES, MECHANISM_READERS, SUMMARY_READERS, reads_some_report
 from service.access.vocabulary import Action, Role
 from service.auth import service as auth
 from service.children import service as children
@@ -24,9 +24,27 @@ from service.organisations import service as organisations
 from service.web.forms import attempt
 from service.web.labels import N_
 from service.web.sessions import SignedIn
+from service.worklists.service import decide_import
 
-#: the menu: what a person may do at all (function level; objects are decided on each page)
-MENU = (
+
+def reads_summary(principal: Principal) -> bool:
+    """The municipal summary opens for some municipality (`reports.service.summary` decides alike)."""
+    return reads_some_report(principal, SUMMARY_READERS)
+
+
+def reads_mechanism(principal: Principal) -> bool:
+    """The mechanism report opens for some municipality (`reports.mechanism.mechanism` decides alike)."""
+    return reads_some_report(principal, MECHANISM_READERS)
+
+
+def imports_worklists(principal: Principal) -> bool:
+    """A list of children to find may be sent (`worklists.service.authorise` decides alike)."""
+    return decide_import(principal, None).allowed
+
+
+#: the menu: what a person may do at all (function level, or as the page's service decides when
+#: the function level is not enough; objects are decided on each page)
+MENU: tuple[tuple[str, str, Action | Callable[[Principal], bool] | None], ...] = (
     ("/", N_("Start"), None),
     ("/children/search", N_("Find a pupil"), Action.lookup_child),
     ("/children/known-to-cp", N_("Known to child protection?"), Action.ask_known_to_cp),
@@ -37,8 +55,10 @@ MENU = (
     ("/audit/verify", N_("Chain verification"), Action.read_audit),
     ("/audit/break-glass", N_("Emergency access review"), Action.read_audit),
     ("/absences", N_("Absences"), Action.submit_absences),
-    ("/reports", N_("Report"), Action.read_reports),
-    ("/reports/mechanism", N_("Enrolment mechanism"), Action.read_reports),
+    ("/worklists", N_("Lists of children to find"), imports_worklists),
+    # an education officer reads reports, but not the municipal summary (a coordinator's)
+    ("/reports", N_("Report"), reads_summary),
+    ("/reports/mechanism", N_("Enrolment mechanism"), reads_mechanism),
     ("/admin", N_("Administration"), Action.manage_organisations),
     ("/admin/teams", N_("Joint enrolment teams"), Action.manage_teams),
     # every signed-in person chooses their own notices
@@ -61,6 +81,12 @@ def may(principal: Principal, action: Action) -> bool:
     return decide(principal, action).allowed
 
 
+def _offered(principal: Principal, rule: Action | Callable[[Principal], bool] | None) -> bool:
+    if rule is None:
+        return True
+    return may(principal, rule) if isinstance(rule, Action) else rule(principal)
+
+
 async def person_view(session: AsyncSession, person: SignedIn) -> dict[str, Any]:
     described = await auth.describe(session, person.principal)
     organisation = described.get("organisation") or {}
@@ -70,7 +96,7 @@ async def person_view(session: AsyncSession, person: SignedIn) -> dict[str, Any]
         "organisation": organisation.get("name"),
         "roles": described.get("roles", []),
         "csrf_token": person.csrf_token,
-        "menu": [(href, text) for href, text, action in MENU if action is None or may(person.principal, action)]
+        "menu": [(href, text) for href, text, rule in MENU if _offered(person.principal, rule)]
         + [(href, text) for href, text, role in ROLE_MENU if role in person.principal.roles],
     }
 

@@ -15,6 +15,7 @@ import hashlib
 import hmac
 import re
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterable
 from datetime import date
 from typing import Any
@@ -32,9 +33,10 @@ from service.children.pin import pin_hash
 from service.children.provisional import UNKNOWN_SEX, provisional_child
 from service.core.clock import utcnow
 from service.core.problems import ValidationProblem
+from service.teams import service as teams
 from service.worklists import repository
 from service.worklists.parsing import WorklistRow, check_row
-from service.worklists.schemas import WorklistResult
+from service.worklists.schemas import WorklistArea, WorklistResult, WorklistTeam
 
 MAX_REPORTED_ERRORS = 1000
 _SCHOOL_YEAR = re.compile(r"^(\d{4})/(\d{4})$")
@@ -59,13 +61,18 @@ def checked_school_year(value: str | None, today: date) -> str:
     return value
 
 
-def authorise(actor: Principal, purpose: Purpose | None) -> Decision:
+def decide_import(actor: Principal, purpose: Purpose | None) -> Decision:
     """Function level, and only a municipality or an education authority imports a list."""
     decision = decide(actor, Action.import_worklist, purpose=purpose)
     if decision.allowed and actor.organisation_kind not in IMPORTER_KINDS:
         decision = Decision(allowed=False, action=decision.action,
             reason="lists come from municipalities and education authorities",
                             purpose=decision.purpose)
+    return decision
+
+
+def authorise(actor: Principal, purpose: Purpose | None) -> Decision:
+    decision = decide_import(actor, purpose)
     if not decision.allowed:
         raise AccessDenied(actor, decision, resource_type="worklist")
     return decision
@@ -121,6 +128,27 @@ def _new_child(row: WorklistRow, digest: str) -> dict[str, Any]:
         "settlement_code": row.settlement,
         "created_at": utcnow(),
     }
+
+
+async def _areas(
+    session: AsyncSession, accepted: list[tuple[WorklistRow, str]], raising: list[str]
+) -> list[WorklistArea]:
+    """The list by municipality: its children, the alerts to raise (`raising`: the municipality of
+    each child with no alert for the key yet) and the teams covering its settlements."""
+    places: dict[str, set[str | None]] = {}
+    rows: Counter[str] = Counter()
+    for row, _ in accepted:
+        places.setdefault(row.municipality, set()).add(row.settlement)
+        rows[row.municipality] += 1
+    covering = await teams.covering_teams(session, settlements_by_municipality=places)
+    raised = Counter(raising)
+    return [
+        WorklistArea(
+            municipality_code=code, rows=rows[code], alerts_raised=raised[code],
+            teams=[WorklistTeam(id=team.id, code=team.code, name=team.name) for team in covering[code]],
+        )
+        for code in sorted(places)
+    ]
 
 
 async def import_list(
@@ -182,6 +210,9 @@ async def import_list(
         # a child found already (its alert closed) is not looked for again this school year
         if states.get((child_of[row.row], dedup_of[row.row])) != "closed"
     ]
+    areas = await _areas(session, accepted, [
+        row.municipality for row, _ in accepted if (child_of[row.row], dedup_of[row.row]) not in states
+    ])
     raised, updated = await apply_rule_hits(session, actor=actor, hits=hits, raised_by="a list of children to find")
     registered = Decision(allowed=True, action=decision.action,
         reason="child registered from a list of children to find",
@@ -207,4 +238,5 @@ async def import_list(
         alerts_unchanged=len(accepted) - len(raised) - len(updated),
         children_registered=len(new_children),
         provisional_children=len(new_provisional),
+        areas=areas,
     )

@@ -22,11 +22,16 @@ async def _count(database, model, *where):
 async def test_reimporting_the_list_updates_and_never_duplicates(client, world, database):
     first = await import_kazanlak_list(client, world)
     assert (first["alerts_raised"], first["children_registered"], first["provisional_children"]) == (7, 5, 2)
+    # by municipality: Казанлък's seven children, for its team (whose area covers their settlements)
+    [area] = first["areas"]
+    assert (area["municipality_code"], area["rows"], area["alerts_raised"]) == ("SZR12", 7, 7)
+    assert [team["code"] for team in area["teams"]] == ["team-kazanlak"]
     children = await _count(database, Child)
     # the same list, with one child's expected grade corrected, in Windows-1251
     changed = LIST.replace("SZR12;38488;не е записан;4", "SZR12;38488;не е записан;5")
     again = await import_kazanlak_list(client, world, changed.encode("cp1251"))
     assert (again["alerts_raised"], again["alerts_updated"], again["alerts_unchanged"]) == (0, 1, 6)
+    assert (again["areas"][0]["rows"], again["areas"][0]["alerts_raised"]) == (7, 0)
     assert (again["children_registered"], again["provisional_children"]) == (0, 0)
     assert await _count(database, Child) == children
     assert await _count(database, Alert, col(Alert.type) == "not_enrolled") == 7

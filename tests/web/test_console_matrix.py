@@ -17,7 +17,9 @@ answers as the API does (a page the API refuses is the same refusal: a 404 page 
 record, 403 for a role that may not read at all), and writes the same `deny` audit event; a note
 the API hides from them is not on the page; the pupil search finds exactly the pupils the API's
 lookup finds; the audit trail page shows only events the API's search shows them; the teams page
-shows exactly the teams the API lists to them."""
+shows exactly the teams the API lists to them; the list upload page opens exactly for those the
+API lets send a list, each report page answers each municipality as the API's report does, and
+the menu offers a page only to those it opens for."""
 
 from __future__ import annotations
 
@@ -37,16 +39,21 @@ from sqlmodel import col
 from service.access.vocabulary import ACTION_ROLES, Action
 from service.audit.models import AuditEvent
 from service.core.clock import local_today
-from service.demo.loader import DEFAULT_DEMO_FILE
+from service.demo.loader import DEFAULT_DEMO_FILE, MECHANISM_DEMO_FILE
 from tests.alerts.helpers import act, pupil_id, raise_alert
 from tests.conftest import World, asgi_client
 from tests.web.helpers import csrf_of, sign_in
 
 DEMO = json.loads(DEFAULT_DEMO_FILE.read_text(encoding="utf-8"))
+# the mechanism's part of the demo (the regional education officer) is loaded with it
+DEMO["users"] += json.loads(MECHANISM_DEMO_FILE.read_text(encoding="utf-8"))["users"]
 ROLES = sorted({role for user in DEMO["users"] for role in user["roles"]})
 DEMO_ROLES = {user["username"]: frozenset(user["roles"]) for user in DEMO["users"]}
 #: who may ask whether child protection knows a child (DESIGN §4 point 7)
 ASKERS = frozenset(role.value for role in ACTION_ROLES[Action.ask_known_to_cp])
+MUNICIPALITIES = ("LOV19", "SZR12", "VID33")
+#: console report page → the API's report
+REPORTS = {"/reports": "/api/v1/reports/summary", "/reports/mechanism": "/api/v1/reports/mechanism"}
 PUPILS = {"a": "1152035081", "b": "1547262167", "c": "1741096847", "unflagged": "1552049639"}
 NOTE = "Бележка-само-за-агенциите-7731"
 UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
@@ -255,6 +262,24 @@ async def _walk(app: Any, client: httpx.AsyncClient, world: World, scenario: Sce
             assert _ids(TEAM_SECTION, teams) == api_teams, (username, "/admin/teams shows other teams than the API")
 
         assert shown_children <= readable_children, (username, "a page links a child the API refuses")
+
+        menu = (await console.get("/")).text.split("<main", 1)[0]
+        # the list upload: the API decides before it reads the body, so an empty one is refused
+        # (403) or found wanting (422), never imported
+        api_list = await client.post("/api/v1/worklists/csv", content=b"", headers={**api, "Content-Type": "text/csv"})
+        assert api_list.status_code in (403, 422), (username, api_list.status_code)
+        upload = await console.get("/worklists")
+        assert upload.status_code == (403 if api_list.status_code == 403 else 200), (username, "/worklists")
+        assert ('href="/worklists"' in menu) == (upload.status_code == 200), (username, "menu: /worklists")
+
+        for page_path, api_path in REPORTS.items():
+            opened = False
+            for code in MUNICIPALITIES:
+                through_api = await client.get(api_path, params={"municipality": code}, headers=api)
+                page = await console.get(page_path, params={"municipality": code})
+                assert page.status_code == through_api.status_code, (username, page_path, code)
+                opened = opened or page.status_code == 200
+            assert (f'href="{page_path}"' in menu) == opened, (username, "menu:", page_path)
 
 
 @pytest.mark.parametrize("role", ROLES)
