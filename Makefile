@@ -28,8 +28,8 @@ demo: install ## migrate the SQLite database, load the demo data and serve on :8
 serve: install ## serve on :8000 with whatever database OBHVAT_DATABASE_URL names
 	$(BIN)/obhvat serve
 
-test: install ## the whole test suite, on SQLite and PostgreSQL
-	$(BIN)/python -m pytest
+test: install ## the whole test suite, on SQLite and PostgreSQL, in TEST_WORKERS processes (default 2: one per core)
+	$(BIN)/python -m pytest -n $(or $(TEST_WORKERS),2) --dist loadfile
 
 fuzz: install ## schemathesis on every operation as every role, FUZZ_EXAMPLES cases each (PostgreSQL; a few minutes)
 	OBHVAT_FUZZ_EXAMPLES=$(or $(FUZZ_EXAMPLES),20) $(BIN)/python -m pytest -q tests/fuzz
