@@ -23,8 +23,7 @@ from service.web.errors import problem_page
 from service.web.forms import FormErrors, attempt
 from service.web.labels import N_
 from service.web.rendering import renderer
-from service.web.row_errors import RowError
-from service.web.upload_pages import read_rows, refused_rows, uploaded_file
+from service.web.upload_pages import read_rows, refused_rows, upload_page, uploaded_file
 from service.web.views import person_view
 
 router = APIRouter(include_in_schema=False, tags=["console"])
@@ -39,37 +38,10 @@ async def _import(
     )
 
 
-async def _roster_page(
-    request: Request,
-    session: Any,
-    person: Any,
-    *,
-    errors: FormErrors | None = None,
-    rows: list[RowError] | None = None,
-    rows_total: int = 0,
-    filename: str = "",
-    start_date: str = "",
-    status: int = 200,
-) -> Response:
-    return renderer(request).page(
-        request,
-        "roster.html",
-        {
-            "person": await person_view(session, person),
-            "errors": errors or FormErrors(),
-            "rows": rows or [],
-            "rows_total": rows_total,
-            "filename": filename,
-            "start_date": start_date,
-        },
-        status=status,
-    )
-
-
 @router.get("/enrolments/roster")
 async def roster_form(request: Request, session: DbSession, person: SignedInPerson) -> Response:
     rosters.authorise(person.principal)
-    return await _roster_page(request, session, person)
+    return await upload_page(request, session, person, "roster.html", start_date="")
 
 
 @router.post("/enrolments/roster/csv")
@@ -87,7 +59,9 @@ async def upload_roster(request: Request, session: DbSession, person: FormPoster
         errors.add("file", N_("Choose the CSV file with the school's roster"))
     if errors or upload is None:
         rosters.authorise(person.principal)
-        return await _roster_page(request, session, person, errors=errors, start_date=start_text, status=422)
+        return await upload_page(
+            request, session, person, "roster.html", errors=errors, start_date=start_text, status=422
+        )
     raw, filename = upload
     imported = await attempt(
         session,
@@ -97,8 +71,8 @@ async def upload_roster(request: Request, session: DbSession, person: FormPoster
         if imported.status != 422:
             return await problem_page(request, imported)
         errors, found, total = refused_rows(request, imported)
-        return await _roster_page(
-            request, session, person, errors=errors, rows=found, rows_total=total, filename=filename,
+        return await upload_page(
+            request, session, person, "roster.html", errors=errors, rows=found, rows_total=total, filename=filename,
             start_date=start_text, status=422,
         )
     return renderer(request).page(

@@ -80,26 +80,31 @@ async def _import(
     )
 
 
-async def _upload_page(
+async def upload_page(
     request: Request,
     session: Any,
     person: Any,
+    template: str,
     *,
     errors: FormErrors | None = None,
     rows: list[RowError] | None = None,
     rows_total: int = 0,
     filename: str = "",
     status: int = 200,
+    **fields: str,
 ) -> Response:
+    """An upload form (absences, rosters, lists of children to find) with what was refused of
+    the last file, and the other fields as the person filled them in."""
     return renderer(request).page(
         request,
-        "absences.html",
+        template,
         {
             "person": await person_view(session, person),
             "errors": errors or FormErrors(),
             "rows": rows or [],
             "rows_total": rows_total,
             "filename": filename,
+            **fields,
         },
         status=status,
     )
@@ -108,7 +113,7 @@ async def _upload_page(
 @router.get("/absences")
 async def absences_form(request: Request, session: DbSession, person: SignedInPerson) -> Response:
     require(person.principal, Action.submit_absences)
-    return await _upload_page(request, session, person)
+    return await upload_page(request, session, person, "absences.html")
 
 
 @router.post("/absences/csv")
@@ -118,7 +123,7 @@ async def upload_absences(request: Request, session: DbSession, person: FormPost
         require(person.principal, Action.submit_absences)
         errors = FormErrors()
         errors.add("file", N_("Choose the CSV file with the month's absences"))
-        return await _upload_page(request, session, person, errors=errors, status=422)
+        return await upload_page(request, session, person, "absences.html", errors=errors, status=422)
     raw, filename = upload
     imported = await attempt(
         session, partial(_import, session, person.principal, raw, request.app.state.pin_secret, today)
@@ -128,8 +133,9 @@ async def upload_absences(request: Request, session: DbSession, person: FormPost
     if imported.status != 422:
         return await problem_page(request, imported)
     errors, found, total = refused_rows(request, imported)
-    return await _upload_page(
-        request, session, person, errors=errors, rows=found, rows_total=total, filename=filename, status=422
+    return await upload_page(
+        request, session, person, "absences.html", errors=errors, rows=found, rows_total=total, filename=filename,
+        status=422,
     )
 
 

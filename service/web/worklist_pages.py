@@ -22,8 +22,7 @@ from service.web.errors import problem_page
 from service.web.forms import FormErrors, attempt
 from service.web.labels import N_
 from service.web.rendering import renderer
-from service.web.row_errors import RowError
-from service.web.upload_pages import read_rows, refused_rows, uploaded_file
+from service.web.upload_pages import read_rows, refused_rows, upload_page, uploaded_file
 from service.web.views import person_view
 from service.worklists import service as worklists
 from service.worklists.parsing import worklist_rows
@@ -43,33 +42,6 @@ async def _import(
     )
 
 
-async def _worklist_page(
-    request: Request,
-    session: Any,
-    person: Any,
-    *,
-    errors: FormErrors | None = None,
-    rows: list[RowError] | None = None,
-    rows_total: int = 0,
-    filename: str = "",
-    school_year: str = "",
-    status: int = 200,
-) -> Response:
-    return renderer(request).page(
-        request,
-        "worklist.html",
-        {
-            "person": await person_view(session, person),
-            "errors": errors or FormErrors(),
-            "rows": rows or [],
-            "rows_total": rows_total,
-            "filename": filename,
-            "school_year": school_year,
-        },
-        status=status,
-    )
-
-
 def _names_school_year(problem: Problem) -> bool:
     return any(entry.get("parameter") == "school_year" for entry in problem.errors or [])
 
@@ -77,7 +49,7 @@ def _names_school_year(problem: Problem) -> bool:
 @router.get("/worklists")
 async def worklist_form(request: Request, session: DbSession, person: SignedInPerson) -> Response:
     worklists.authorise(person.principal, None)
-    return await _worklist_page(request, session, person)
+    return await upload_page(request, session, person, "worklist.html", school_year="")
 
 
 @router.post("/worklists/csv")
@@ -88,7 +60,9 @@ async def upload_worklist(request: Request, session: DbSession, person: FormPost
         worklists.authorise(person.principal, None)
         errors = FormErrors()
         errors.add("file", N_("Choose the CSV file with the list of children to find"))
-        return await _worklist_page(request, session, person, errors=errors, school_year=school_year, status=422)
+        return await upload_page(
+            request, session, person, "worklist.html", errors=errors, school_year=school_year, status=422
+        )
     raw, filename = upload
     imported = await attempt(
         session,
@@ -100,12 +74,12 @@ async def upload_worklist(request: Request, session: DbSession, person: FormPost
         if _names_school_year(imported):
             errors = FormErrors()
             errors.add("school_year", N_("Write the school year as two consecutive years, for example 2026/2027"))
-            return await _worklist_page(
-                request, session, person, errors=errors, school_year=school_year, status=422
+            return await upload_page(
+                request, session, person, "worklist.html", errors=errors, school_year=school_year, status=422
             )
         errors, found, total = refused_rows(request, imported)
-        return await _worklist_page(
-            request, session, person, errors=errors, rows=found, rows_total=total, filename=filename,
+        return await upload_page(
+            request, session, person, "worklist.html", errors=errors, rows=found, rows_total=total, filename=filename,
             school_year=school_year, status=422,
         )
     return renderer(request).page(
