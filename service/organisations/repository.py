@@ -197,6 +197,15 @@ async def client_with_organisation(
     return rows[0][0], rows[0][1], sorted(row[2] for row in rows if row[2] is not None)
 
 
+async def schools_among(session: AsyncSession, organisation_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+    if not organisation_ids:
+        return set()
+    query = select(col(Organisation.id)).where(
+        col(Organisation.id).in_(set(organisation_ids)), col(Organisation.kind) == "school"
+    )
+    return set((await session.execute(query)).scalars())
+
+
 async def organisation_names(session: AsyncSession, organisation_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:
     if not organisation_ids:
         return {}

@@ -295,6 +295,11 @@ async def organisation_names(session: AsyncSession, *, organisation_ids: Sequenc
     return await repository.organisation_names(session, organisation_ids)
 
 
+async def schools_among(session: AsyncSession, *, organisation_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+    """Which of these organisations are schools (the directory of agencies is no child data)."""
+    return await repository.schools_among(session, organisation_ids)
+
+
 async def service_providers(session: AsyncSession) -> list[OrganisationRead]:
     """The providers an alert may be referred to, by name (the directory of agencies)."""
     providers = await repository.organisations_of_kind(session, OrganisationKind.service_provider.value)

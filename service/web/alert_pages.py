@@ -49,7 +49,14 @@ from service.web.labels import N_
 from service.web.rendering import renderer
 from service.web.row_errors import reword, wordings
 from service.web.sessions import new_token
-from service.web.views import children_known, may, may_break_glass, organisation_names, person_view
+from service.web.views import (
+    alert_organisation_names,
+    children_known,
+    may,
+    may_break_glass,
+    organisation_names,
+    person_view,
+)
 
 router = APIRouter(include_in_schema=False, tags=["console"])
 Text = Annotated[str, Form(max_length=2000)]
@@ -211,7 +218,10 @@ async def alert_list(
         today=today,
     )
     known = await children_known(session, person.principal, [a.child_id for a in items], today)
-    names = await organisation_names(session, [r.organisation_id for a in items for r in a.recipients])
+    names = await alert_organisation_names(
+        session, person.principal, [r.organisation_id for a in items for r in a.recipients],
+        raisers=[a.source_organisation_id for a in items], childs_school=_childs_school(request),
+    )
     return renderer(request).page(
         request,
         "alerts.html",
@@ -263,6 +273,10 @@ def _my_part(alert: AlertRead, principal: Principal) -> dict[str, Any] | None:
     return None
 
 
+def _childs_school(request: Request) -> str:
+    return renderer(request).gettext(request, N_("The child's school"))
+
+
 # --- one alert --------------------------------------------------------------------------------
 
 
@@ -296,7 +310,9 @@ async def _alert_page(
             "person": await person_view(session, person),
             "alert": alert,
             "child": known.get(alert.child_id),
-            "names": await organisation_names(session, ids),
+            "names": await alert_organisation_names(
+                session, principal, ids, raisers=[alert.source_organisation_id], childs_school=_childs_school(request)
+            ),
             "mine": mine,
             "can_respond": can_respond,
             "choices": choices,
@@ -368,7 +384,10 @@ async def _respond(
         except ValueError:
             seen = datetime.min.replace(tzinfo=UTC)
         ids = [r.organisation_id for r in current.recipients] + [a.organisation_id for a in current.actions]
-        names = await organisation_names(session, ids)
+        names = await alert_organisation_names(
+            session, person.principal, ids, raisers=[current.source_organisation_id],
+            childs_school=_childs_school(request),
+        )
         return renderer(request).page(
             request,
             "stale.html",

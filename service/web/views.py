@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.access.policy import decide
 from service.access.principal import Principal
 from service.access.relationships import BREAK_GLASS_ROLES, MECHANISM_READERS, SUMMARY_READERS, reads_some_report
-from service.access.vocabulary import Action, Role
+from service.access.vocabulary import Action, OrganisationKind, Role
 from service.auth import service as auth
 from service.children import service as children
 from service.children.schemas import ChildRead
@@ -103,6 +103,24 @@ async def person_view(session: AsyncSession, person: SignedIn) -> dict[str, Any]
 
 async def organisation_names(session: AsyncSession, ids: Iterable[uuid.UUID | None]) -> dict[uuid.UUID, str]:
     return await organisations.organisation_names(session, organisation_ids=[i for i in ids if i is not None])
+
+
+async def alert_organisation_names(
+    session: AsyncSession,
+    principal: Principal,
+    ids: Iterable[uuid.UUID | None],
+    *,
+    raisers: Iterable[uuid.UUID],
+    childs_school: str,
+) -> dict[uuid.UUID, str]:
+    """The organisations on alerts, by name; but police are not told where a child is at school
+    (DESIGN §4 point 2), so for them a school that did not raise the alert — the child's school a
+    `found_out_of_school` alert went to — is `childs_school`, not its name."""
+    names = await organisation_names(session, ids)
+    if principal.organisation_kind is not OrganisationKind.police:
+        return names
+    hidden = await organisations.schools_among(session, organisation_ids=list(names)) - set(raisers)
+    return {i: childs_school if i in hidden else name for i, name in names.items()}
 
 
 async def children_known(

@@ -123,7 +123,7 @@ async def test_the_child_page_stays_not_found_for_police_of_the_area(
 
 
 async def test_police_raise_found_out_of_school_through_the_alert_form(
-    client: httpx.AsyncClient, world: World
+    app: Any, client: httpx.AsyncClient, world: World
 ) -> None:
     child_id = await _child_id(client, world)
     await sign_in(client, "police-kazanlak.police")
@@ -168,6 +168,13 @@ async def test_police_raise_found_out_of_school_through_the_alert_form(
     routed = {r["organisation_id"] for r in alert["recipients"]}
     assert routed == {str(await world.organisation_id("school-koprinka")),
                       str(await world.organisation_id("cp-kazanlak"))}
+    # the alert went to the child's school as lead: police see that a school has it, not which
+    page = await client.get(raised.headers["location"])
+    assert KOPRINKA_SCHOOL not in page.text and "Училището на детето" in page.text
+    assert KOPRINKA_SCHOOL not in (await client.get("/alerts")).text
+    async with asgi_client(app) as officer:
+        await sign_in(officer, "cp-kazanlak.cp")
+        assert KOPRINKA_SCHOOL in (await officer.get(f"/alerts/{alert_id}")).text
 
 
 async def test_police_of_another_municipality_cannot_raise_it(client: httpx.AsyncClient, world: World) -> None:
