@@ -62,6 +62,8 @@ async def assign(
         user = await organisations.get_user(session, data.assignee_id)
         if user is None or user.disabled:
             raise field_error("/assignee_id", "no active user has this id")
+        if {Role(r) for r in user.roles} & HELD_ALONE:
+            raise field_error("/assignee_id", "auditors and administrators read no child data: they take no case")
         assignee_organisation = user.organisation_id
     decision = decide_assignment(
         actor, facts, purpose=purpose, today=today,

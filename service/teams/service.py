@@ -174,12 +174,14 @@ async def add_member(
 async def member_named(
     session: AsyncSession, *, actor: Principal, purpose: Purpose | None, team_id: uuid.UUID, username: str
 ) -> MemberAdd:
-    """The member to add, chosen by username (the console's form): an unknown name is an error of
-    the `username` field; whether that user may join is then `add_member`'s decision."""
+    """The member to add, chosen by username (the console's form); whether that user may join is
+    then `add_member`'s decision. An unknown name, a disabled account and an auditor's or an
+    administrator's get one answer, so the form tells no one which accounts exist or are
+    privileged."""
     await _team_or_404(session, actor, purpose, team_id)
     user = await organisations.user_by_username(session, username.strip())
-    if user is None or user.disabled or user.organisation_id is None:
-        raise field_error("/username", "no active user of an organisation has this username")
+    if user is None or user.disabled or user.organisation_id is None or {Role(r) for r in user.roles} & HELD_ALONE:
+        raise field_error("/username", "no one with this username can join a team")
     return MemberAdd(user_id=user.id)
 
 

@@ -94,6 +94,13 @@ async def test_a_recipient_assigns_its_part_to_its_own_user_only(client, world):
     police = (await client.get("/api/v1/me", headers=await world.headers("police-kazanlak.police"))).json()["id"]
     refused = await post_with_etag(client, cp, alert["id"], "assign", {"assignee_id": police})
     assert refused.status_code == 403
+    # an auditor of the department's own organisation reads no child data: it takes no case
+    made = await client.post("/api/v1/users", headers=await world.headers("platform.admin"), json={
+        "username": "cp-kazanlak.auditor", "password": "an-auditor-password-2026",
+        "organisation_id": str(await world.organisation_id("cp-kazanlak")), "roles": ["auditor"]})
+    assert made.status_code == 201, made.text
+    auditor = await post_with_etag(client, cp, alert["id"], "assign", {"assignee_id": made.json()["id"]})
+    assert auditor.status_code == 422 and auditor.json()["errors"][0]["pointer"] == "#/assignee_id"
 
 
 async def test_my_cases_lists_what_is_assigned_to_me_or_my_teams(client, world):
