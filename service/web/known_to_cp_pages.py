@@ -54,6 +54,8 @@ async def ask(
     pin: Annotated[str, Form(max_length=50)] = "",
     reason: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
+    # one who may not ask is refused whatever they typed
+    require(person.principal, Action.ask_known_to_cp)
     pin, reason = pin.strip(), reason.strip()
     errors = FormErrors()
     if not pin:

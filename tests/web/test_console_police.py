@@ -254,6 +254,9 @@ async def test_known_to_cp_refuses_a_provider_and_bad_input_is_on_its_field(
     assert (await client.get("/children/known-to-cp")).status_code == 403
     refused = await client.post("/children/known-to-cp", data={"pin": PIN, "csrf_token": csrf_of(start)})
     assert refused.status_code == 403 and "Отдел" not in refused.text
+    # refused whatever was typed: an empty form is no 422 for one who may not ask
+    empty_refused = await client.post("/children/known-to-cp", data={"pin": "", "csrf_token": csrf_of(start)})
+    assert empty_refused.status_code == 403
 
     await sign_in(client, "police-kazanlak.police")
     bad = await _ask(client, "абвгд12345", "Защо питам")
@@ -267,7 +270,7 @@ async def test_known_to_cp_refuses_a_provider_and_bad_input_is_on_its_field(
     asked = await _audited(world, "child.known_to_cp")
     assert [(e.decision, e.actor_organisation_id) for e in asked] == [
         ("deny", await world.organisation_id("provider-kazanlak"))
-    ] * 2, "the provider's refusals were not audited, or a refused form was sent to the service"
+    ] * 3, "the provider's refusals were not audited, or a refused form was sent to the service"
 
 
 async def test_too_many_questions_are_a_friendly_message(app: Any, client: httpx.AsyncClient, world: World) -> None:
