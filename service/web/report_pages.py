@@ -6,9 +6,10 @@ also in a table, and the same CSV download."""
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -42,6 +43,8 @@ MECHANISM_COLUMNS = {
     "retained": N_("Still in school three months on"),
     "dropped_again": N_("Out of school again"),
 }
+ReportT = TypeVar("ReportT", SummaryReport, MechanismReport)
+
 router = APIRouter(include_in_schema=False, tags=["console"])
 
 #: each type's name above its bar, so long Bulgarian names fit and the chart reads at 360 px
@@ -105,6 +108,31 @@ async def _summary(
     )
 
 
+def _form_values(municipality: str, first: str, last: str) -> dict[str, str]:
+    return {"municipality": municipality.strip().upper()[:5], "first": first.strip()[:7], "last": last.strip()[:7]}
+
+
+async def _read_report(
+    request: Request, session: Any, values: dict[str, str], read: Callable[[], Awaitable[ReportT]]
+) -> tuple[ReportT | None, FormErrors] | Response:
+    """A report page's query read as the API reads it: the report, or the errors to show on the
+    form (none on an auditor's first visit, which names no municipality yet), or the problem page
+    of a refusal."""
+    errors = FormErrors()
+    if values["municipality"] and not MUNICIPALITY.match(values["municipality"]):
+        errors.add("municipality", N_("Enter the municipality's code, for example LOV18"))
+        return None, errors
+    report = await attempt(session, read)
+    if not isinstance(report, Problem):
+        return report, errors
+    if report.status != 422:
+        return await problem_page(request, report)
+    errors = _period_errors(report)
+    if not request.url.query and set(errors.fields) == {"municipality"}:
+        errors = FormErrors()  # an auditor's first visit: the form, not an error yet
+    return None, errors
+
+
 @router.get("/reports")
 async def report_page(
     request: Request,
@@ -115,30 +143,21 @@ async def report_page(
     first: str = "",
     last: str = "",
 ) -> Response:
-    values = {"municipality": municipality.strip().upper()[:5], "first": first.strip()[:7], "last": last.strip()[:7]}
-    report: SummaryReport | Problem
-    errors = FormErrors()
-    if values["municipality"] and not MUNICIPALITY.match(values["municipality"]):
-        errors.add("municipality", N_("Enter the municipality's code, for example LOV18"))
-        report = Problem()
-    else:
-        report = await attempt(
-            session,
-            partial(_summary, session, person, today, values["municipality"], values["first"], values["last"], "html"),
-        )
-    if isinstance(report, Problem) and not errors:
-        if report.status != 422:
-            return await problem_page(request, report)
-        errors = _period_errors(report)
-        if not request.url.query and set(errors.fields) == {"municipality"}:
-            errors = FormErrors()  # an auditor's first visit: the form, not an error yet
+    values = _form_values(municipality, first, last)
+    read = await _read_report(
+        request, session, values,
+        partial(_summary, session, person, today, values["municipality"], values["first"], values["last"], "html"),
+    )
+    if isinstance(read, Response):
+        return read
+    report, errors = read
     context: dict[str, Any] = {
         "person": await person_view(session, person),
         "values": values,
         "errors": errors,
-        "report": None if isinstance(report, Problem) else report,
+        "report": report,
     }
-    if not isinstance(report, Problem):
+    if report is not None:
         gettext = partial(renderer(request).gettext, request)
         type_labels = {k: gettext(v) for k, v in LABELS["alert_type"].items()}
         bars, height = chart_bars(report.alerts.by_type, type_labels)
@@ -157,9 +176,8 @@ async def report_csv(
     first: str = "",
     last: str = "",
 ) -> Response:
-    report = await _summary(
-        session, person, today, municipality.strip().upper()[:5], first.strip()[:7], last.strip()[:7], "csv"
-    )
+    values = _form_values(municipality, first, last)
+    report = await _summary(session, person, today, values["municipality"], values["first"], values["last"], "csv")
     return Response(
         reports.summary_csv(report),
         media_type="text/csv; charset=utf-8",
@@ -168,10 +186,6 @@ async def report_csv(
             "Cache-Control": "no-store",
         },
     )
-
-
-def _form_values(municipality: str, first: str, last: str) -> dict[str, str]:
-    return {"municipality": municipality.strip().upper()[:5], "first": first.strip()[:7], "last": last.strip()[:7]}
 
 
 async def _mechanism(
@@ -198,27 +212,18 @@ async def mechanism_page(
     """The national enrolment mechanism's counts by municipality and settlement (the API's
     `GET /reports/mechanism`), with the settlements named as the EKATTE classifier names them."""
     values = _form_values(municipality, first, last)
-    report: MechanismReport | Problem
-    errors = FormErrors()
-    if values["municipality"] and not MUNICIPALITY.match(values["municipality"]):
-        errors.add("municipality", N_("Enter the municipality's code, for example LOV18"))
-        report = Problem()
-    else:
-        report = await attempt(session, partial(_mechanism, session, person, today, values, "html"))
-    if isinstance(report, Problem) and not errors:
-        if report.status != 422:
-            return await problem_page(request, report)
-        errors = _period_errors(report)
-        if not request.url.query and set(errors.fields) == {"municipality"}:
-            errors = FormErrors()  # an auditor's first visit: the form, not an error yet
+    read = await _read_report(request, session, values, partial(_mechanism, session, person, today, values, "html"))
+    if isinstance(read, Response):
+        return read
+    report, errors = read
     context: dict[str, Any] = {
         "person": await person_view(session, person),
         "values": values,
         "errors": errors,
-        "report": None if isinstance(report, Problem) else report,
+        "report": report,
         "columns": MECHANISM_COLUMNS,
     }
-    if not isinstance(report, Problem):
+    if report is not None:
         codes = [row.settlement_code for row in report.rows if row.settlement_code]
         context |= {"settlement_names": await settlements.names(session, codes), "csv_query": request.url.query}
     return renderer(request).page(request, "mechanism_report.html", context, status=422 if errors else 200)
